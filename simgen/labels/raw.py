@@ -1,0 +1,57 @@
+"""The contract between the renderer adapter (:mod:`simgen.render`) and label post-processing.
+
+The renderer returns one :class:`RawFrame` per (frame, camera). All arrays are rows top-down (row 0 = top of
+the image), as read from Blender's EXR files; nothing here is converted yet — :mod:`simgen.labels` does that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Blender's depth value for "no surface"
+BLENDER_BACKGROUND_DEPTH = 1e10
+
+
+@dataclass
+class RawFrame:
+    """Raw render output for one frame of one camera.
+
+    frame: 0-based frame index within the sequence; camera: camera name.
+    rgb: (H, W, 3) uint8, sRGB display-referred beauty image.
+    depth: (H, W) float32, Blender ``Depth.Z`` from sample 0 of the beauty render: planar metres, 1e10 = none.
+    object_index: (H, W) float32, Blender ``Object Index`` (the entity's ``label_key``; 0 = no object).
+    position: (H, W, 3) float32, world position of the sample-0 hit (metres); undefined where depth is 1e10.
+    vector: (H, W, 4) float32, Blender ``Vector`` pass from a 1-spp render, raster x right / y up:
+        XY = p(t−1) − p(t), ZW = p(t) − p(t+1).
+    normal: (H, W, 3) float32, world-space unit normals from the 1-spp pass.
+    reflection: optional (H, W, 3) float32 from the reflection label render: channel 0 = seen directly,
+        1 = seen via a mirror-like reflection, 2 = seen through glass; values in [0, 1].
+    reflection_index: optional (H, W) float32 label_key of the reflected/transmitted object seen at the pixel
+        (0 = none), if the renderer provides it.
+    K: (3, 3) float64 OpenCV intrinsics; world_from_camera: (4, 4) float64 OpenCV camera-to-world pose.
+    timings: seconds spent per stage (``build``, ``beauty``, ``labels``), for the benchmark and summaries.
+    """
+
+    frame: int
+    camera: str
+    rgb: np.ndarray
+    depth: np.ndarray
+    object_index: np.ndarray
+    position: np.ndarray
+    vector: np.ndarray
+    normal: np.ndarray
+    K: np.ndarray
+    world_from_camera: np.ndarray
+    reflection: np.ndarray | None = None
+    reflection_index: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def height(self) -> int:
+        return int(self.depth.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.depth.shape[1])
