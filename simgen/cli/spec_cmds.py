@@ -1,0 +1,113 @@
+"""``simgen check``, ``simgen schema``, ``simgen resolve``: the scene language on the command line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+
+from simgen.cli import app
+
+_SCHEMA_COMMENT = re.compile(r"^#\s*yaml-language-server:\s*\$schema=\S*?([a-z_]+)\.schema\.json", re.M)
+_KINDS = ("scene", "render-config", "sweep")
+
+
+def detect_kind(path: Path) -> str:
+    """scene, render-config or sweep: from the file's schema comment, else from its top-level keys."""
+    try:
+        head = path.read_bytes()[:4096].decode("utf-8", "replace")
+    except OSError:
+        return "scene"
+    m = _SCHEMA_COMMENT.search(head)
+    if m:
+        return {"render_config": "render-config", "sweep": "sweep"}.get(m.group(1), "scene")
+    if re.search(r"^scene:\s*[^\s#{]", head, re.M) and re.search(r"^sweep:", head, re.M):
+        return "sweep"
+    from simgen.spec.render_config import RenderConfig
+
+    keys = set(re.findall(r"^([A-Za-z_]+):", head, re.M))
+    if keys and "scene" not in keys and keys <= set(RenderConfig.model_fields) | {"extends"}:
+        return "render-config"
+    return "scene"
+
+
+def check_file(path: Path, kind: str | None = None) -> str:
+    """Validate one file; returns a one-line summary or raises SpecError."""
+    from simgen.spec import expand_sweep, load_render_config, load_scene
+
+    kind = kind or detect_kind(path)
+    if kind == "render-config":
+        cfg = load_render_config(path) if path.exists() else load_render_config(str(path))
+        return f"{path}: ok (render config {cfg.width}x{cfg.height}, {cfg.samples} samples)"
+    if kind == "sweep":
+        variants = expand_sweep(path)
+        return f"{path}: ok (sweep, {len(variants)} variants)"
+    spec = load_scene(path)
+    extra = ""
+    if spec.sweep is not None:
+        extra = f", sweep of {len(expand_sweep(path))} variants"
+    return f"{path}: ok (scene '{spec.scene.name}'{extra})"
+
+
+@app.command("check")
+def check(
+    files: list[Path] = typer.Argument(..., help="Scene, sweep or render-config YAML files."),
+    kind: str = typer.Option(None, "--kind", help="Force the file kind: scene, render-config or sweep "
+                                                  "(default: from the $schema comment, else the keys)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing for valid files."),
+) -> None:
+    """Validate files; every problem is printed as file:line:col: field: message (hint). Exit 1 if any."""
+    from simgen.spec import SpecError
+
+    if kind is not None and kind not in _KINDS:
+        typer.echo(f"error: --kind must be one of {', '.join(_KINDS)}, got '{kind}'", err=True)
+        raise typer.Exit(1)
+    bad = 0
+    for f in files:
+        try:
+            summary = check_file(f, kind)
+        except SpecError as err:
+            bad += 1
+            typer.echo(str(err), err=True)
+            continue
+        if not quiet:
+            typer.echo(summary)
+    if bad:
+        typer.echo(f"{bad} of {len(files)} file(s) invalid", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("schema")
+def schema(
+    kind: str = typer.Option("scene", "--kind", help="scene, render-config or sweep."),
+) -> None:
+    """Print the JSON Schema of a file kind (the committed schemas/*.schema.json are exactly this)."""
+    from simgen.spec.schema import schema_text
+
+    if kind not in _KINDS:
+        typer.echo(f"error: --kind must be one of {', '.join(_KINDS)}, got '{kind}'", err=True)
+        raise typer.Exit(1)
+    typer.echo(schema_text(kind), nl=False)
+
+
+@app.command("resolve")
+def resolve_cmd(
+    file: Path = typer.Argument(..., help="Scene file (or sweep file: --variant picks the sweep point)."),
+    seed: int = typer.Option(..., "--seed", min=0, help="Base seed (0 is a seed)."),
+    variant: int = typer.Option(0, "--variant", min=0, help="Variant index (the sweep point, if the file sweeps)."),
+) -> None:
+    """Print the fully sampled scene as JSON."""
+    from simgen.spec import SpecError, expand_sweep, resolve
+    from simgen.spec.errors import Issue
+
+    variants = expand_sweep(file)
+    if len(variants) > 1 or variants[0].overrides:
+        if variant >= len(variants):
+            raise SpecError([Issue(str(file), 1, 1, "sweep", f"variant {variant} does not exist",
+                                   f"this sweep has variants 0..{len(variants) - 1}")])
+        v = variants[variant]
+        spec, use_seed = v.spec, (v.seed if v.seed is not None else seed)
+    else:
+        spec, use_seed = variants[0].spec, seed
+    typer.echo(resolve(spec, use_seed, variant, source=str(file)).model_dump_json(indent=2))

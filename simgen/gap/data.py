@@ -1,0 +1,332 @@
+"""Finding and decoding the images the validator compares.
+
+:func:`discover` turns a path into a list of :class:`ImageItem` (one per image or decoded video frame) and
+:func:`load_rgb` decodes one item to an ``(H, W, 3)`` uint8 RGB array. Accepted inputs:
+
+* a **simgen dataset** folder (it has ``manifest.jsonl``; one row per frame with ``sample_id``, ``scene``,
+  ``variant``, ``frame``, ``seed``, optional ``tags`` and ``knobs``, and ``files.rgb`` relative to the folder):
+  ``group`` is ``"<scene>/<variant>"`` (one rendered sequence), ``meta`` carries scene, variant, frame, seed,
+  tags and knobs (the knobs also directly at the top level of ``meta`` unless a name clashes) so results can be
+  sliced by them;
+* a **folder of images** (searched recursively; ``IMAGE_EXTENSIONS``): ``group`` is the sub-folder relative to
+  the root, or for files directly in the root the file-name stem without its trailing frame number
+  (``seqA_000123.png`` -> ``seqA``), so frames of one sequence share a group;
+* a **video file** or videos inside a folder (``VIDEO_EXTENSIONS``, decoded with OpenCV): one item per
+  ``video_stride``-th frame (at most ``max_frames_per_video``); ``group`` is the video plus a block of
+  :data:`VIDEO_GROUP_FRAMES` consecutive frames (``"road.avi#0003"`` holds frames 150..199), so group-aware
+  splits never put neighbouring frames on both sides;
+* a single image file.
+
+Groups matter: the real-vs-real baseline and every cross-validated test split by group.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simgen.errors import SimgenError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+MANIFEST_NAME = "manifest.jsonl"
+#: Consecutive video frames that share one group.
+VIDEO_GROUP_FRAMES = 50
+#: Open video decoders kept by :func:`load_rgb` (least recently used ones are closed).
+MAX_OPEN_VIDEOS = 4
+
+
+class GapDataError(SimgenError):
+    """An input path holds nothing usable, or a file cannot be read or decoded."""
+
+
+@dataclass
+class ImageItem:
+    """One image (or one decoded video frame) to compare.
+
+    ``id``: unique within one :func:`discover` result (dataset ``sample_id``, path relative to the root, or
+    ``"<video>@<frame>"``). ``source``: path of the file holding the pixels. ``frame_index``: 0-based frame
+    number in a video, ``None`` for image files. ``group``: items sharing it are never split across train/test
+    or baseline halves. ``meta``: knobs/tags/other descriptors used for slicing (JSON-serialisable).
+    """
+
+    id: str
+    source: str
+    frame_index: int | None = None
+    group: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------------------------- discover
+
+
+def discover(path: str | Path, max_frames_per_video: int | None = None, video_stride: int = 1) -> list[ImageItem]:
+    """All images / video frames under ``path`` (see the module docstring), in a deterministic order.
+
+    ``max_frames_per_video``: keep at most this many frames of each video (the first ones after striding);
+    ``video_stride``: keep every ``video_stride``-th frame. Raises :class:`GapDataError` for a missing path, an
+    empty folder, a folder without any image or video, a broken manifest or an undecodable video.
+    """
+    path = Path(path)
+    if video_stride < 1:
+        raise GapDataError(f"video_stride must be >= 1, got {video_stride}")
+    if max_frames_per_video is not None and max_frames_per_video < 1:
+        raise GapDataError(f"max_frames_per_video must be >= 1, got {max_frames_per_video}")
+    if not path.exists():
+        raise GapDataError(f"{path} does not exist")
+    if path.is_file():
+        if path.name == MANIFEST_NAME:
+            return _discover_dataset(path.parent)
+        ext = path.suffix.lower()
+        if ext in VIDEO_EXTENSIONS:
+            return _video_items(path, path.name, max_frames_per_video, video_stride)
+        if ext in IMAGE_EXTENSIONS:
+            return [ImageItem(id=path.name, source=str(path), frame_index=None, group=_stem_group(path.stem),
+                              meta={"folder": ""})]
+        raise GapDataError(f"{path} is neither an image ({', '.join(IMAGE_EXTENSIONS)}), a video "
+                           f"({', '.join(VIDEO_EXTENSIONS)}) nor a simgen {MANIFEST_NAME}")
+    if (path / MANIFEST_NAME).is_file():
+        return _discover_dataset(path)
+    return _discover_folder(path, max_frames_per_video, video_stride)
+
+
+_TRAILING_NUMBER = re.compile(r"[\s._-]*\d+$")
+
+
+def _stem_group(stem: str) -> str:
+    """``"seqA_000123"`` -> ``"seqA"``; a stem that is only digits stays whole."""
+    g = _TRAILING_NUMBER.sub("", stem)
+    return g or stem
+
+
+def _discover_folder(root: Path, max_frames: int | None, stride: int) -> list[ImageItem]:
+    files = sorted((p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")),
+                   key=lambda p: p.relative_to(root).as_posix())
+    if not files:
+        raise GapDataError(f"{root} is an empty folder: expected images, videos or a simgen dataset")
+    items: list[ImageItem] = []
+    for p in files:
+        rel = p.relative_to(root).as_posix()
+        ext = p.suffix.lower()
+        if ext in IMAGE_EXTENSIONS:
+            folder = p.parent.relative_to(root).as_posix()
+            folder = "" if folder == "." else folder
+            group = folder if folder else _stem_group(p.stem)
+            items.append(ImageItem(id=rel, source=str(p), frame_index=None, group=group, meta={"folder": folder}))
+        elif ext in VIDEO_EXTENSIONS:
+            items.extend(_video_items(p, rel, max_frames, stride))
+    if not items:
+        raise GapDataError(
+            f"{root} holds no image ({', '.join(IMAGE_EXTENSIONS)}) or video ({', '.join(VIDEO_EXTENSIONS)}) "
+            f"and no {MANIFEST_NAME}"
+        )
+    return items
+
+
+def _open_capture(path: Path):
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        cap.release()
+        raise GapDataError(f"cannot open video {path} (unsupported container/codec or not a video)")
+    return cap
+
+
+def video_info(path: str | Path) -> dict[str, Any]:
+    """``{"frames": int, "fps": float, "width": int, "height": int}`` of a video; checks the first frame decodes.
+
+    The frame count comes from the container; when it reports none, frames are counted by grabbing them.
+    """
+    import cv2
+
+    path = Path(path)
+    cap = _open_capture(path)
+    try:
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            raise GapDataError(f"cannot decode any frame of video {path}")
+        h, w = frame.shape[:2]
+        if n <= 0:
+            n = 1
+            while cap.grab():
+                n += 1
+    finally:
+        cap.release()
+    return {"frames": n, "fps": fps, "width": int(w), "height": int(h)}
+
+
+def _video_items(path: Path, rel: str, max_frames: int | None, stride: int) -> list[ImageItem]:
+    info = video_info(path)
+    idx = list(range(0, info["frames"], stride))
+    if max_frames is not None:
+        idx = idx[:max_frames]
+    fps = info["fps"]
+    return [
+        ImageItem(
+            id=f"{rel}@{i:06d}",
+            source=str(path),
+            frame_index=i,
+            group=f"{rel}#{i // VIDEO_GROUP_FRAMES:04d}",
+            meta={"video": rel, "frame": i, **({"time_s": round(i / fps, 6)} if fps > 0 else {})},
+        )
+        for i in idx
+    ]
+
+
+def _discover_dataset(root: Path) -> list[ImageItem]:
+    manifest = root / MANIFEST_NAME
+    items: list[ImageItem] = []
+    seen: dict[str, int] = {}
+    try:
+        lines = manifest.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise GapDataError(f"cannot read {manifest}: {err}") from None
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{manifest}:{lineno}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise GapDataError(f"{where}: invalid JSON ({err.msg})") from None
+        if not isinstance(row, dict):
+            raise GapDataError(f"{where}: a manifest row must be a JSON object")
+        files = row.get("files")
+        rgb = files.get("rgb") if isinstance(files, dict) else None
+        if not rgb:
+            raise GapDataError(f"{where}: row has no files.rgb")
+        sample_id = str(row.get("sample_id", rgb))
+        if sample_id in seen:
+            raise GapDataError(f"{where}: sample_id {sample_id!r} repeats line {seen[sample_id]}")
+        seen[sample_id] = lineno
+        src = (root / rgb)
+        if not src.is_file():
+            raise GapDataError(f"{where}: files.rgb {rgb!r} does not exist ({src})")
+        scene = row.get("scene")
+        variant = row.get("variant")
+        tags = row.get("tags") or []
+        if isinstance(tags, str):
+            tags = [tags]
+        knobs = row.get("knobs") or {}
+        if not isinstance(knobs, dict):
+            raise GapDataError(f"{where}: knobs must be an object, got {type(knobs).__name__}")
+        meta: dict[str, Any] = {k: v for k, v in knobs.items()}
+        meta.update({"scene": scene, "variant": variant, "frame": row.get("frame"), "seed": row.get("seed"),
+                     "tags": list(tags), "knobs": dict(knobs)})
+        group = f"{scene}/{variant}" if (scene is not None or variant is not None) else _stem_group(Path(rgb).stem)
+        items.append(ImageItem(id=sample_id, source=str(src), frame_index=None, group=group, meta=meta))
+    if not items:
+        raise GapDataError(f"{manifest} lists no frames")
+    return items
+
+
+# ----------------------------------------------------------------------------------------------------- decoding
+
+
+class _VideoReader:
+    """Sequential decoder of one video: forward jumps grab frames, backward jumps reopen the file.
+
+    Only sequential decoding is used (no container seeking), so a frame's pixels never depend on access order.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self.cap = _open_capture(Path(path))
+        self.next = 0  # index of the frame the next read() returns
+        self.last: tuple[int, np.ndarray] | None = None
+
+    def read(self, index: int) -> np.ndarray:
+        if self.last is not None and self.last[0] == index:
+            return self.last[1]
+        if index < self.next:
+            self.cap.release()
+            self.cap = _open_capture(Path(self.path))
+            self.next = 0
+        while self.next < index:
+            if not self.cap.grab():
+                raise GapDataError(f"video {self.path} ends before frame {index} (has {self.next} frames)")
+            self.next += 1
+        ok, frame = self.cap.read()
+        if not ok or frame is None:
+            raise GapDataError(f"cannot decode frame {index} of video {self.path}")
+        self.next += 1
+        import cv2
+
+        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        self.last = (index, rgb)
+        return rgb
+
+    def close(self) -> None:
+        self.cap.release()
+
+
+class _VideoPool:
+    """A few open :class:`_VideoReader` s, least recently used closed first (thread-safe)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.readers: OrderedDict[str, _VideoReader] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def frame(self, path: str, index: int) -> np.ndarray:
+        with self.lock:
+            reader = self.readers.pop(path, None)
+            if reader is None:
+                reader = _VideoReader(path)
+            self.readers[path] = reader
+            while len(self.readers) > self.size:
+                _, old = self.readers.popitem(last=False)
+                old.close()
+            return reader.read(index).copy()
+
+    def close(self) -> None:
+        with self.lock:
+            for r in self.readers.values():
+                r.close()
+            self.readers.clear()
+
+
+_VIDEOS = _VideoPool(MAX_OPEN_VIDEOS)
+
+
+def close_videos() -> None:
+    """Release the video decoders kept open by :func:`load_rgb`."""
+    _VIDEOS.close()
+
+
+def load_rgb(item: ImageItem) -> np.ndarray:
+    """Decode one item: ``(H, W, 3)`` uint8, RGB channel order, row 0 = top.
+
+    Image files: 16-bit images are reduced to 8 bits, grey images expanded to three channels, alpha dropped.
+    Video frames are decoded sequentially (cheap when items are visited in order, as
+    :func:`discover` returns them). Raises :class:`GapDataError` for a missing or undecodable file.
+    """
+    import cv2
+
+    src = str(item.source)
+    if item.frame_index is not None:
+        if not Path(src).is_file():
+            raise GapDataError(f"video {src} does not exist")
+        return _VIDEOS.frame(src, int(item.frame_index))
+    try:
+        data = np.fromfile(src, dtype=np.uint8)
+    except OSError as err:
+        raise GapDataError(f"cannot read image {src}: {err.strerror or err}") from None
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if img is None:
+        raise GapDataError(f"cannot decode image {src} (empty, truncated or not an image)")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+__all__ = ["ImageItem", "GapDataError", "discover", "load_rgb", "video_info", "close_videos",
+           "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "VIDEO_GROUP_FRAMES"]

@@ -1,0 +1,87 @@
+"""The native on-disk format: version, conventions (in words and as fields), file naming.
+
+```
+ROOT/dataset.json                        format + simgen (+ Blender) versions, class table, conventions
+ROOT/manifest.jsonl                      one JSON row per frame (written after the frame's files exist)
+ROOT/<scene>/<variant>/scene.resolved.json
+ROOT/<scene>/<variant>[/<camera>]/<frame:06d>.<modality>.<ext>
+```
+The ``<camera>`` level exists only for sequences with more than one camera.
+"""
+
+from __future__ import annotations
+
+import re
+
+FORMAT_NAME = "simgen-native"
+FORMAT_VERSION = "1.0"
+CONVENTIONS_VERSION = 1
+
+#: modality -> file extension
+MODALITY_EXT = {
+    "rgb": "png",
+    "depth": "exr",
+    "flow_fwd": "flo",
+    "flow_bwd": "flo",
+    "flow_fwd_occlusion": "png",
+    "flow_bwd_occlusion": "png",
+    "semantic": "png",
+    "instance": "png",
+    "normal": "exr",
+    "reflection": "exr",
+    "meta": "json",
+}
+
+#: values of the 8-bit ``flow_*_occlusion`` PNGs
+OCCLUSION_CODES = {"visible": 0, "occluded": 1, "out_of_view": 2, "no_flow": 3}
+
+CONVENTIONS = {
+    "version": CONVENTIONS_VERSION,
+    "world": {"handedness": "right", "up": "+z", "unit": "metre",
+              "text": "World frame: right-handed, z up, metres."},
+    "camera": {"x": "right", "y": "down", "z": "forward", "pose": "world_from_camera (4x4, camera-to-world)",
+               "text": "Camera frame (OpenCV): x right, y down, z forward along the optical axis. world_from_camera "
+                       "maps camera coordinates to world coordinates."},
+    "pixels": {"origin": "centre of the top-left pixel", "pixel_centre": [0.0, 0.0], "row0": "top",
+               "principal_point_unshifted": "cx = W/2 - 0.5, cy = H/2 - 0.5",
+               "text": "The centre of pixel (col 0, row 0) is (0, 0); row 0 is the top row; K is OpenCV's. "
+                       "Boxes [x0, y0, x1, y1] are in pixel-edge coordinates (column c spans [c, c+1)), exclusive end."},
+    "depth": {"kind": "planar", "unit": "metre", "dtype": "float32", "background": "+inf", "channel": "Z",
+              "text": "Depth is planar (distance along the optical axis, not along the ray), metres, float32; "
+                      "+inf where there is no surface."},
+    "flow": {"unit": "pixel", "u": "right", "v": "down", "dtype": "float32", "unknown": "> 1e9 (written as 1e10)",
+             "forward": "frame t -> t+1, absent on the last frame", "backward": "frame t -> t-1, absent on the first frame",
+             "text": "Optical flow is a motion field in pixels (u right, v down): pixel p of frame t moves to p + F(p) "
+                     "in the neighbour frame. Values above 1e9 mean unknown (no surface)."},
+    "normal": {"frame": "opencv_camera", "dtype": "float32", "background": [0.0, 0.0, 0.0], "channels": ["X", "Y", "Z"],
+               "text": "Normals are unit vectors in the OpenCV camera frame; (0, 0, 0) where there is no surface."},
+    "semantic": {"dtype": "uint8", "ids": "dataset.json classes", "unlabeled": 0},
+    "instance": {"dtype": "uint16", "none": 0, "stable_over_sequence": True,
+                 "text": "Instance ids are stable over a sequence; 0 = no instance (stuff)."},
+    "box3d": {"center": "world metres", "size": "extents along the object's own axes, metres",
+              "rotation": "3x3 world_from_object rotation", "tight": "around the mesh at this frame"},
+}
+
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def safe_component(value: str, what: str) -> str:
+    """Check a path component (scene, variant, camera name): letters, digits, '_', '-', '.', not '..'."""
+    s = str(value)
+    if not _SAFE.match(s) or ".." in s:
+        raise ValueError(f"{what} {s!r} is not usable as a folder name (letters, digits, _ - . only)")
+    return s
+
+
+def variant_dir(variant: int | str) -> str:
+    """Folder name of a variant: integers are zero-padded to 4 digits (sorts correctly), strings kept."""
+    if isinstance(variant, int):
+        if variant < 0:
+            raise ValueError(f"variant must be >= 0, got {variant}")
+        return f"{variant:04d}"
+    return safe_component(variant, "variant")
+
+
+def frame_file(frame: int, modality: str) -> str:
+    """``<frame:06d>.<modality>.<ext>``."""
+    return f"{int(frame):06d}.{modality}.{MODALITY_EXT[modality]}"

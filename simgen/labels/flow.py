@@ -1,0 +1,113 @@
+"""Optical flow, validity and occlusion from the renderer's 1-spp ``Vector`` pass.
+
+Blender's Vector pass is in raster coordinates with x right and **y up**:
+``Vector.XY = p(t−1) − p(t)`` and ``Vector.ZW = p(t) − p(t+1)``. The stored convention is a motion field in
+pixels, u right, v down, row 0 on top (rows as read from the EXR, which are already top-down), so
+
+* forward flow t→t+1 = ``(−Z, +W)``  (u: −(p(t) − p(t+1))_x; v: the y-up difference flips sign again),
+* backward flow t→t−1 = ``(+X, −Y)``.
+
+In memory, unknown flow is NaN and a boolean validity mask travels with it; on disk (.flo) unknown is 1e10.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from simgen.world.conventions import project
+
+
+def flow_from_vector(vector: np.ndarray, valid: np.ndarray, direction: Literal["fwd", "bwd"]) -> tuple[np.ndarray, np.ndarray]:
+    """Optical flow from the raw Vector pass.
+
+    vector: (H, W, 4) float, Blender ``Vector`` pass (X, Y, Z, W), rows top-down, 1 spp.
+    valid: (H, W) bool, pixels with a surface (background has Vector = 0, which is not a measurement).
+    direction: ``"fwd"`` (t→t+1) or ``"bwd"`` (t→t−1).
+    Returns (flow (H, W, 2) float32 pixels, (u right, v down): pixel p of frame t lands at p + flow in the
+    neighbour frame; NaN where invalid, valid (H, W) bool).
+    """
+    vec = np.asarray(vector)
+    if vec.ndim != 3 or vec.shape[2] != 4:
+        raise ValueError(f"vector must be (H, W, 4), got {vec.shape}")
+    if direction == "fwd":
+        u, v = -vec[..., 2], vec[..., 3]
+    elif direction == "bwd":
+        u, v = vec[..., 0], -vec[..., 1]
+    else:
+        raise ValueError(f"direction must be 'fwd' or 'bwd', got {direction!r}")
+    flow = np.stack([u, v], -1).astype(np.float32)
+    ok = np.asarray(valid, bool) & np.all(np.isfinite(flow), -1)
+    flow[~ok] = np.nan
+    return flow, ok
+
+
+def _footprint(uv: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row/column indices (N, 4) of the pixel centres around continuous positions uv (N, 2), clipped."""
+    u0 = np.floor(uv[:, 0])
+    v0 = np.floor(uv[:, 1])
+    cols = np.stack([u0, u0 + 1, u0, u0 + 1], 1)
+    rows = np.stack([v0, v0, v0 + 1, v0 + 1], 1)
+    cols = np.clip(cols, 0, w - 1).astype(np.int64)
+    rows = np.clip(rows, 0, h - 1).astype(np.int64)
+    return rows, cols
+
+
+def occlusion_mask(
+    points_next: np.ndarray,
+    flow: np.ndarray,
+    flow_valid: np.ndarray,
+    neighbour_depth: np.ndarray,
+    neighbour_K: np.ndarray,
+    neighbour_world_from_camera: np.ndarray,
+    keys: np.ndarray | None = None,
+    neighbour_keys: np.ndarray | None = None,
+    rel_tol: float = 1e-3,
+    abs_tol: float = 1e-3,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which pixels of frame t are hidden or out of view in the neighbour frame t±1.
+
+    points_next: (H, W, 3) float world positions (metres) at time t±1 of the surface point seen at each pixel
+        of frame t (rigid motion applied); NaN where unknown (deforming objects, background).
+    flow: (H, W, 2) float flow t→t±1 (pixels); flow_valid: (H, W) bool.
+    neighbour_depth: (H, W) float planar depth of frame t±1 (metres, inf = none).
+    neighbour_K, neighbour_world_from_camera: OpenCV intrinsics (3, 3) and camera-to-world pose (4, 4) at t±1.
+    keys, neighbour_keys: optional (H, W) int label keys of t and t±1, used for pixels whose 3D motion is unknown.
+
+    A valid pixel is *out of view* when its point lands behind the neighbour camera or its target pixel
+    centre leaves the image. It is *occluded* when it lands inside the image but behind the neighbour's surface:
+    its planar depth at t±1 exceeds the depth of **all four** neighbour-frame pixel centres around the
+    target by more than ``rel_tol·z + abs_tol`` (lenient at depth edges by up to one pixel). Pixels without a 3D
+    point but with keys are occluded when none of the four pixels carries the same key.
+    Returns (occluded (H, W) bool, out_of_view (H, W) bool); both False where the flow is invalid.
+    """
+    h, w = flow_valid.shape
+    occluded = np.zeros((h, w), bool)
+    out_of_view = np.zeros((h, w), bool)
+    nd = np.asarray(neighbour_depth, np.float64)
+    target = np.indices((h, w))[::-1].transpose(1, 2, 0).astype(np.float64) + flow
+    inside = (target[..., 0] >= -0.5) & (target[..., 0] < w - 0.5) & (target[..., 1] >= -0.5) & (target[..., 1] < h - 0.5)
+
+    pts = np.asarray(points_next, np.float64)
+    has3d = flow_valid & np.all(np.isfinite(pts), -1)
+    idx = np.nonzero(has3d)
+    if idx[0].size:
+        uv, z = project(pts[idx], np.asarray(neighbour_K, float), np.asarray(neighbour_world_from_camera, float))
+        ins = (z > 0) & (uv[:, 0] >= -0.5) & (uv[:, 0] < w - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] < h - 0.5)
+        rows, cols = _footprint(np.where(ins[:, None], uv, 0.0), h, w)
+        surf = nd[rows, cols].max(1)
+        behind = ins & (z > surf + rel_tol * np.abs(z) + abs_tol)
+        out_of_view[idx] = ~ins
+        occluded[idx] = behind
+
+    no3d = flow_valid & ~has3d
+    idx = np.nonzero(no3d)
+    if idx[0].size:
+        ins = inside[idx]
+        out_of_view[idx] = ~ins
+        if keys is not None and neighbour_keys is not None:
+            rows, cols = _footprint(np.where(ins[:, None], target[idx], 0.0), h, w)
+            same = (np.asarray(neighbour_keys)[rows, cols] == np.asarray(keys)[idx][:, None]).any(1)
+            occluded[idx] = ins & ~same
+    return occluded, out_of_view

@@ -1,0 +1,178 @@
+"""All labels of one frame: :func:`compute_frame_labels` turns a :class:`RawFrame` into :class:`FrameLabels`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simgen.labels.depth import planar_depth, surface_mask
+from simgen.labels.flow import flow_from_vector, occlusion_mask
+from simgen.labels.ids import LabelError, id_maps, label_keys
+from simgen.labels.normals import normals_to_camera
+from simgen.labels.objects import ObjectRecord, object_record
+from simgen.labels.raw import RawFrame
+from simgen.world.conventions import unproject_depth
+from simgen.world.model import World
+
+
+@dataclass
+class NeighbourView:
+    """What occlusion needs from frame t±1 of the same camera.
+
+    depth: (H, W) float planar depth in metres (raw Blender values >= 1e9 or inf = no surface).
+    world_from_camera: (4, 4) OpenCV camera-to-world at t±1; K: (3, 3) intrinsics at t±1.
+    object_index: optional (H, W) float object-index pass of t±1 (used for deforming objects).
+    """
+
+    depth: np.ndarray
+    world_from_camera: np.ndarray
+    K: np.ndarray
+    object_index: np.ndarray | None = None
+
+    @classmethod
+    def from_raw(cls, raw: RawFrame) -> "NeighbourView":
+        return cls(raw.depth, raw.world_from_camera, raw.K, raw.object_index)
+
+
+@dataclass
+class FrameLabels:
+    """Labels of one frame of one camera, in the stored conventions (see ``dataset.json``).
+
+    depth: (H, W) float32 planar metres, +inf = no surface.
+    semantic: (H, W) uint8 class ids; instance: (H, W) uint16 instance ids (0 = none).
+    normal: (H, W, 3) float32 unit normals, OpenCV camera frame, (0, 0, 0) where there is no surface.
+    flow_fwd / flow_bwd: (H, W, 2) float32 pixels (u right, v down), NaN where invalid; None for the last /
+    first frame of the sequence. *_valid: (H, W) bool. occluded_* / out_of_view_*: (H, W) bool, None unless the
+    neighbour view was given.
+    reflection: optional (H, W, 3) float32 in [0, 1] (direct, via mirror, via glass), passed through.
+    K: (3, 3) float64 OpenCV intrinsics; world_from_camera: (4, 4) float64 OpenCV camera-to-world.
+    """
+
+    frame: int
+    camera: str
+    width: int
+    height: int
+    K: np.ndarray
+    world_from_camera: np.ndarray
+    fps: float
+    clip_start: float
+    clip_end: float
+    depth: np.ndarray
+    semantic: np.ndarray
+    instance: np.ndarray
+    normal: np.ndarray
+    objects: list[ObjectRecord]
+    flow_fwd: np.ndarray | None = None
+    flow_fwd_valid: np.ndarray | None = None
+    flow_bwd: np.ndarray | None = None
+    flow_bwd_valid: np.ndarray | None = None
+    occluded_fwd: np.ndarray | None = None
+    out_of_view_fwd: np.ndarray | None = None
+    occluded_bwd: np.ndarray | None = None
+    out_of_view_bwd: np.ndarray | None = None
+    reflection: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def timestamp(self) -> float:
+        """Seconds since frame 0 (frame / fps)."""
+        return self.frame / self.fps
+
+    def camera_record(self) -> dict:
+        """JSON-ready camera record: name, width, height, K, world_from_camera, clip range, fps, timestamp."""
+        return {
+            "name": self.camera,
+            "width": self.width,
+            "height": self.height,
+            "K": np.asarray(self.K, float).tolist(),
+            "world_from_camera": np.asarray(self.world_from_camera, float).tolist(),
+            "clip_start": float(self.clip_start),
+            "clip_end": float(self.clip_end),
+            "fps": float(self.fps),
+            "timestamp": self.timestamp,
+        }
+
+
+def _points_at(world: World, keys: np.ndarray, points: np.ndarray, frame: int, other: int) -> np.ndarray:
+    """Move the world points seen at ``frame`` (H, W, 3) to where they are at ``other`` (rigid motion of the
+    entity each pixel belongs to). Deforming entities and background become NaN."""
+    out = np.full_like(points, np.nan)
+    for key in np.unique(keys):
+        if key == 0:
+            continue
+        ent = world.entities[int(key) - 1]
+        if ent.deforming:
+            continue
+        sel = keys == key
+        delta = ent.poses[other] @ np.linalg.inv(ent.poses[frame])
+        out[sel] = points[sel] @ delta[:3, :3].T + delta[:3, 3]
+    return out
+
+
+def compute_frame_labels(
+    raw: RawFrame,
+    world: World,
+    next_view: NeighbourView | None = None,
+    prev_view: NeighbourView | None = None,
+) -> FrameLabels:
+    """Turn the renderer's raw passes for one frame/camera into labels.
+
+    raw: the :class:`RawFrame` of ``raw.frame`` for camera ``raw.camera`` (a camera of ``world``).
+    world: the sequence's world (entities, poses, cameras, frame count, fps).
+    next_view / prev_view: optional neighbour frames (t+1 / t−1) of the same camera; when given, the occlusion
+    masks of the forward / backward flow are computed.
+    Forward flow is None on the last frame and backward flow None on the first frame.
+    """
+    cams = {c.name: c for c in world.cameras}
+    if raw.camera not in cams:
+        raise LabelError(f"raw frame camera {raw.camera!r} is not a camera of world {world.name!r}")
+    cam = cams[raw.camera]
+    t = int(raw.frame)
+    if not 0 <= t < world.frame_count:
+        raise LabelError(f"frame {t} outside 0..{world.frame_count - 1}")
+    h, w = raw.height, raw.width
+    for name in ("object_index", "vector", "normal"):
+        arr = getattr(raw, name)
+        if arr.shape[:2] != (h, w):
+            raise LabelError(f"raw.{name} is {arr.shape}, depth is {(h, w)}")
+    K = np.asarray(raw.K, np.float64)
+    pose = np.asarray(raw.world_from_camera, np.float64)
+
+    surface = surface_mask(raw.depth)
+    depth = planar_depth(raw.depth)
+    semantic, instance = id_maps(raw.object_index, world.label_table())
+    keys = label_keys(raw.object_index)
+    normal = normals_to_camera(raw.normal, pose, surface)
+
+    labels = FrameLabels(
+        frame=t, camera=cam.name, width=w, height=h, K=K, world_from_camera=pose, fps=float(world.fps),
+        clip_start=float(cam.clip_start), clip_end=float(cam.clip_end), depth=depth, semantic=semantic,
+        instance=instance, normal=normal, objects=[],
+        reflection=None if raw.reflection is None else np.asarray(raw.reflection, np.float32),
+    )
+
+    points = None
+    for direction, other, view in (("fwd", t + 1, next_view), ("bwd", t - 1, prev_view)):
+        if not 0 <= other < world.frame_count:
+            continue
+        flow, valid = flow_from_vector(raw.vector, surface, direction)
+        setattr(labels, f"flow_{direction}", flow)
+        setattr(labels, f"flow_{direction}_valid", valid)
+        if view is None:
+            continue
+        if points is None:
+            points = unproject_depth(np.where(surface, depth, np.nan), K, pose)
+        moved = _points_at(world, keys, points, t, other)
+        nkeys = None if view.object_index is None else label_keys(view.object_index)
+        occ, oov = occlusion_mask(moved, flow, valid, planar_depth(view.depth), view.K, view.world_from_camera,
+                                  keys=keys, neighbour_keys=nkeys)
+        setattr(labels, f"occluded_{direction}", occ)
+        setattr(labels, f"out_of_view_{direction}", oov)
+
+    labels.objects = [
+        object_record(e, t, instance, K, pose, cam.clip_start)
+        for e in world.entities
+        if e.instance_id > 0 and e.label_visible
+    ]
+    return labels

@@ -1,0 +1,203 @@
+"""Geometry helpers for object labels: tight 3D boxes, near-plane clipping, projection, silhouettes.
+
+Pixel coordinates follow the stored convention: the centre of pixel (col 0, row 0) is (0, 0); pixel (c, r)
+covers [c − 0.5, c + 0.5) × [r − 0.5, r + 0.5). Camera coordinates are OpenCV (x right, y down, z forward).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+#: sub-pixel bits used when rasterising with OpenCV (coordinates are fixed point with this many fraction bits)
+RASTER_SHIFT = 8
+#: signs of the 8 box corners (x varies slowest), in units of half the box size
+BOX_CORNER_SIGNS = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], np.float64)
+#: the 12 triangles of a box over BOX_CORNER_SIGNS's corner order (outward orientation is not needed)
+BOX_TRIANGLES = np.array(
+    [[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+     [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]], np.int64)
+
+
+@dataclass(frozen=True)
+class Box3D:
+    """An oriented box. center: (3,) world metres; size: (3,) extents along the box axes (metres);
+    rotation: (3, 3) world-from-box rotation (columns = box axes in world coordinates, det = +1)."""
+
+    center: np.ndarray
+    size: np.ndarray
+    rotation: np.ndarray
+
+    def corners(self) -> np.ndarray:
+        """(8, 3) float64 world coordinates of the corners, in BOX_CORNER_SIGNS order."""
+        return self.center + (BOX_CORNER_SIGNS * 0.5 * self.size) @ self.rotation.T
+
+    def to_json(self) -> dict:
+        return {"center": self.center.tolist(), "size": self.size.tolist(), "rotation": self.rotation.tolist()}
+
+
+def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Apply a (4, 4) affine transform to (..., 3) points; returns float64 of the same shape."""
+    m = np.asarray(matrix, np.float64)
+    return np.asarray(points, np.float64) @ m[:3, :3].T + m[:3, 3]
+
+
+def tight_box(vertices_object: np.ndarray, world_from_object: np.ndarray) -> Box3D:
+    """Tight oriented box around a mesh, aligned with the object's own axes.
+
+    vertices_object: (V, 3) float, mesh vertices in the object frame (metres).
+    world_from_object: (4, 4) pose at this frame; may carry a per-axis scale (no shear), which is folded into
+    ``size`` so that ``rotation`` stays a proper rotation.
+    """
+    m = np.asarray(world_from_object, np.float64)
+    lin = m[:3, :3]
+    scale = np.linalg.norm(lin, axis=0)
+    if np.any(scale < 1e-12):
+        raise ValueError("world_from_object has a zero scale")
+    rot = lin / scale
+    if np.linalg.det(rot) < 0:  # mirrored object: flip one axis (and its coordinates) to keep a rotation
+        rot[:, 2] *= -1.0
+        scale = scale * np.array([1.0, 1.0, -1.0])
+    local = np.asarray(vertices_object, np.float64) * scale  # coordinates along the box axes
+    lo, hi = local.min(0), local.max(0)
+    center = m[:3, 3] + rot @ ((lo + hi) / 2.0)
+    return Box3D(center=center, size=hi - lo, rotation=rot)
+
+
+def triangulate(faces: np.ndarray) -> np.ndarray:
+    """(F, 3) or (F, 4) int faces -> (T, 3) int64 triangles (quads split along their 0–2 diagonal)."""
+    f = np.asarray(faces, np.int64)
+    if f.shape[1] == 3:
+        return f
+    return np.concatenate([f[:, [0, 1, 2]], f[:, [0, 2, 3]]])
+
+
+def clip_polygon(poly: np.ndarray, normal: np.ndarray, offset: float) -> np.ndarray:
+    """Clip a convex polygon (N, D) to the half-space ``normal · x >= offset`` (Sutherland–Hodgman).
+
+    Returns (M, D) float64, possibly empty (M = 0).
+    """
+    out = []
+    n = len(poly)
+    d = poly @ normal - offset
+    for i in range(n):
+        a, b = poly[i], poly[(i + 1) % n]
+        da, db = d[i], d[(i + 1) % n]
+        if da >= 0:
+            out.append(a)
+        if (da >= 0) != (db >= 0):
+            t = da / (da - db)
+            out.append(a + t * (b - a))
+    return np.array(out, np.float64).reshape(-1, poly.shape[1])
+
+
+def clip_triangles_near(tri_cam: np.ndarray, near: float) -> list[np.ndarray]:
+    """Clip camera-frame triangles (T, 3, 3) (OpenCV, metres) to z >= near.
+
+    Returns a list of convex polygons, each (k, 3) with k in {3, 4}; triangles entirely in front are kept
+    unchanged, triangles entirely behind are dropped.
+    """
+    z = tri_cam[..., 2]
+    front = np.all(z >= near, 1)
+    polys = list(tri_cam[front])
+    normal = np.array([0.0, 0.0, 1.0])
+    for tri in tri_cam[~front & np.any(z >= near, 1)]:
+        p = clip_polygon(tri, normal, near)
+        if len(p) >= 3:
+            polys.append(p)
+    return polys
+
+
+def project_camera_points(points_cam: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """(N, 3) OpenCV camera points (z > 0) -> (N, 2) float64 pixel coordinates (pixel-centre convention)."""
+    p = np.asarray(points_cam, np.float64)
+    x, y = p[:, 0] / p[:, 2], p[:, 1] / p[:, 2]
+    return np.stack([K[0, 0] * x + K[0, 1] * y + K[0, 2], K[1, 1] * y + K[1, 2]], 1)
+
+
+def projected_polygons(
+    vertices_object: np.ndarray, triangles: np.ndarray, world_from_object: np.ndarray,
+    world_from_camera: np.ndarray, K: np.ndarray, near: float,
+) -> list[np.ndarray]:
+    """Image-plane polygons of a mesh's triangles after clipping against the near plane z = near.
+
+    Returns a list of (k, 2) float64 pixel-coordinate polygons (pixel-centre convention, not clipped to the image).
+    """
+    cam_from_object = np.linalg.inv(np.asarray(world_from_camera, np.float64)) @ np.asarray(world_from_object, np.float64)
+    vc = transform_points(cam_from_object, vertices_object)
+    polys = clip_triangles_near(vc[np.asarray(triangles, np.int64)], near)
+    return [project_camera_points(p, K) for p in polys]
+
+
+def _clip_to_rect(poly: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    for normal, offset in (((1.0, 0.0), x0), ((-1.0, 0.0), -x1), ((0.0, 1.0), y0), ((0.0, -1.0), -y1)):
+        if len(poly) == 0:
+            break
+        poly = clip_polygon(poly, np.array(normal), offset)
+    return poly
+
+
+def rasterise_polygons(polys: list[np.ndarray], height: int, width: int) -> np.ndarray:
+    """Union of convex image polygons as an (H, W) bool mask, rasterised with ``cv2.fillConvexPoly``.
+
+    Polygons are in pixel-centre coordinates; OpenCV fills the pixels whose centres lie inside a polygon or on
+    its boundary (fixed point with RASTER_SHIFT fraction bits), so the mask can exceed exact centre coverage by
+    about one pixel along the outline. Polygons are first clipped to a guard band one pixel around the image
+    (exact, keeps the fixed-point coordinates small).
+    """
+    canvas = np.zeros((height, width), np.uint8)
+    scale = float(1 << RASTER_SHIFT)
+    lo, hi_x, hi_y = -1.0, width + 0.0, height + 0.0
+    for p in polys:
+        if len(p) < 3:
+            continue
+        if p[:, 0].max() < lo or p[:, 0].min() > hi_x or p[:, 1].max() < lo or p[:, 1].min() > hi_y:
+            continue
+        if p.min() < lo or p[:, 0].max() > hi_x or p[:, 1].max() > hi_y:
+            p = _clip_to_rect(p, lo, lo, hi_x, hi_y)
+            if len(p) < 3:
+                continue
+        cv2.fillConvexPoly(canvas, np.rint(p * scale).astype(np.int32), 1, lineType=cv2.LINE_8, shift=RASTER_SHIFT)
+    return canvas.astype(bool)
+
+
+def hull_truncation(polys: list[np.ndarray], height: int, width: int) -> float:
+    """Share (0..1) of an object's unclipped image-plane extent that lies outside the image.
+
+    The extent is the convex hull of the near-clipped projected polygons (not clipped to the image); the image
+    is the rectangle [−0.5, W − 0.5] × [−0.5, H − 0.5] in pixel-centre coordinates. 1.0 when nothing projects.
+    """
+    if not polys:
+        return 1.0
+    pts = np.concatenate(polys).astype(np.float32)
+    hull = cv2.convexHull(pts)
+    area = float(cv2.contourArea(hull))
+    rect = np.array([[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]], np.float32)
+    if area <= 1e-9:
+        p = pts.mean(0)
+        return 0.0 if (-0.5 <= p[0] <= width - 0.5 and -0.5 <= p[1] <= height - 0.5) else 1.0
+    inter, _ = cv2.intersectConvexConvex(hull.reshape(-1, 2), rect)
+    return float(np.clip(1.0 - inter / area, 0.0, 1.0))
+
+
+def amodal_bbox(box: Box3D, world_from_camera: np.ndarray, K: np.ndarray, near: float,
+                height: int, width: int) -> list[float] | None:
+    """Image box of the projected 3D box, near-plane clipped, then clipped to the image.
+
+    Returns [x0, y0, x1, y1] float in pixel-edge coordinates (left edge of column 0 is 0, right edge of the
+    last column is W; the same coordinates as the integer ``bbox_visible``, exclusive end), or None when the
+    box lies entirely behind the near plane or outside the image.
+    """
+    polys = projected_polygons(box.corners(), BOX_TRIANGLES, np.eye(4), world_from_camera, K, near)
+    if not polys:
+        return None
+    pts = np.concatenate(polys) + 0.5  # centre -> edge coordinates
+    x0, y0 = pts.min(0)
+    x1, y1 = pts.max(0)
+    x0, x1 = max(x0, 0.0), min(x1, float(width))
+    y0, y1 = max(y0, 0.0), min(y1, float(height))
+    if x0 >= x1 or y0 >= y1:
+        return None
+    return [float(x0), float(y0), float(x1), float(y1)]

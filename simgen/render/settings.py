@@ -1,0 +1,70 @@
+"""Render settings: plain data, no Blender import (the CLI and configs build these without bpy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: every pass name a caller may ask for
+PASS_NAMES = frozenset({"rgb", "depth", "flow", "semantic", "instance", "normal", "reflection"})
+DENOISERS = ("none", "oidn")
+DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "oneapi", "metal")
+VIEW_TRANSFORMS = ("standard", "filmic", "agx")
+
+
+@dataclass
+class RenderSettings:
+    """How to render a world.
+
+    width, height: image size in pixels. samples: Cycles samples per pixel for the beauty render (the label
+    renders always use 1). denoiser: 'none' or 'oidn' (OpenImageDenoise, beauty render only). device: see
+    :func:`simgen.render.device.choose_device`. threads: CPU threads, 0 = all cores. passes: which outputs
+    the caller needs ('reflection' adds a third render; the others are always produced because they are
+    nearly free). view_transform: display transform of the 8-bit RGB ('standard' = plain sRGB).
+    exposure: stops added to the scene's own exposure. persistent_data: keep Cycles' scene data between
+    frames (saves the sky/BVH sync after the first frame; results are bit-identical). seed: Cycles seed
+    override (None = the world's ``render_seed``). gpu_index: use only this one GPU of the chosen backend
+    (one worker process per GPU); None = all visible GPUs.
+    """
+
+    width: int = 640
+    height: int = 480
+    samples: int = 64
+    denoiser: str = "none"
+    device: str = "auto"
+    threads: int = 0
+    passes: set[str] = field(default_factory=lambda: {"rgb", "depth", "flow", "semantic", "instance", "normal"})
+    view_transform: str = "standard"
+    exposure: float = 0.0
+    persistent_data: bool = True
+    seed: int | None = None
+    gpu_index: int | None = None
+
+    def __post_init__(self) -> None:
+        self.passes = set(self.passes)
+        self.device = str(self.device).lower()
+        self.denoiser = str(self.denoiser).lower()
+        self.view_transform = str(self.view_transform).lower()
+        if self.device not in DEVICES:
+            from simgen.errors import DeviceError
+
+            raise DeviceError(f"unknown render device {self.device!r}; choose one of: {', '.join(DEVICES)}")
+        problems = []
+        if self.width < 1 or self.height < 1:
+            problems.append(f"image size must be positive, got {self.width}x{self.height}")
+        if self.samples < 1:
+            problems.append(f"samples must be >= 1, got {self.samples}")
+        if self.denoiser not in DENOISERS:
+            problems.append(f"denoiser must be one of {DENOISERS}, got {self.denoiser!r}")
+        if self.threads < 0:
+            problems.append(f"threads must be >= 0 (0 = all cores), got {self.threads}")
+        unknown = self.passes - PASS_NAMES
+        if unknown:
+            problems.append(f"unknown passes {sorted(unknown)}; known: {sorted(PASS_NAMES)}")
+        if self.view_transform not in VIEW_TRANSFORMS:
+            problems.append(f"view_transform must be one of {VIEW_TRANSFORMS}, got {self.view_transform!r}")
+        if self.gpu_index is not None and self.gpu_index < 0:
+            problems.append(f"gpu_index must be >= 0, got {self.gpu_index}")
+        if problems:
+            from simgen.errors import SimgenError
+
+            raise SimgenError("invalid render settings: " + "; ".join(problems))

@@ -1,0 +1,82 @@
+"""Loading scene files: YAML -> extends -> validation -> cross-field checks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from simgen.spec import models as S
+from simgen.spec.errors import Issue, SpecError
+from simgen.spec.validate import validate
+from simgen.spec.yamlio import Located, load_with_extends
+
+
+def _literal_max(v) -> float | None:
+    if isinstance(v, int | float):
+        return v
+    sup = getattr(v, "support", None)
+    return sup()[1] if sup and sup() else None
+
+
+def scene_checks(spec: S.SceneSpec, located: Located) -> list[Issue]:
+    """Rules that span several fields (unique names, total size, positions inside the road)."""
+    from simgen.spec.resolve import edge_names, group_names
+
+    issues: list[Issue] = []
+
+    def dupes(names: list[str], key: str, field: str) -> None:
+        counts = Counter(names)
+        for i, n in enumerate(names):
+            if counts[n] > 1 and names.index(n) != i:
+                issues.append(located.issue((key, i, field), f"duplicate {key[:-1].replace('_', ' ')} name '{n}'",
+                                            "names must be unique: they name outputs and random streams"))
+
+    dupes(group_names(spec), "objects", "name")
+    dupes([c.name for c in spec.cameras], "cameras", "name")
+    dupes(edge_names(spec), "edge_cases", "name")
+    total = 0.0
+    for g in spec.objects:
+        total += _literal_max(g.count) or 0
+    if total > S.MAX_TOTAL_OBJECTS:
+        issues.append(located.issue(("objects",), f"up to {int(total)} objects in total; the limit is "
+                                                  f"{S.MAX_TOTAL_OBJECTS}", "lower the counts"))
+    road = spec.road
+    length = road.length_m if isinstance(road.length_m, float | int) else None
+    if length is not None:
+        for i, c in enumerate(road.crosswalks):
+            x = c.position_x_m
+            if isinstance(x, float | int) and x > length:
+                issues.append(located.issue(("road", "crosswalks", i, "position_x_m"),
+                                            f"crosswalk at x = {x:g} m lies beyond the road's end ({length:g} m)",
+                                            "place it within road.length_m"))
+        jx = road.junction_x_m
+        if isinstance(road.layout, str) and road.layout != "straight" and isinstance(jx, float | int) \
+                and jx > length:
+            issues.append(located.issue(("road", "junction_x_m"),
+                                        f"junction at x = {jx:g} m lies beyond the road's end ({length:g} m)",
+                                        "make junction_x_m smaller than road.length_m"))
+    return issues
+
+
+def load_scene(path: str | Path) -> S.SceneSpec:
+    """Read, merge (``extends``) and validate a scene file. Raises :class:`SpecError` listing every problem."""
+    node = load_with_extends(Path(path), display=str(path))
+    located = Located(node)
+    if "sweep" in located.data and "scene" in located.data and isinstance(located.data.get("scene"), str):
+        raise SpecError([located.issue(("scene",), "this looks like a sweep file, not a scene",
+                                       "use expand_sweep() / 'simgen check' for sweep files")])
+    spec = validate(located, S.SceneSpec, scene_checks)
+    spec._source = str(path)
+    return spec
+
+
+def load_scene_text(text: str, name: str = "<string>") -> S.SceneSpec:
+    """Validate a scene given as YAML text (no ``extends``: there is no folder to resolve it against)."""
+    from simgen.spec.yamlio import parse_yaml
+
+    node = parse_yaml(text, name)
+    if "extends" in node.value:
+        ext = node.value["extends"]
+        raise SpecError([Issue(name, ext.line, ext.column, "extends", "extends needs a scene file on disk",
+                               "use load_scene(path)")])
+    return validate(Located(node), S.SceneSpec, scene_checks)

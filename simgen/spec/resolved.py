@@ -1,0 +1,270 @@
+"""ResolvedScene: a scene with every distribution sampled — plain data that round-trips through JSON.
+
+All lengths in metres, angles in degrees, speeds in m/s, colours linear RGB in [0, 1]. World frame:
+right-handed, z up; the main road runs along +x from x = 0, centred on y = 0; right-hand traffic, so lanes
+with y < 0 carry traffic along +x. Yaw is counter-clockwise from +x seen from above.
+
+Placement of region-placed objects is *deferred*: the world stage picks poses (with its own named random
+streams) under the constraints in :class:`ResolvedPlacement`, which are literals here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _R(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RPose(_R):
+    """A pose on the ground: x, y, z (m, world) and yaw_deg (counter-clockwise from +x)."""
+
+    x: float
+    y: float
+    z: float = 0.0
+    yaw_deg: float = 0.0
+
+
+class RPoint(_R):
+    x: float
+    y: float
+    z: float = 0.0
+
+
+class RSceneInfo(_R):
+    name: str
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+
+
+class RMarkings(_R):
+    style: Literal["dashed", "solid", "double_solid", "none"]
+    edge_lines: bool
+    width_m: float
+    dash_length_m: float
+    gap_length_m: float
+    wear: float
+
+
+class RCrosswalk(_R):
+    position_x_m: float
+    width_m: float
+    stripe_width_m: float
+
+
+class RShopWindows(_R):
+    enabled: bool
+    per_building: int
+    width_m: float
+    height_m: float
+    sill_m: float
+    reflectivity: float
+    interior_light: bool
+
+
+class RFacade(_R):
+    """One building: its street-facing facade spans x_start_m..x_end_m at |y| = |y_m| (the plane facing the road)."""
+
+    side: Literal["left", "right"]
+    index: int
+    x_start_m: float
+    x_end_m: float
+    y_m: float = Field(description="y of the facade plane (positive on the left side, negative on the right).")
+    height_m: float
+    colour_rgb: list[float]
+    texture: str
+    window_centres_x_m: list[float] = Field(default_factory=list, description="x of each shop window's centre.")
+
+
+class RBuildings(_R):
+    sides: Literal["left", "right", "both", "none"]
+    width_m: float
+    gap_m: float
+    setback_m: float
+    shop_windows: RShopWindows
+    facades: list[RFacade]
+
+
+class RRoad(_R):
+    layout: Literal["straight", "t_junction", "intersection_4way"]
+    length_m: float
+    lanes_per_direction: int
+    lane_width_m: float
+    sidewalk_width_m: float
+    curb_height_m: float
+    parking_lane: bool
+    junction_x_m: float | None = Field(description="x of the cross road's centre line (None for straight roads).")
+    half_width_m: float = Field(description="|y| of the curb: driving lanes plus the parking strip, if any.")
+    lane_centres_y_m: list[float] = Field(
+        description="y of each driving lane centre in the ego direction (+x), innermost first (all < 0).")
+    oncoming_lane_centres_y_m: list[float] = Field(description="y of each oncoming lane centre, innermost first.")
+    markings: RMarkings
+    crosswalks: list[RCrosswalk]
+    buildings: RBuildings
+    ground: str
+    surface_texture: str
+
+
+class RPlacement(_R):
+    """Placement rule with every constraint a literal. Exactly one of pose (per instance) or region is used."""
+
+    explicit: bool = Field(description="True: every instance has its own 'pose'; the constraints below are unused.")
+    region: str | None
+    side: Literal["left", "right", "any"]
+    lane_index: int | None
+    x_range_m: list[float] | None = Field(description="[min, max] along x, or None (anywhere on the road).")
+    distance_m: list[float] | None = Field(description="[min, max] distance from the first camera at frame 0.")
+    spacing_m: float
+    heading: str
+    heading_jitter_deg: float
+    visible: bool
+
+
+class RMotion(_R):
+    kind: Literal["static", "constant_velocity", "waypoints"]
+    waypoints: list[RPoint] = Field(default_factory=list)
+    loop: bool = False
+
+
+class RInstance(_R):
+    """One object of a group, with its sampled attributes."""
+
+    index: int
+    colour_rgb: list[float] | None = Field(description="None: the world stage's default for the class.")
+    texture: str
+    scale: float
+    animation: str
+    speed_mps: float
+    heading_deg: float | None = Field(description="Explicit yaw, or None: derive from the placement's heading rule.")
+    pose: RPose | None = Field(description="Explicit pose, or None: the world stage places it.")
+
+
+class RObjectGroup(_R):
+    name: str
+    class_name: str
+    count: int
+    placement: RPlacement
+    motion: RMotion
+    instances: list[RInstance]
+
+
+class REgo(_R):
+    start: RPose
+    speed_mps: float
+    path: Literal["straight", "waypoints"]
+    waypoints: list[RPoint] = Field(default_factory=list)
+    class_name: str = "car"
+
+
+class RMount(_R):
+    """Camera pose in the ego frame (x forward, y left, z up; origin on the ground below the ego origin)."""
+
+    x: float
+    y: float
+    z: float
+    yaw_deg: float
+    pitch_deg: float
+    roll_deg: float
+
+
+class RCamera(_R):
+    name: str
+    hfov_deg: float
+    mount: RMount
+    clip_start_m: float
+    clip_end_m: float
+
+
+class RStreetLights(_R):
+    enabled: bool
+    spacing_m: float
+    height_m: float
+    power_w: float
+    colour_temperature_k: float
+    sides: Literal["left", "right", "both"]
+
+
+class RHeadlights(_R):
+    enabled: bool
+    power_w: float
+    high_beam: bool
+
+
+class RLighting(_R):
+    time_of_day: float | None = Field(description="Hours, if the scene gave a time of day.")
+    sun_elevation_deg: float
+    sun_azimuth_deg: float = Field(description="World frame: 0 = +y, 90 = +x (clockwise seen from above).")
+    sky_model: str
+    sky_strength: float
+    sun_strength: float
+    cloud_cover: float
+    exposure: float
+    night: bool = Field(description="Derived: sun more than 6 degrees below the horizon.")
+    street_lights: RStreetLights
+    headlights: RHeadlights
+
+
+class RPuddles(_R):
+    coverage: float
+    count: int
+    min_radius_m: float
+    max_radius_m: float
+
+
+class RWeather(_R):
+    fog_density: float
+    fog_height_m: float | None
+    rain_intensity: float
+    wetness: float
+    puddles: RPuddles
+    snow: float
+
+
+class REdgeCase(_R):
+    """An edge case with its parameters sampled (keys as in the spec; colours as ``<name>_rgb``)."""
+
+    kind: str
+    name: str
+    distance_m: float
+    params: dict[str, Any]
+
+
+class ResolvedScene(_R):
+    """A fully sampled scene (see the module docstring for units and frames)."""
+
+    simgen_version: str
+    spec_hash: str = Field(description="SHA-256 of the validated spec (after extends), canonical JSON.")
+    seed: int
+    variant: int
+    source: str | None = Field(description="The scene file, if any.")
+    scene: RSceneInfo
+    road: RRoad
+    objects: list[RObjectGroup]
+    ego: REgo
+    cameras: list[RCamera]
+    frames: int
+    fps: float
+    lighting: RLighting
+    weather: RWeather
+    edge_cases: list[REdgeCase]
+
+    def knobs(self) -> dict[str, Any]:
+        """Flat sampled values useful for slicing a dataset (weather, time of day, night, layout, ...)."""
+        lt, w = self.lighting, self.weather
+        return {
+            "scene": self.scene.name,
+            "variant": self.variant,
+            "layout": self.road.layout,
+            "time_of_day": lt.time_of_day,
+            "sun_elevation_deg": round(lt.sun_elevation_deg, 3),
+            "night": lt.night,
+            "cloud_cover": lt.cloud_cover,
+            "fog_density": w.fog_density,
+            "rain_intensity": w.rain_intensity,
+            "wetness": w.wetness,
+            "snow": w.snow,
+            "edge_cases": sorted({e.kind for e in self.edge_cases}),
+        }
