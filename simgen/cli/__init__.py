@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except SimgenError as err:
         typer.echo(f"error: {err}", err=True)
         return err.exit_code
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return int(rc or 0)
 
 
 def run() -> None:  # pragma: no cover - console script shim

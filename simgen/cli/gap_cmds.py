@@ -30,6 +30,10 @@ def gap(
     checkpoint: Path = typer.Option(None, "--checkpoint", help="TorchScript or state-dict file for --backbone checkpoint."),
     reencode: str = typer.Option(None, "--reencode", help="Re-encode both sets identically first, e.g. jpeg:90."),
     cache: Path = typer.Option(None, "--cache", help="Feature cache folder (default: OUT/.cache)."),
+    metrics: str = typer.Option(
+        "", "--metrics", help="Comma list of metrics (default all): fd, kid, mmd, precision_recall, density_coverage, "
+                              "classifier."
+    ),
     reps: int = typer.Option(20, "--reps", min=2, help="Subsampling repetitions for intervals and baselines."),
     max_frames_per_video: int = typer.Option(None, "--max-frames-per-video", min=1, help="Frames decoded per video."),
     video_stride: int = typer.Option(1, "--video-stride", min=1, help="Decode every k-th video frame."),
@@ -43,6 +47,7 @@ def gap(
     report = run_gap(
         synth, real, out, backbone, slice_by or None,
         max_images=max_images, seed=seed, checkpoint=checkpoint, reencode=reencode, cache_dir=cache, reps=reps,
+        metrics=metrics or None,
         max_frames_per_video=max_frames_per_video, video_stride=video_stride, progress=not quiet,
     )
     s = report.data["summary"]

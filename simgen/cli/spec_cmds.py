@@ -8,9 +8,21 @@ from pathlib import Path
 import typer
 
 from simgen.cli import app
+from simgen.errors import SimgenError
 
 _SCHEMA_COMMENT = re.compile(r"^#\s*yaml-language-server:\s*\$schema=\S*?([a-z_]+)\.schema\.json", re.M)
 _KINDS = ("scene", "render-config", "sweep")
+
+
+class CheckFailed(SimgenError):
+    """Some checked files are invalid (their problems were printed already)."""
+
+
+def _check_kind(kind: str | None) -> None:
+    if kind is not None and kind not in _KINDS:
+        from simgen.spec.errors import did_you_mean
+
+        raise SimgenError(f"--kind must be one of {', '.join(_KINDS)}, got '{kind}' ({did_you_mean(kind, _KINDS)})")
 
 
 def detect_kind(path: Path) -> str:
@@ -24,10 +36,12 @@ def detect_kind(path: Path) -> str:
         return {"render_config": "render-config", "sweep": "sweep"}.get(m.group(1), "scene")
     if re.search(r"^scene:\s*[^\s#{]", head, re.M) and re.search(r"^sweep:", head, re.M):
         return "sweep"
+    from simgen.spec.models import SceneSpec
     from simgen.spec.render_config import RenderConfig
 
     keys = set(re.findall(r"^([A-Za-z_]+):", head, re.M))
-    if keys and "scene" not in keys and keys <= set(RenderConfig.model_fields) | {"extends"}:
+    own = set(RenderConfig.model_fields) - set(SceneSpec.model_fields)
+    if keys and keys <= set(RenderConfig.model_fields) | {"extends"} and keys & own:
         return "render-config"
     return "scene"
 
@@ -60,9 +74,7 @@ def check(
     """Validate files; every problem is printed as file:line:col: field: message (hint). Exit 1 if any."""
     from simgen.spec import SpecError
 
-    if kind is not None and kind not in _KINDS:
-        typer.echo(f"error: --kind must be one of {', '.join(_KINDS)}, got '{kind}'", err=True)
-        raise typer.Exit(1)
+    _check_kind(kind)
     bad = 0
     for f in files:
         try:
@@ -74,8 +86,8 @@ def check(
         if not quiet:
             typer.echo(summary)
     if bad:
-        typer.echo(f"{bad} of {len(files)} file(s) invalid", err=True)
-        raise typer.Exit(1)
+        # a SimgenError (not typer.Exit) so that simgen.cli.main returns exit code 1
+        raise CheckFailed(f"{bad} of {len(files)} file(s) invalid")
 
 
 @app.command("schema")
@@ -85,9 +97,7 @@ def schema(
     """Print the JSON Schema of a file kind (the committed schemas/*.schema.json are exactly this)."""
     from simgen.spec.schema import schema_text
 
-    if kind not in _KINDS:
-        typer.echo(f"error: --kind must be one of {', '.join(_KINDS)}, got '{kind}'", err=True)
-        raise typer.Exit(1)
+    _check_kind(kind)
     typer.echo(schema_text(kind), nl=False)
 
 

@@ -85,6 +85,9 @@ class AuditConfig:
     #: one-vs-rest balanced accuracy of class-from-colour at or above these -> warn / flag
     colour_predicts_warn: float = 0.85
     colour_predicts_flag: float = 0.95
+    #: a class whose own colour entropy is at least this is "varied": if colour still separates it, the cause is
+    #: the other classes, so it gets a warning (the colour-consistent classes get the flag)
+    colour_varied_entropy: float = 0.6
     #: classes whose colour should vary in real data (clothing, paint); colour checks apply to these only
     varied_colour_classes: tuple[str, ...] = (
         "pedestrian", "child", "cyclist", "car", "truck", "bus", "van", "bicycle", "motorcycle",
@@ -186,7 +189,7 @@ def normalised_entropy(counts: Sequence[float] | np.ndarray, n_categories: int |
     if total < 2 or cap < 2:
         return float("nan")
     p = c[c > 0] / total
-    return float(-(p * np.log(p)).sum() / math.log(cap))
+    return max(0.0, float(-(p * np.log(p)).sum() / math.log(cap)))
 
 
 def colour_category(rgb: np.ndarray) -> np.ndarray:
@@ -572,16 +575,23 @@ def audit_dataset(
                 acc = _colour_predicts(all_lab, col_labels, cls, seed)
                 info["colour"]["predicts_class_balanced_accuracy"] = acc
                 if acc is not None and acc >= cfg.colour_predicts_warn:
-                    sev = "flag" if acc >= cfg.colour_predicts_flag else "warn"
+                    own_varied = info["colour"]["entropy"] >= cfg.colour_varied_entropy
+                    sev = "flag" if acc >= cfg.colour_predicts_flag and not own_varied else "warn"
+                    why = (
+                        "its own colours vary, so the other classes must be colour-consistent"
+                        if own_varied
+                        else f"most are {top}"
+                    )
                     findings.append(
                         Finding(
                             sev,
                             "colour_determines_class",
                             f"class '{cls}' can be told from the other classes by colour alone (balanced accuracy "
-                            f"{acc:.2f}; most are {top}): a model may learn colour instead of shape",
-                            {"class": cls, "balanced_accuracy": acc, "dominant_colour": top, "share": share},
+                            f"{acc:.2f}; {why}): a model may learn colour instead of shape",
+                            {"class": cls, "balanced_accuracy": acc, "dominant_colour": top, "share": share,
+                             "colour_entropy": info["colour"]["entropy"]},
                         )
-                    )
+                    )  # fmt: skip
 
     # ---------------------------------------------------------------- background diversity
     scenes = {s for s, _ in sequences}
@@ -692,8 +702,8 @@ class NearestRealResult:
     """Nearest real neighbour of every synthetic image in feature space.
 
     ``nn_index`` ``(Ns,)`` int64 index into the real set; ``nn_id`` the real ids; ``nn_distance`` ``(Ns,)``
-    float64 Euclidean distance (feature units). ``threshold``: the ``quantile`` of the real-vs-real
-    nearest-neighbour distances (each real image to its nearest real image of a *different* group).
+    float64 Euclidean distance (feature units). ``threshold``: ``margin`` × the ``quantile`` of the
+    real-vs-real nearest-neighbour distances (each real image to its nearest real image of a *different* group).
     ``suspicious``: synthetic ids closer than that, with their real neighbour and distance. ``findings`` as in
     the audit. Sorting ``nn_distance`` descending gives the least realistic synthetic images.
     """
@@ -705,6 +715,7 @@ class NearestRealResult:
     real_nn_distance: np.ndarray
     threshold: float
     quantile: float
+    margin: float
     suspicious: list[dict[str, Any]]
     findings: list[Finding]
 
@@ -738,6 +749,7 @@ def nearest_real_neighbours(
     real_ids: Sequence[Any],
     real_groups: Sequence[Any] | None = None,
     quantile: float = 0.01,
+    margin: float = 0.5,
 ) -> NearestRealResult:
     """Flag synthetic images suspiciously close to a real one.
 
@@ -745,8 +757,10 @@ def nearest_real_neighbours(
     ``synth_ids`` (Ns) and ``real_ids`` (Nr) name the images. ``real_groups`` (Nr): group per real image (video /
     recording); the real-vs-real reference distance of a real image is to its nearest real image of another group,
     so neighbouring video frames do not make everything look "suspiciously close" (None: every image is its own
-    group). A synthetic image is suspicious when its nearest real distance is below the ``quantile`` of those
-    reference distances. Needs Nr >= 2 and at least 2 real groups.
+    group). A synthetic image is suspicious when its nearest real distance is below ``margin`` times the
+    ``quantile`` of those reference distances (the margin keeps the estimate of a low quantile from a few hundred
+    real images from flagging ordinary samples; copies and traced frames sit far below it). Needs Nr >= 2 and at
+    least 2 real groups.
     """
     from simgen.gap.metrics import MetricInputError, _pair
 
@@ -766,7 +780,9 @@ def nearest_real_neighbours(
     if len(set(g.tolist())) < 2:
         raise MetricInputError(f"{fn}: the real set needs at least 2 groups for a real-vs-real reference")
     _, rr_d = _nearest(r, r, exclude_same=g, q_groups=g)
-    threshold = float(np.quantile(rr_d, quantile))
+    if not margin > 0:
+        raise MetricInputError(f"{fn}: margin must be positive (got {margin})")
+    threshold = margin * float(np.quantile(rr_d, quantile))
     idx, dist = _nearest(s, r)
     sus = [
         {"synth": sids[i], "real": rids[int(idx[i])], "distance": float(dist[i])}
@@ -777,16 +793,16 @@ def nearest_real_neighbours(
     if sus:
         findings.append(
             Finding("flag", "near_real_copy",
-                    f"{len(sus)} synthetic image(s) lie closer to a real image than {quantile:.0%} of real images lie "
-                    f"to real images of other groups (threshold {threshold:.4g}); e.g. {sus[0]['synth']} ≈ "
+                    f"{len(sus)} synthetic image(s) lie closer to a real image than {margin:g} × the {quantile:.0%} "
+                    f"quantile of real-to-real distances across groups (threshold {threshold:.4g}); e.g. {sus[0]['synth']} ≈ "
                     f"{sus[0]['real']}", {"count": len(sus), "threshold": threshold, "examples": sus[:10]})
         )  # fmt: skip
     else:
         findings.append(
-            Finding("info", "near_real_copy", f"no synthetic image is closer to a real image than the real-vs-real "
-                    f"{quantile:.0%} quantile ({threshold:.4g})", {"threshold": threshold})
+            Finding("info", "near_real_copy", f"no synthetic image is closer to a real image than {margin:g} × the "
+                    f"real-vs-real {quantile:.0%} quantile ({threshold:.4g})", {"threshold": threshold})
         )  # fmt: skip
     return NearestRealResult(
         synth_ids=sids, nn_index=idx, nn_id=[rids[int(i)] for i in idx], nn_distance=dist,
-        real_nn_distance=rr_d, threshold=threshold, quantile=quantile, suspicious=sus, findings=findings,
+        real_nn_distance=rr_d, threshold=threshold, quantile=quantile, margin=margin, suspicious=sus, findings=findings,
     )  # fmt: skip

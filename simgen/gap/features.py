@@ -40,7 +40,7 @@ from simgen.gap.data import ImageItem, load_rgb
 #: Computed rows collected before a cache shard is written.
 SHARD_ROWS = 1024
 _HASH_CHUNK = 1 << 20
-_DIGESTS: dict[tuple[str, int, int], str] = {}
+_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
 
 
 class FeatureCacheError(SimgenError):
@@ -51,7 +51,7 @@ class FeatureCacheError(SimgenError):
 
 
 def file_digest(path: str | Path) -> str:
-    """BLAKE2b-128 hex digest of a file's bytes (memoised per path, size and modification time)."""
+    """BLAKE2b-128 hex digest of a file's bytes (memoised per path, size, inode and change times)."""
     p = str(path)
     try:
         st = os.stat(p)
@@ -59,7 +59,7 @@ def file_digest(path: str | Path) -> str:
         from simgen.gap.data import GapDataError
 
         raise GapDataError(f"cannot read {p}: {err.strerror or err}") from None
-    memo = (p, st.st_size, st.st_mtime_ns)
+    memo = (p, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     got = _DIGESTS.get(memo)
     if got is None:
         h = hashlib.blake2b(digest_size=16)

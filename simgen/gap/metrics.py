@@ -39,6 +39,7 @@ from simgen.errors import SimgenError
 __all__ = [
     "MetricInputError",
     "gaussian_stats",
+    "GaussianAccumulator",
     "frechet_distance",
     "fd",
     "kid",
@@ -108,17 +109,76 @@ def _row_chunks(n_rows: int, n_cols: int, budget: int = 1 << 23) -> tuple[range,
 # --------------------------------------------------------------------------------------------------- Fréchet
 
 
+class GaussianAccumulator:
+    """Streaming mean and covariance of feature batches, in float64, with O(D^2) memory.
+
+    ``update(batch)`` takes ``(B, D)`` rows of any real dtype (converted chunk by chunk, so a float32 feature
+    matrix is never copied whole to float64); ``stats()`` returns ``(mean (D,), covariance (D, D))`` with
+    ddof=1. Sums are taken around a shift (the first batch's mean), which keeps the one-pass formula free of
+    cancellation when the mean is large compared with the spread.
+    """
+
+    def __init__(self, dim: int | None = None) -> None:
+        self.n = 0
+        self.dim = dim
+        self._shift: np.ndarray | None = None
+        self._s1: np.ndarray | None = None
+        self._s2: np.ndarray | None = None
+
+    def update(self, batch: Any, chunk: int = 4096) -> None:
+        arr = np.asarray(batch)
+        if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+            raise MetricInputError(f"GaussianAccumulator: a batch must be a real (B, D) array, got {arr.shape} {arr.dtype}")
+        if self.dim is None:
+            self.dim = arr.shape[1]
+        if arr.shape[1] != self.dim:
+            raise MetricInputError(f"GaussianAccumulator: batch has D={arr.shape[1]}, expected {self.dim}")
+        for s in range(0, arr.shape[0], chunk):
+            c = np.asarray(arr[s : s + chunk], dtype=np.float64)
+            if not np.isfinite(c).all():
+                raise MetricInputError("GaussianAccumulator: features hold NaN or infinite values")
+            if self._shift is None:
+                self._shift = c.mean(0)
+                self._s1 = np.zeros(self.dim)
+                self._s2 = np.zeros((self.dim, self.dim))
+            c = c - self._shift
+            self._s1 += c.sum(0)
+            self._s2 += c.T @ c
+            self.n += len(c)
+
+    def stats(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.n < 2 or self._s1 is None or self._s2 is None or self._shift is None:
+            raise MetricInputError(f"GaussianAccumulator: {self.n} samples; at least 2 are needed")
+        m = self._s1 / self.n
+        cov = (self._s2 - self.n * np.outer(m, m)) / (self.n - 1)
+        cov = 0.5 * (cov + cov.T)
+        return self._shift + m, cov
+
+
+def _check_features_light(x: Any, name: str, fn: str, min_n: int) -> np.ndarray:
+    """Shape/dtype/size checks without a float64 copy (finiteness is checked chunk-wise by the accumulator)."""
+    arr = np.asarray(x)
+    if arr.ndim != 2:
+        raise MetricInputError(f"{fn}: {name} must be a 2-D (N, D) feature array, got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise MetricInputError(f"{fn}: {name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.shape[1] < 1:
+        raise MetricInputError(f"{fn}: {name} has no feature columns (shape {arr.shape})")
+    if arr.shape[0] < min_n:
+        raise MetricInputError(f"{fn}: {name} has {arr.shape[0]} samples; at least {min_n} are needed")
+    return arr
+
+
 def gaussian_stats(x: Any) -> tuple[np.ndarray, np.ndarray]:
     """Mean ``(D,)`` and unbiased covariance ``(D, D)`` (ddof=1) of features ``x`` ``(N, D)``, both float64.
 
-    Needs N >= 2. The covariance is exactly symmetric.
+    Needs N >= 2. Computed in row chunks (see :class:`GaussianAccumulator`), so the peak extra memory is
+    O(D^2 + 4096 D) float64 whatever N is. The covariance is exactly symmetric.
     """
-    arr = _features(x, "x", "gaussian_stats", min_n=2)
-    mu = arr.mean(axis=0)
-    c = arr - mu
-    sigma = (c.T @ c) / (arr.shape[0] - 1)
-    sigma = 0.5 * (sigma + sigma.T)
-    return mu, sigma
+    arr = _check_features_light(x, "x", "gaussian_stats", min_n=2)
+    acc = GaussianAccumulator(arr.shape[1])
+    acc.update(arr)
+    return acc.stats()
 
 
 def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
@@ -177,7 +237,10 @@ def fd(a: Any, b: Any) -> float:
     samples of the same D-dimensional standard Gaussian give about ``D (D + 4) / (2 N)`` for N = Na = Nb, so
     compare against a real-vs-real baseline at the same N (see :mod:`simgen.gap.stats`).
     """
-    x, y = _pair(a, b, "fd", min_n=2)
+    x = _check_features_light(a, "a", "fd", min_n=2)
+    y = _check_features_light(b, "b", "fd", min_n=2)
+    if x.shape[1] != y.shape[1]:
+        raise MetricInputError(f"fd: feature widths differ (a has D={x.shape[1]}, b has D={y.shape[1]})")
     mu1, s1 = gaussian_stats(x)
     mu2, s2 = gaussian_stats(y)
     return frechet_distance(mu1, s1, mu2, s2)
@@ -244,6 +307,8 @@ def mmd_rbf(
     bandwidth: float | str = "median",
     n_permutations: int = 200,
     rng: np.random.Generator | None = None,
+    groups_a: Sequence[Any] | np.ndarray | None = None,
+    groups_b: Sequence[Any] | np.ndarray | None = None,
 ) -> tuple[float, float]:
     """Unbiased squared MMD with a Gaussian kernel and its permutation-test p-value: ``(stat, p_value)``.
 
@@ -253,6 +318,11 @@ def mmd_rbf(
     units). The p-value is ``(1 + #{permuted stat >= stat}) / (1 + n_permutations)``, where each permutation
     reassigns the pooled samples to sets of the original sizes; with ``n_permutations=0`` it is NaN and ``rng``
     may be None. Memory and time are O((Na + Nb)^2): subsample large sets first.
+
+    ``groups_a``/``groups_b`` (optional, lengths Na/Nb): group label per sample (video, sequence). Frames of one
+    group are not exchangeable, so with groups the permutations move whole groups between the sets (keeping the
+    number of groups per set; set sizes then vary), which keeps the p-value valid for grouped data. Labels of
+    the two sets live in separate namespaces.
     """
     fn = "mmd_rbf"
     x, y = _pair(a, b, fn, min_n=2)
@@ -286,12 +356,26 @@ def mmd_rbf(
     def stat_for(ind: np.ndarray) -> np.ndarray:
         """ind: (n+m, P) 0/1 membership of set x; returns (P,) unbiased MMD^2."""
         ind_y = 1.0 - ind
+        nx = ind.sum(0)
+        ny = ind_y.sum(0)
         kx = k @ ind
         sxx = (ind * kx).sum(0) - diag @ ind
         sxy = (ind_y * kx).sum(0)
         ky = k @ ind_y
         syy = (ind_y * ky).sum(0) - diag @ ind_y
-        return sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2.0 * sxy / (n * m)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = sxx / (nx * (nx - 1)) + syy / (ny * (ny - 1)) - 2.0 * sxy / (nx * ny)
+        return out
+
+    grouped = groups_a is not None or groups_b is not None
+    if grouped:
+        ga = _group_labels(groups_a, n, "a", fn, "groups_a")
+        gb = _group_labels(groups_b, m, "b", fn, "groups_b")
+        _, gid = np.unique(np.concatenate([ga, gb]).astype(str), return_inverse=True)
+        n_groups = int(gid.max()) + 1
+        n_groups_a = len(set(ga))
+        if n_groups_a >= n_groups:
+            raise MetricInputError(f"{fn}: each set needs at least one group for a group permutation")
 
     base = np.zeros((n + m, 1))
     base[:n, 0] = 1.0
@@ -305,9 +389,15 @@ def mmd_rbf(
         p = min(batch, n_permutations - done)
         ind = np.zeros((n + m, p))
         for j in range(p):
-            ind[rng.permutation(n + m)[:n], j] = 1.0
+            if grouped:
+                chosen = np.zeros(n_groups, dtype=bool)
+                chosen[rng.permutation(n_groups)[:n_groups_a]] = True
+                ind[chosen[gid], j] = 1.0
+            else:
+                ind[rng.permutation(n + m)[:n], j] = 1.0
         # ">=" with a relative tolerance so ties from exchangeable identical sets count as exceedances
-        exceed += int((stat_for(ind) >= stat - 1e-12 * max(1.0, abs(stat))).sum())
+        perm_stats = stat_for(ind)
+        exceed += int((np.nan_to_num(perm_stats, nan=np.inf) >= stat - 1e-12 * max(1.0, abs(stat))).sum())
         done += p
     return stat, (1.0 + exceed) / (1.0 + n_permutations)
 

@@ -113,6 +113,19 @@ def parse_backbones(spec: str | Sequence[str] | None) -> list[str]:
     return names or [DEFAULT_BACKBONE]
 
 
+def parse_metrics(spec: str | Sequence[str] | None) -> list[str]:
+    """Metric keys (``"fd,kid"``; default :data:`DEFAULT_METRICS`); raises GapInputError for unknown keys."""
+    keys = slices_mod.parse_slice_keys(spec)
+    if not keys:
+        return list(DEFAULT_METRICS)
+    bad = [k for k in keys if k not in DEFAULT_METRICS]
+    if bad:
+        raise GapInputError(f"unknown metric(s) {', '.join(map(repr, bad))}; choose from {', '.join(DEFAULT_METRICS)}")
+    if RANK_METRIC not in keys:
+        keys.insert(0, RANK_METRIC)
+    return keys
+
+
 def parse_reencode(spec: str | None) -> tuple[str, int] | None:
     """``"jpeg:90"`` -> ``("jpeg", 90)``; ``None``/``""``/``"none"`` -> None. Raises GapInputError when malformed."""
     if spec is None or str(spec).strip().lower() in ("", "none", "off"):
@@ -498,6 +511,7 @@ def run_gap(
     reencode: str | None = None,
     cache_dir: str | Path | None = None,
     reps: int = 20,
+    metrics: str | Sequence[str] | None = None,
     min_slice_images: int = MIN_SLICE_IMAGES,
     max_frames_per_video: int | None = None,
     video_stride: int = 1,
@@ -524,6 +538,7 @@ def run_gap(
     bb_names = parse_backbones(backbones)
     keys = slices_mod.parse_slice_keys(slice_by)
     reenc = parse_reencode(reencode)
+    metric_keys = parse_metrics(metrics)
     if max_images is not None and max_images < MIN_IMAGES:
         raise GapInputError(f"--max-images {max_images}: need at least {MIN_IMAGES} images per side")
     if out is not None and out.exists() and not out.is_dir():
@@ -575,8 +590,12 @@ def run_gap(
             bb = load(name)
         with timer(f"features {name}"):
             console.log(f"features: {name} ({len(s_items)} synthetic + {len(r_items)} real)")
-            fs = np.asarray(extract_features(s_items, bb, cache, batch_size=batch_size, progress=progress))
-            fr = np.asarray(extract_features(r_items, bb, cache, batch_size=batch_size, progress=progress))
+            s_info: dict[str, Any] = {}
+            r_info: dict[str, Any] = {}
+            fs = np.asarray(extract_features(s_items, bb, cache, batch_size=batch_size, progress=progress,
+                                             info=s_info))
+            fr = np.asarray(extract_features(r_items, bb, cache, batch_size=batch_size, progress=progress,
+                                             info=r_info))
         feats[name] = (fs.astype(np.float64), fr.astype(np.float64))
         pre = bb.preprocess
         bb_info.append({
@@ -586,16 +605,17 @@ def run_gap(
             "preprocess": pre.to_json() if hasattr(pre, "to_json") else str(pre),
             "preprocess_key": pre.key() if callable(getattr(pre, "key", None)) else str(getattr(pre, "key", "")),
             "role": "requested" if name in bb_names else "low-level histograms",
+            "extraction": {"synth": s_info, "real": r_info},
         })
 
     # 3. compare -----------------------------------------------------------------------------------------
     from simgen.gap.stats import compare
 
-    metrics: dict[str, list[dict[str, Any]]] = {}
+    metric_rows: dict[str, list[dict[str, Any]]] = {}
     for name in bb_names:
         fs, fr = feats[name]
         with timer(f"metrics {name}"), console.status(f"metrics: {name} (with real-vs-real baseline)"):
-            metrics[name] = _compare(compare, fs, fr, r_groups, s_groups, None, reps, rng_cmp)
+            metric_rows[name] = _compare(compare, fs, fr, r_groups, s_groups, metric_keys, reps, rng_cmp)
 
     # 4. slices ------------------------------------------------------------------------------------------
     slices_block: dict[str, Any] = {"keys": keys, "notes": [], "min_images": min_slice_images, "by_backbone": {}}
@@ -664,7 +684,7 @@ def run_gap(
                 thumbs[i] = t
 
     # 6. assemble ----------------------------------------------------------------------------------------
-    head = _find(metrics[primary], RANK_METRIC)
+    head = _find(metric_rows[primary], RANK_METRIC)
     ranking = slices_block["by_backbone"].get(primary, {}).get("ranking", [])
     data: dict[str, Any] = {
         "format": "simgen-gap-report",
@@ -676,7 +696,8 @@ def run_gap(
             "synth": str(synth), "real": str(real), "out": str(out) if out else None, "backbones": bb_names,
             "slice_by": keys, "max_images": max_images, "seed": int(seed),
             "checkpoint": str(checkpoint) if checkpoint else None, "reencode": reencode,
-            "cache_dir": str(cache) if cache else None, "reps": reps, "min_slice_images": min_slice_images,
+            "cache_dir": str(cache) if cache else None, "reps": reps, "metrics": metric_keys,
+            "min_slice_images": min_slice_images,
             "max_frames_per_video": max_frames_per_video, "video_stride": video_stride,
         },
         "environment": _environment(),
@@ -688,7 +709,7 @@ def run_gap(
         },
         "primary_backbone": primary,
         "backbones": bb_info,
-        "metrics": metrics,
+        "metrics": metric_rows,
         "summary": {
             "backbone": primary,
             "metric": RANK_METRIC,

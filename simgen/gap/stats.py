@@ -434,7 +434,8 @@ def compare(
     ``n`` (samples per side) defaults to :func:`default_n`. All metrics are computed on the same subsamples in
     each repetition. The MMD bandwidth is fixed once from the real set (median pairwise distance of up to ``n``
     real samples) so synthetic and baseline values share one kernel; the MMD permutation p-value (synthetic vs
-    real, ``n_permutations`` permutations, at size ``n``) goes to ``extra["p_value"]``.
+    real, ``n_permutations`` permutations at size ``n``, moving whole groups when groups are given) goes to
+    ``extra["p_value"]``.
 
     The random streams for (synthetic subsamples, baseline splits, MMD bandwidth/p-value) are derived from one
     draw of ``rng`` by name, so changing ``metrics`` does not change the subsamples.
@@ -479,7 +480,10 @@ def compare(
         ia = brng.choice(len(s), n, replace=False)
         ib = brng.choice(len(r), n, replace=False)
         if n_permutations > 0:
-            _, p_value = M.mmd_rbf(s[ia], r[ib], bandwidth=bandwidth, n_permutations=n_permutations, rng=brng)
+            _, p_value = M.mmd_rbf(
+                s[ia], r[ib], bandwidth=bandwidth, n_permutations=n_permutations, rng=brng,
+                groups_a=None if gs is None else gs[ia], groups_b=None if gr is None else gr[ib],
+            )  # fmt: skip
 
     metric = make_metric(keys, k=k, folds=folds, mmd_bandwidth=bandwidth, classifier_max_dim=classifier_max_dim)
     val = subsample_ci(metric, s, r, n, reps, alpha, _child(root, "synth-vs-real"), groups_a=gs, groups_b=gr)

@@ -107,6 +107,8 @@ class DatasetWriter:
                 "instance": "16-bit PNG, instance ids, 0 = none",
                 "normal": "float32 OpenEXR, channels X Y Z, OpenCV camera frame, 0 = no surface",
                 "reflection": "float32 OpenEXR, channels direct mirror glass in [0, 1]",
+                "reflection_semantic": "8-bit PNG, class id of the object seen via a reflection or through glass",
+                "reflection_instance": "16-bit PNG, instance id of the object seen via a reflection or through glass",
                 "meta": "JSON: width, height, K, world_from_camera, camera, frame, fps, timestamp, objects",
             },
             **(extra_info or {}),
@@ -198,7 +200,8 @@ class DatasetWriter:
 
         rgb: (H, W, 3) uint8 sRGB. knobs: free-form values for slicing (weather, time of day, ...).
         Modalities written: rgb, depth, semantic, instance, normal, meta; flow_fwd/flow_bwd when present (not on
-        the last/first frame), their occlusion PNGs when computed, reflection when present.
+        the last/first frame), their occlusion PNGs when computed, reflection (+ reflection_semantic/_instance)
+        when present.
         """
         d = self.frame_dir(scene, variant, labels.camera)
         rel = d.relative_to(self.root)
@@ -222,6 +225,10 @@ class DatasetWriter:
                 writers[f"flow_{direction}_occlusion"] = lambda p, c=codes: formats.write_png(p, c, atomic=False)
         if labels.reflection is not None:
             writers["reflection"] = lambda p: formats.write_reflection(p, labels.reflection, atomic=False)
+        if labels.reflection_semantic is not None:
+            writers["reflection_semantic"] = lambda p: formats.write_semantic(p, labels.reflection_semantic, atomic=False)
+        if labels.reflection_instance is not None:
+            writers["reflection_instance"] = lambda p: formats.write_instance(p, labels.reflection_instance, atomic=False)
         meta = frame_meta(labels, meta_extra)
         writers["meta"] = lambda p: formats.write_json(p, meta, atomic=False)
 

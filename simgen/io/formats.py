@@ -201,9 +201,9 @@ def decode_flo(data: bytes, name: str = "<bytes>") -> np.ndarray:
     w, h = (int(x) for x in np.frombuffer(data[4:12], "<i4"))
     if w <= 0 or h <= 0 or w * h > 1 << 31:
         raise FormatError(f"{name}: bad .flo size {w}x{h}")
+    if len(data) - 12 != w * h * 8:
+        raise FormatError(f"{name}: .flo holds {len(data) - 12} data bytes, expected {w * h * 8}")
     body = np.frombuffer(data[12:], "<f4")
-    if body.size != w * h * 2:
-        raise FormatError(f"{name}: .flo holds {body.size} values, expected {w * h * 2}")
     return body.reshape(h, w, 2).astype(np.float32)
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from simgen.errors import OutputError
+
 FORMAT_NAME = "simgen-native"
 FORMAT_VERSION = "1.0"
 CONVENTIONS_VERSION = 1
@@ -29,6 +31,8 @@ MODALITY_EXT = {
     "instance": "png",
     "normal": "exr",
     "reflection": "exr",
+    "reflection_semantic": "png",
+    "reflection_instance": "png",
     "meta": "json",
 }
 
@@ -69,7 +73,7 @@ def safe_component(value: str, what: str) -> str:
     """Check a path component (scene, variant, camera name): letters, digits, '_', '-', '.', not '..'."""
     s = str(value)
     if not _SAFE.match(s) or ".." in s:
-        raise ValueError(f"{what} {s!r} is not usable as a folder name (letters, digits, _ - . only)")
+        raise OutputError(f"{what} {s!r} is not usable as a folder name (letters, digits, _ - . only)")
     return s
 
 
@@ -77,7 +81,7 @@ def variant_dir(variant: int | str) -> str:
     """Folder name of a variant: integers are zero-padded to 4 digits (sorts correctly), strings kept."""
     if isinstance(variant, int):
         if variant < 0:
-            raise ValueError(f"variant must be >= 0, got {variant}")
+            raise OutputError(f"variant must be >= 0, got {variant}")
         return f"{variant:04d}"
     return safe_component(variant, "variant")
 

@@ -43,15 +43,30 @@ def flow_from_vector(vector: np.ndarray, valid: np.ndarray, direction: Literal["
     return flow, ok
 
 
-def _footprint(uv: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row/column indices (N, 4) of the pixel centres around continuous positions uv (N, 2), clipped."""
-    u0 = np.floor(uv[:, 0])
-    v0 = np.floor(uv[:, 1])
-    cols = np.stack([u0, u0 + 1, u0, u0 + 1], 1)
-    rows = np.stack([v0, v0, v0 + 1, v0 + 1], 1)
-    cols = np.clip(cols, 0, w - 1).astype(np.int64)
-    rows = np.clip(rows, 0, h - 1).astype(np.int64)
-    return rows, cols
+def _footprint_max(img: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Largest value of ``img`` (H, W) over the (up to) four pixel centres around each continuous position
+    (u, v) (N,) — a position exactly on a pixel centre reads that pixel only. Positions must be inside the
+    image's pixel area."""
+    h, w = img.shape
+    u0 = np.clip(np.floor(u), 0, w - 1).astype(np.intp)
+    u1 = np.clip(np.ceil(u), 0, w - 1).astype(np.intp)
+    v0 = np.clip(np.floor(v), 0, h - 1).astype(np.intp)
+    v1 = np.clip(np.ceil(v), 0, h - 1).astype(np.intp)
+    return np.maximum(np.maximum(img[v0, u0], img[v0, u1]), np.maximum(img[v1, u0], img[v1, u1]))
+
+
+def _footprint_has(img: np.ndarray, u: np.ndarray, v: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Whether any of the (up to) four pixel centres around (u, v) holds ``value`` (all (N,))."""
+    h, w = img.shape
+    u0 = np.clip(np.floor(u), 0, w - 1).astype(np.intp)
+    u1 = np.clip(np.ceil(u), 0, w - 1).astype(np.intp)
+    v0 = np.clip(np.floor(v), 0, h - 1).astype(np.intp)
+    v1 = np.clip(np.ceil(v), 0, h - 1).astype(np.intp)
+    return (img[v0, u0] == value) | (img[v0, u1] == value) | (img[v1, u0] == value) | (img[v1, u1] == value)
+
+
+def _inside(u: np.ndarray, v: np.ndarray, h: int, w: int) -> np.ndarray:
+    return (u >= -0.5) & (u < w - 0.5) & (v >= -0.5) & (v < h - 0.5)
 
 
 def occlusion_mask(
@@ -75,39 +90,43 @@ def occlusion_mask(
     neighbour_K, neighbour_world_from_camera: OpenCV intrinsics (3, 3) and camera-to-world pose (4, 4) at t±1.
     keys, neighbour_keys: optional (H, W) int label keys of t and t±1, used for pixels whose 3D motion is unknown.
 
-    A valid pixel is *out of view* when its point lands behind the neighbour camera or its target pixel
-    centre leaves the image. It is *occluded* when it lands inside the image but behind the neighbour's surface:
-    its planar depth at t±1 exceeds the depth of **all four** neighbour-frame pixel centres around the
-    target by more than ``rel_tol·z + abs_tol`` (lenient at depth edges by up to one pixel). Pixels without a 3D
-    point but with keys are occluded when none of the four pixels carries the same key.
+    A valid pixel is *out of view* when its point lands behind the neighbour camera or its target position
+    leaves the image's pixel area [−0.5, W − 0.5) × [−0.5, H − 0.5). It is *occluded* when it lands inside the
+    image but behind the neighbour's surface: its planar depth at t±1 exceeds the depth of **all** (up to four)
+    neighbour-frame pixel centres around the target by more than ``rel_tol·z + abs_tol`` (lenient by up to one
+    pixel at depth edges, and free of false alarms on slanted surfaces). Pixels without a 3D point but with keys
+    are occluded when none of those pixels carries the same key.
     Returns (occluded (H, W) bool, out_of_view (H, W) bool); both False where the flow is invalid.
     """
     h, w = flow_valid.shape
     occluded = np.zeros((h, w), bool)
     out_of_view = np.zeros((h, w), bool)
-    nd = np.asarray(neighbour_depth, np.float64)
-    target = np.indices((h, w))[::-1].transpose(1, 2, 0).astype(np.float64) + flow
-    inside = (target[..., 0] >= -0.5) & (target[..., 0] < w - 0.5) & (target[..., 1] >= -0.5) & (target[..., 1] < h - 0.5)
+    nd = np.asarray(neighbour_depth, np.float32)
 
-    pts = np.asarray(points_next, np.float64)
-    has3d = flow_valid & np.all(np.isfinite(pts), -1)
+    pts = np.asarray(points_next)
+    has3d = flow_valid & np.isfinite(pts[..., 0]) & np.isfinite(pts[..., 1]) & np.isfinite(pts[..., 2])
     idx = np.nonzero(has3d)
     if idx[0].size:
         uv, z = project(pts[idx], np.asarray(neighbour_K, float), np.asarray(neighbour_world_from_camera, float))
-        ins = (z > 0) & (uv[:, 0] >= -0.5) & (uv[:, 0] < w - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] < h - 0.5)
-        rows, cols = _footprint(np.where(ins[:, None], uv, 0.0), h, w)
-        surf = nd[rows, cols].max(1)
-        behind = ins & (z > surf + rel_tol * np.abs(z) + abs_tol)
+        ins = (z > 0) & _inside(uv[:, 0], uv[:, 1], h, w)
+        sel = np.flatnonzero(ins)
+        surf = _footprint_max(nd, uv[sel, 0], uv[sel, 1]).astype(np.float64)
+        zs = z[sel]
+        behind = np.zeros(len(z), bool)
+        behind[sel] = zs > surf + rel_tol * np.abs(zs) + abs_tol
         out_of_view[idx] = ~ins
         occluded[idx] = behind
 
     no3d = flow_valid & ~has3d
     idx = np.nonzero(no3d)
     if idx[0].size:
-        ins = inside[idx]
+        u = idx[1] + flow[idx][:, 0].astype(np.float64)
+        v = idx[0] + flow[idx][:, 1].astype(np.float64)
+        ins = _inside(u, v, h, w)
         out_of_view[idx] = ~ins
         if keys is not None and neighbour_keys is not None:
-            rows, cols = _footprint(np.where(ins[:, None], target[idx], 0.0), h, w)
-            same = (np.asarray(neighbour_keys)[rows, cols] == np.asarray(keys)[idx][:, None]).any(1)
-            occluded[idx] = ins & ~same
+            sel = np.flatnonzero(ins)
+            hidden = np.zeros(len(u), bool)
+            hidden[sel] = ~_footprint_has(np.asarray(neighbour_keys), u[sel], v[sel], np.asarray(keys)[idx][sel])
+            occluded[idx] = hidden
     return occluded, out_of_view

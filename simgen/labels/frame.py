@@ -8,6 +8,7 @@ import numpy as np
 
 from simgen.labels.depth import planar_depth, surface_mask
 from simgen.labels.flow import flow_from_vector, occlusion_mask
+from simgen.labels.geometry import invert_affine
 from simgen.labels.ids import LabelError, id_maps, label_keys
 from simgen.labels.normals import normals_to_camera
 from simgen.labels.objects import ObjectRecord, object_record
@@ -46,6 +47,8 @@ class FrameLabels:
     first frame of the sequence. *_valid: (H, W) bool. occluded_* / out_of_view_*: (H, W) bool, None unless the
     neighbour view was given.
     reflection: optional (H, W, 3) float32 in [0, 1] (direct, via mirror, via glass), passed through.
+    reflection_semantic / reflection_instance: optional (H, W) uint8 / uint16 class and instance ids of the
+    object seen via a reflection or through glass at each pixel (0 = none), when the renderer provides them.
     K: (3, 3) float64 OpenCV intrinsics; world_from_camera: (4, 4) float64 OpenCV camera-to-world.
     """
 
@@ -72,6 +75,8 @@ class FrameLabels:
     occluded_bwd: np.ndarray | None = None
     out_of_view_bwd: np.ndarray | None = None
     reflection: np.ndarray | None = None
+    reflection_semantic: np.ndarray | None = None
+    reflection_instance: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -96,17 +101,17 @@ class FrameLabels:
 
 def _points_at(world: World, keys: np.ndarray, points: np.ndarray, frame: int, other: int) -> np.ndarray:
     """Move the world points seen at ``frame`` (H, W, 3) to where they are at ``other`` (rigid motion of the
-    entity each pixel belongs to). Deforming entities and background become NaN."""
-    out = np.full_like(points, np.nan)
-    for key in np.unique(keys):
-        if key == 0:
-            continue
-        ent = world.entities[int(key) - 1]
-        if ent.deforming:
-            continue
-        sel = keys == key
-        delta = ent.poses[other] @ np.linalg.inv(ent.poses[frame])
-        out[sel] = points[sel] @ delta[:3, :3].T + delta[:3, 3]
+    entity each pixel belongs to). Deforming entities and background become NaN. Returns (H, W, 3) float64."""
+    n = len(world.entities)
+    deltas = np.full((n + 1, 3, 4), np.nan)
+    for i, ent in enumerate(world.entities, start=1):
+        if not ent.deforming:
+            deltas[i] = (ent.poses[other] @ invert_affine(ent.poses[frame]))[:3]
+    out = np.full(points.shape, np.nan)
+    sel = np.nonzero(keys > 0)
+    d = deltas[keys[sel]]
+    p = points[sel]
+    out[sel] = np.einsum("nij,nj->ni", d[:, :, :3], p) + d[:, :, 3]
     return out
 
 
@@ -123,6 +128,9 @@ def compute_frame_labels(
     next_view / prev_view: optional neighbour frames (t+1 / t−1) of the same camera; when given, the occlusion
     masks of the forward / backward flow are computed.
     Forward flow is None on the last frame and backward flow None on the first frame.
+    Object records are made for every entity with ``instance_id > 0`` and ``label_visible`` (also when it is not
+    in view: then ``visible_pixels`` is 0 and the 2D boxes are None). Raises :class:`LabelError` when the raw
+    passes break the contract (fractional or unknown ids, mismatched shapes, unknown camera or frame).
     """
     cams = {c.name: c for c in world.cameras}
     if raw.camera not in cams:
@@ -151,6 +159,9 @@ def compute_frame_labels(
         instance=instance, normal=normal, objects=[],
         reflection=None if raw.reflection is None else np.asarray(raw.reflection, np.float32),
     )
+
+    if raw.reflection_index is not None:
+        labels.reflection_semantic, labels.reflection_instance = id_maps(raw.reflection_index, world.label_table())
 
     points = None
     for direction, other, view in (("fwd", t + 1, next_view), ("bwd", t - 1, prev_view)):

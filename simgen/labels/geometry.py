@@ -13,6 +13,8 @@ import numpy as np
 
 #: sub-pixel bits used when rasterising with OpenCV (coordinates are fixed point with this many fraction bits)
 RASTER_SHIFT = 8
+#: fine-canvas factor for silhouettes (odd): coverage is exact except within ~1/SUPERSAMPLE px of an edge
+SUPERSAMPLE = 7
 #: signs of the 8 box corners (x varies slowest), in units of half the box size
 BOX_CORNER_SIGNS = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], np.float64)
 #: the 12 triangles of a box over BOX_CORNER_SIGNS's corner order (outward orientation is not needed)
@@ -111,10 +113,53 @@ def clip_triangles_near(tri_cam: np.ndarray, near: float) -> list[np.ndarray]:
 
 
 def project_camera_points(points_cam: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """(N, 3) OpenCV camera points (z > 0) -> (N, 2) float64 pixel coordinates (pixel-centre convention)."""
+    """(N, 3) OpenCV camera points (z > 0) -> (N, 2) float64 pixel coordinates (pixel-centre convention).
+
+    Uses fx, fy, cx, cy of K (zero skew, like ``cv2.projectPoints`` and :func:`simgen.world.conventions.project`).
+    """
     p = np.asarray(points_cam, np.float64)
     x, y = p[:, 0] / p[:, 2], p[:, 1] / p[:, 2]
-    return np.stack([K[0, 0] * x + K[0, 1] * y + K[0, 2], K[1, 1] * y + K[1, 2]], 1)
+    return np.stack([K[0, 0] * x + K[0, 2], K[1, 1] * y + K[1, 2]], 1)
+
+
+def invert_affine(matrix: np.ndarray) -> np.ndarray:
+    """Inverse of a (4, 4) affine transform (rotation/scale/translation), float64, without LAPACK."""
+    m = np.asarray(matrix, np.float64)
+    c0, c1, c2 = m[:3, 0], m[:3, 1], m[:3, 2]
+    rows = np.stack([np.cross(c1, c2), np.cross(c2, c0), np.cross(c0, c1)])
+    det = float(c0 @ rows[0])
+    if abs(det) < 1e-300:
+        raise ValueError("singular transform")
+    out = np.eye(4)
+    out[:3, :3] = rows / det
+    out[:3, 3] = -out[:3, :3] @ m[:3, 3]
+    return out
+
+
+def project_mesh(
+    vertices_object: np.ndarray, triangles: np.ndarray, world_from_object: np.ndarray,
+    world_from_camera: np.ndarray, K: np.ndarray, near: float,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Project a mesh's triangles to the image after clipping them against the near plane z = near.
+
+    Returns (tris (T, 3, 2) float64: triangles entirely in front of the near plane, in pixel-centre coordinates;
+    clipped (list of (k, 2) float64 polygons): the parts in front of the near plane of triangles that cross it).
+    Nothing is clipped to the image.
+    """
+    cam_from_object = invert_affine(world_from_camera) @ np.asarray(world_from_object, np.float64)
+    vc = transform_points(cam_from_object, vertices_object)
+    tri_cam = vc[np.asarray(triangles, np.int64)]
+    z = tri_cam[..., 2]
+    front = np.all(z >= near, 1)
+    t = tri_cam[front]
+    tris = np.stack([K[0, 0] * t[..., 0] / t[..., 2] + K[0, 2], K[1, 1] * t[..., 1] / t[..., 2] + K[1, 2]], -1)
+    normal = np.array([0.0, 0.0, 1.0])
+    clipped = []
+    for tri in tri_cam[~front & np.any(z >= near, 1)]:
+        p = clip_polygon(tri, normal, near)
+        if len(p) >= 3:
+            clipped.append(project_camera_points(p, K))
+    return tris.reshape(-1, 3, 2), clipped
 
 
 def projected_polygons(
@@ -125,10 +170,8 @@ def projected_polygons(
 
     Returns a list of (k, 2) float64 pixel-coordinate polygons (pixel-centre convention, not clipped to the image).
     """
-    cam_from_object = np.linalg.inv(np.asarray(world_from_camera, np.float64)) @ np.asarray(world_from_object, np.float64)
-    vc = transform_points(cam_from_object, vertices_object)
-    polys = clip_triangles_near(vc[np.asarray(triangles, np.int64)], near)
-    return [project_camera_points(p, K) for p in polys]
+    tris, clipped = project_mesh(vertices_object, triangles, world_from_object, world_from_camera, K, near)
+    return list(tris) + clipped
 
 
 def _clip_to_rect(poly: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
@@ -139,45 +182,86 @@ def _clip_to_rect(poly: np.ndarray, x0: float, y0: float, x1: float, y1: float) 
     return poly
 
 
-def rasterise_polygons(polys: list[np.ndarray], height: int, width: int) -> np.ndarray:
-    """Union of convex image polygons as an (H, W) bool mask, rasterised with ``cv2.fillConvexPoly``.
+def rasterise_polygons(polys: list[np.ndarray], height: int, width: int, supersample: int = SUPERSAMPLE,
+                       tris: np.ndarray | None = None) -> np.ndarray:
+    """Union of convex image polygons as an (H, W) bool mask of the pixels whose centres they cover.
 
-    Polygons are in pixel-centre coordinates; OpenCV fills the pixels whose centres lie inside a polygon or on
-    its boundary (fixed point with RASTER_SHIFT fraction bits), so the mask can exceed exact centre coverage by
-    about one pixel along the outline. Polygons are first clipped to a guard band one pixel around the image
-    (exact, keeps the fixed-point coordinates small).
+    polys: list of (k, 2) convex polygons; tris: optional (T, 3, 2) triangles (the fast path for many); both in
+    pixel-centre coordinates. They are drawn with ``cv2.fillConvexPoly`` (fixed point with RASTER_SHIFT
+    fraction bits) on a canvas ``supersample`` times finer (odd factor, limited to the polygons' bounding box), and
+    the fine canvas is read at the fine pixels whose centres coincide with the image's pixel centres. OpenCV
+    rounds vertices to the fine grid and fills boundary pixels, so the mask equals exact pixel-centre coverage
+    except for centres within about 1/supersample pixel of an edge. Polygons reaching beyond a guard band one
+    pixel around the image are first clipped to it (exactly), keeping coordinates small.
     """
-    canvas = np.zeros((height, width), np.uint8)
-    scale = float(1 << RASTER_SHIFT)
+    if supersample < 1 or supersample % 2 == 0:
+        raise ValueError("supersample must be an odd positive integer")
     lo, hi_x, hi_y = -1.0, width + 0.0, height + 0.0
+    kept: list[np.ndarray] = []
+    groups = [np.asarray(tris, np.float64).reshape(-1, 3, 2)] if tris is not None else []
     for p in polys:
-        if len(p) < 3:
-            continue
-        if p[:, 0].max() < lo or p[:, 0].min() > hi_x or p[:, 1].max() < lo or p[:, 1].min() > hi_y:
-            continue
-        if p.min() < lo or p[:, 0].max() > hi_x or p[:, 1].max() > hi_y:
+        if len(p) >= 3:
+            groups.append(np.asarray(p, np.float64)[None])
+    bulk = []
+    for g in groups:
+        mn, mx = g.min(1), g.max(1)
+        visible = (mx[:, 0] >= lo) & (mn[:, 0] <= hi_x) & (mx[:, 1] >= lo) & (mn[:, 1] <= hi_y)
+        inside = (mn[:, 0] >= lo) & (mx[:, 0] <= hi_x) & (mn[:, 1] >= lo) & (mx[:, 1] <= hi_y)
+        if inside.any():
+            bulk.append(g[inside])
+        for p in g[visible & ~inside]:
             p = _clip_to_rect(p, lo, lo, hi_x, hi_y)
-            if len(p) < 3:
-                continue
-        cv2.fillConvexPoly(canvas, np.rint(p * scale).astype(np.int32), 1, lineType=cv2.LINE_8, shift=RASTER_SHIFT)
-    return canvas.astype(bool)
+            if len(p) >= 3:
+                kept.append(p)
+    mask = np.zeros((height, width), bool)
+    if not kept and not bulk:
+        return mask
+    pts = np.concatenate([b.reshape(-1, 2) for b in bulk] + kept)
+    x0 = int(np.clip(np.floor(pts[:, 0].min()), 0, width - 1))
+    y0 = int(np.clip(np.floor(pts[:, 1].min()), 0, height - 1))
+    x1 = int(np.clip(np.ceil(pts[:, 0].max()), 0, width - 1))
+    y1 = int(np.clip(np.ceil(pts[:, 1].max()), 0, height - 1))
+    s = supersample
+    half = (s - 1) // 2
+    canvas = np.zeros(((y1 - y0 + 1) * s, (x1 - x0 + 1) * s), np.uint8)
+    scale = float(1 << RASTER_SHIFT)
+    offset = np.array([x0, y0], np.float64)
+
+    def fine(p: np.ndarray) -> np.ndarray:  # image pixel centre c -> fine pixel centre s·(c − x0) + half
+        return np.rint(((p - offset) * s + half) * scale).astype(np.int32)
+
+    for group in bulk:
+        for tri in fine(group):
+            cv2.fillConvexPoly(canvas, tri, 1, lineType=cv2.LINE_8, shift=RASTER_SHIFT)
+    for p in kept:
+        cv2.fillConvexPoly(canvas, fine(p), 1, lineType=cv2.LINE_8, shift=RASTER_SHIFT)
+    mask[y0 : y1 + 1, x0 : x1 + 1] = canvas[half::s, half::s].astype(bool)
+    return mask
 
 
-def hull_truncation(polys: list[np.ndarray], height: int, width: int) -> float:
+def hull_truncation(points: np.ndarray | list[np.ndarray], height: int, width: int) -> float:
     """Share (0..1) of an object's unclipped image-plane extent that lies outside the image.
 
-    The extent is the convex hull of the near-clipped projected polygons (not clipped to the image); the image
-    is the rectangle [−0.5, W − 0.5] × [−0.5, H − 0.5] in pixel-centre coordinates. 1.0 when nothing projects.
+    points: (N, 2) projected (near-clipped) vertices in pixel-centre coordinates, or a list of polygons. The
+    extent is their convex hull (not clipped to the image); the image is the rectangle
+    [−0.5, W − 0.5] × [−0.5, H − 0.5]. 0.0 when the hull is inside the image, 1.0 when nothing projects.
     """
-    if not polys:
+    if isinstance(points, list):
+        if not points:
+            return 1.0
+        points = np.concatenate(points)
+    pts64 = np.asarray(points, np.float64).reshape(-1, 2)
+    if len(pts64) == 0:
         return 1.0
-    pts = np.concatenate(polys).astype(np.float32)
+    if (pts64[:, 0].min() >= -0.5 and pts64[:, 0].max() <= width - 0.5
+            and pts64[:, 1].min() >= -0.5 and pts64[:, 1].max() <= height - 0.5):
+        return 0.0
+    pts = pts64.astype(np.float32)
     hull = cv2.convexHull(pts)
     area = float(cv2.contourArea(hull))
     rect = np.array([[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]], np.float32)
     if area <= 1e-9:
-        p = pts.mean(0)
-        return 0.0 if (-0.5 <= p[0] <= width - 0.5 and -0.5 <= p[1] <= height - 0.5) else 1.0
+        return 1.0  # a degenerate extent that is not inside the image (checked above)
     inter, _ = cv2.intersectConvexConvex(hull.reshape(-1, 2), rect)
     return float(np.clip(1.0 - inter / area, 0.0, 1.0))
 

@@ -11,7 +11,7 @@ from simgen.labels.geometry import (
     Box3D,
     amodal_bbox,
     hull_truncation,
-    projected_polygons,
+    project_mesh,
     rasterise_polygons,
     tight_box,
     triangulate,
@@ -29,11 +29,12 @@ class ObjectRecord:
     float in the same pixel-edge coordinates: the 3D box's corners projected after clipping the box against the
     near plane, then clipped to the image; None when entirely behind the camera or outside the image.
     visible_pixels: pixels of the instance mask. silhouette_pixels: in-image pixels of the object's full
-    silhouette (its projected, near-clipped triangles rasterised with ``cv2.fillConvexPoly``, ignoring every
-    other object). truncation: share (0..1) of the object's unclipped image-plane extent (convex hull of its
+    silhouette (its projected, near-clipped triangles rasterised with ``cv2.fillConvexPoly`` on a 7× finer
+    canvas sampled at the pixel centres, ignoring every other object; see
+    :func:`simgen.labels.geometry.rasterise_polygons`). truncation: share (0..1) of the object's unclipped image-plane extent (convex hull of its
     projected mesh) outside the image. occlusion: 1 − visible_pixels / silhouette_pixels clipped to [0, 1]
-    (None when the silhouette is empty); the rasteriser includes outline pixels, so values carry about a
-    one-pixel-outline uncertainty.
+    (None when the silhouette is empty); pixel centres within ~1/7 px of the outline may be counted either way.
+    Only the in-image part counts: the part outside the image is truncation, not occlusion.
     """
 
     instance_id: int
@@ -94,8 +95,8 @@ def object_record(
     box = tight_box(verts, pose)
     mask = instance == entity.instance_id
     visible = int(mask.sum())
-    polys = projected_polygons(verts, tris, pose, world_from_camera, K, near)
-    silhouette = int(rasterise_polygons(polys, h, w).sum())
+    tri2d, clipped = project_mesh(verts, tris, pose, world_from_camera, K, near)
+    silhouette = int(rasterise_polygons(clipped, h, w, tris=tri2d).sum())
     occlusion = None if silhouette == 0 else float(np.clip(1.0 - visible / silhouette, 0.0, 1.0))
     return ObjectRecord(
         instance_id=int(entity.instance_id),
@@ -108,7 +109,7 @@ def object_record(
         bbox_amodal=amodal_bbox(box, world_from_camera, K, near, h, w),
         visible_pixels=visible,
         silhouette_pixels=silhouette,
-        truncation=hull_truncation(polys, h, w),
+        truncation=hull_truncation(np.concatenate([tri2d.reshape(-1, 2), *clipped]), h, w),
         occlusion=occlusion,
         deforming=bool(entity.deforming),
         attributes=dict(entity.attributes),

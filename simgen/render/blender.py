@@ -25,7 +25,7 @@ import math
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
@@ -44,7 +44,9 @@ log = logging.getLogger(__name__)
 
 #: classes whose pixels, reflections and see-through views the reflection render labels
 REFLECTION_TARGET_CLASSES = frozenset({"pedestrian", "child", "cyclist"})
-#: surfaces that get wet (lower roughness, darker) and carry puddles
+#: view-layer attribute that switches materials and world to the reflection-label shaders (1 in that layer)
+REFLECTION_ATTRIBUTE = "simgen_reflection"
+#: surfaces that get wet (lower roughness, darker) and carry puddles, or turn white under snow
 WET_CLASSES = frozenset({"road", "sidewalk", "crosswalk", "lane_marking", "curb", "puddle", "ground", "terrain"})
 #: glass thinner than this is given this thickness (metres) when its mesh is an open sheet
 GLASS_THICKNESS = 0.006
@@ -76,8 +78,6 @@ class BuiltScene:
     lights: list
     device: DeviceChoice
     build_seconds: float
-    materials_by_object: dict = field(default_factory=dict)  # object name -> list of bpy materials
-    entity_materials: dict = field(default_factory=dict)  # object name -> list[Material]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -154,6 +154,9 @@ def _new_mesh(name: str, verts: np.ndarray, polys, face_material: np.ndarray):
     me.polygons.foreach_set("loop_start", starts.astype(np.int32))
     me.polygons.foreach_set("material_index", np.asarray(face_material, np.int32))
     me.update(calc_edges=True)
+    # flat shading: the shading normal is the face normal (smooth normals would bend refraction in thin
+    # glass slabs and blur the Normal pass across box edges)
+    me.shade_flat()
     return me
 
 
@@ -242,15 +245,71 @@ def _texture_factor(n: _Nodes, kind: str, scale: float):
     raise ValueError(f"unknown texture {kind!r}")
 
 
-def _principled_material(name: str, mat: Material, weather: Weather, wet_surface: bool):
+def _reflection_switch(n: _Nodes, normal_shader, label_shader, out_socket) -> None:
+    """out = label_shader in the reflection view layer (attribute = 1), normal_shader everywhere else (0)."""
+    attr = n.add("ShaderNodeAttribute")
+    attr.attribute_type = "VIEW_LAYER"
+    attr.attribute_name = REFLECTION_ATTRIBUTE
+    mix = n.add("ShaderNodeMixShader")
+    n.link(attr.outputs["Fac"], mix.inputs["Fac"])
+    n.link(normal_shader, mix.inputs[1])
+    n.link(label_shader, mix.inputs[2])
+    n.link(mix.outputs[0], out_socket)
+
+
+def _reflection_shader(n: _Nodes, role: str, ior: float = 1.45):
+    """The reflection-label shader of a surface. role: 'target' | 'mirror' | 'clear' | 'black'."""
+    if role == "target":
+        # emission (Is Camera, (1 − camera)·Is Reflection, (1 − camera)·Is Transmission), strength 1
+        lp = n.add("ShaderNodeLightPath")
+        cam = lp.outputs["Is Camera Ray"]
+        not_cam = n.math("SUBTRACT", 1.0, cam)
+        refl = n.math("MULTIPLY", not_cam, lp.outputs["Is Reflection Ray"])
+        trans = n.math("MULTIPLY", not_cam, lp.outputs["Is Transmission Ray"])
+        comb = n.add("ShaderNodeCombineColor")
+        n.link(cam, comb.inputs[0])
+        n.link(refl, comb.inputs[1])
+        n.link(trans, comb.inputs[2])
+        sh = n.add("ShaderNodeEmission", Strength=1.0)
+        n.link(comb.outputs[0], sh.inputs["Color"])
+    elif role == "mirror":
+        sh = n.add("ShaderNodeBsdfGlossy", Color=(1, 1, 1, 1), Roughness=0.0)
+    elif role == "clear":
+        sh = n.add("ShaderNodeBsdfRefraction", Color=(1, 1, 1, 1), Roughness=0.0, IOR=float(ior))
+    else:
+        sh = n.add("ShaderNodeEmission", Color=(0, 0, 0, 1), Strength=0.0)
+    return sh.outputs[0]
+
+
+def reflection_role(class_name: str, mat: Material) -> str:
+    """How a surface behaves in the reflection-label render (see the module docstring)."""
+    if class_name in REFLECTION_TARGET_CLASSES:
+        return "target"
+    if mat.transmission >= 0.5:
+        return "clear"
+    if mat.reflective:
+        return "mirror"
+    return "black"
+
+
+def _principled_material(name: str, mat: Material, weather: Weather, wet_surface: bool, role: str | None = None):
+    """A principled node tree for ``mat``; with ``role``, switched to its reflection-label shader in the
+    reflection view layer."""
     bm = bpy.data.materials.new(name)
     n = _Nodes(bm.node_tree)
     out = n.add("ShaderNodeOutputMaterial")
     bsdf = n.add("ShaderNodeBsdfPrincipled")
-    n.link(bsdf.outputs["BSDF"], out.inputs["Surface"])
+    if role is None:
+        n.link(bsdf.outputs["BSDF"], out.inputs["Surface"])
+    else:
+        _reflection_switch(n, bsdf.outputs["BSDF"], _reflection_shader(n, role, mat.ior), out.inputs["Surface"])
     base = np.asarray(mat.base_color, float)
     rough = float(mat.roughness)
-    if wet_surface and weather.wetness > 0:
+    if wet_surface and weather.snow > 0:
+        s = float(np.clip(weather.snow, 0.0, 1.0))
+        base = base * (1.0 - s) + 0.85 * s
+        rough = rough * (1.0 - s) + 0.9 * s
+    elif wet_surface and weather.wetness > 0:
         w = float(np.clip(weather.wetness, 0.0, 1.0))
         base = base * (1.0 - 0.45 * w)
         rough = rough * (1.0 - 0.85 * w)
@@ -289,42 +348,6 @@ def _principled_material(name: str, mat: Material, weather: Weather, wet_surface
     return bm
 
 
-def _reflection_target_material(name: str):
-    """Emission (Is Camera, (1−camera)·Is Reflection, (1−camera)·Is Transmission) with strength 1."""
-    bm = bpy.data.materials.new(name)
-    n = _Nodes(bm.node_tree)
-    out = n.add("ShaderNodeOutputMaterial")
-    lp = n.add("ShaderNodeLightPath")
-    cam = lp.outputs["Is Camera Ray"]
-    not_cam = n.math("SUBTRACT", 1.0, cam)
-    refl = n.math("MULTIPLY", not_cam, lp.outputs["Is Reflection Ray"])
-    trans = n.math("MULTIPLY", not_cam, lp.outputs["Is Transmission Ray"])
-    comb = n.add("ShaderNodeCombineColor")
-    n.link(cam, comb.inputs[0])
-    n.link(refl, comb.inputs[1])
-    n.link(trans, comb.inputs[2])
-    em = n.add("ShaderNodeEmission", Strength=1.0)
-    n.link(comb.outputs[0], em.inputs["Color"])
-    n.link(em.outputs[0], out.inputs["Surface"])
-    bm.cycles.emission_sampling = "NONE"
-    return bm
-
-
-def _simple_material(name: str, kind: str, ior: float = 1.45):
-    bm = bpy.data.materials.new(name)
-    n = _Nodes(bm.node_tree)
-    out = n.add("ShaderNodeOutputMaterial")
-    if kind == "mirror":
-        sh = n.add("ShaderNodeBsdfGlossy", Color=(1, 1, 1, 1), Roughness=0.0)
-    elif kind == "clear":
-        sh = n.add("ShaderNodeBsdfRefraction", Color=(1, 1, 1, 1), Roughness=0.0, IOR=float(ior))
-    else:
-        sh = n.add("ShaderNodeEmission", Color=(0, 0, 0, 1), Strength=0.0)
-    n.link(sh.outputs[0], out.inputs["Surface"])
-    bm.cycles.emission_sampling = "NONE"
-    return bm
-
-
 # ---------------------------------------------------------------------------------------------------------
 # scene
 
@@ -343,13 +366,17 @@ def _keyframe(obj, poses: np.ndarray, to_blender=None) -> None:
     obj.matrix_world = Matrix(mats[0].tolist())
 
 
-def _sun_and_sky(scene, lighting: Lighting, light_coll) -> None:
+def _sun_and_sky(scene, lighting: Lighting, light_coll, reflection: bool) -> None:
     world = bpy.data.worlds.new("sky")
     scene.world = world
     n = _Nodes(world.node_tree)
     out = n.add("ShaderNodeOutputWorld")
     bg = n.add("ShaderNodeBackground", Strength=float(lighting.sky_strength))
-    n.link(bg.outputs[0], out.inputs["Surface"])
+    if reflection:  # no world in the reflection view layer
+        black = n.add("ShaderNodeBackground", Color=(0, 0, 0, 1), Strength=0.0)
+        _reflection_switch(n, bg.outputs[0], black.outputs[0], out.inputs["Surface"])
+    else:
+        n.link(bg.outputs[0], out.inputs["Surface"])
     e, a = float(lighting.sun_elevation_rad), float(lighting.sun_azimuth_rad)
     if lighting.night:
         bg.inputs["Color"].default_value = (0.002, 0.003, 0.008, 1.0)
@@ -429,7 +456,7 @@ def _light_object(light, coll):
     data.energy = float(light.power_w)
     data.color = tuple(light.color)
     if kind == "SPOT":
-        data.spot_size = float(light.spot_angle_rad)
+        data.spot_size = float(np.clip(light.spot_angle_rad, math.radians(1.0), math.pi))
         data.shadow_soft_size = float(light.radius)
     elif kind == "AREA":
         data.size = 2.0 * float(light.radius)
@@ -489,6 +516,7 @@ def _view_layers(scene, passes: set[str]) -> None:
         refl.cycles.use_denoising = False
         refl.layer_collection.children[_WEATHER].exclude = True
         refl.layer_collection.children[_LIGHTS].exclude = True
+        refl[REFLECTION_ATTRIBUTE] = 1.0  # switches every material (and the world) to its label shader
         layers.append(refl)
     for layer in layers:
         layer.use_pass_combined = True
@@ -507,15 +535,17 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
     for coll in (main, weather_coll, light_coll):
         root.children.link(coll)
 
-    cache: dict[int, object] = {}
-    objects, mats_by_obj, entity_mats = [], {}, {}
+    reflection = "reflection" in settings.passes
+    cache: dict[tuple, object] = {}
+    objects = []
     for key, ent in enumerate(world.entities, start=1):
         wet = ent.class_name in WET_CLASSES
         bmats = []
         for m in ent.materials:
-            ck = (id(m), wet)
+            role = reflection_role(ent.class_name, m) if reflection and ent.label_visible else None
+            ck = (id(m), wet, role)
             if ck not in cache:
-                cache[ck] = _principled_material(f"{m.name}", m, world.weather, wet)
+                cache[ck] = _principled_material(m.name, m, world.weather, wet, role)
             bmats.append(cache[ck])
         glass = {i for i, m in enumerate(ent.materials) if m.transmission > 0}
         verts, polys, fmat = thicken_open_glass(ent.mesh, glass) if glass else (
@@ -528,18 +558,16 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
         (main if ent.label_visible else weather_coll).objects.link(obj)
         _keyframe(obj, ent.poses)
         objects.append(obj)
-        mats_by_obj[obj.name] = bmats
-        entity_mats[obj.name] = list(ent.materials)
 
     cameras = [_camera_object(c, settings, main) for c in world.cameras]
     lights = [_light_object(lt, light_coll) for lt in world.lights]
-    _sun_and_sky(scene, world.lighting, light_coll)
+    _sun_and_sky(scene, world.lighting, light_coll, reflection)
     if world.weather.fog_density > 0:
         _fog_box(world, weather_coll)
     _view_layers(scene, settings.passes)
     if cameras:
         scene.camera = cameras[0]
-    return BuiltScene(scene, objects, cameras, lights, device, time.perf_counter() - t0, mats_by_obj, entity_mats)
+    return BuiltScene(scene, objects, cameras, lights, device, time.perf_counter() - t0)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -566,7 +594,8 @@ def _use_only(scene, layer_name: str) -> None:
         layer.use = layer.name == layer_name
 
 
-def _render_layer(scene, layer_name: str, exr: Path, png: Path | None = None, filter_width: float = 1.5) -> None:
+def _render_layer(scene, layer_name: str, exr: Path | None, png: Path | None = None, filter_width: float = 1.5) -> None:
+    """Render one view layer; save its display-referred 8-bit PNG and/or its passes as a multilayer EXR."""
     _use_only(scene, layer_name)
     scene.cycles.filter_width = filter_width
     bpy.ops.render.render(write_still=False)
@@ -579,48 +608,11 @@ def _render_layer(scene, layer_name: str, exr: Path, png: Path | None = None, fi
         fmt.color_depth = "8"
         fmt.compression = 0
         img.save_render(str(png), scene=scene)
-    fmt.media_type = "MULTI_LAYER_IMAGE"
-    fmt.color_depth = "32"
-    fmt.exr_codec = "ZIP"
-    img.save_render(str(exr), scene=scene)
-
-
-class _ReflectionOverride:
-    """Temporarily swap every material for the reflection-label materials, and remove the world."""
-
-    def __init__(self, built: BuiltScene, world: World):
-        self.built, self.world = built, world
-        self.target = _reflection_target_material("_refl_target")
-        self.black = _simple_material("_refl_black", "black")
-        self.mirror = _simple_material("_refl_mirror", "mirror")
-        self.clear: dict[float, object] = {}
-
-    def _for(self, ent: Entity, m: Material):
-        if ent.class_name in REFLECTION_TARGET_CLASSES:
-            return self.target
-        if m.transmission >= 0.5:
-            if m.ior not in self.clear:
-                self.clear[m.ior] = _simple_material(f"_refl_clear_{m.ior}", "clear", m.ior)
-            return self.clear[m.ior]
-        if m.reflective:
-            return self.mirror
-        return self.black
-
-    def __enter__(self):
-        scene = self.built.scene
-        self.saved_world = scene.world
-        scene.world = None
-        for ent, obj in zip(self.world.entities, self.built.objects):
-            for i, m in enumerate(ent.materials):
-                obj.data.materials[i] = self._for(ent, m)
-        return self
-
-    def __exit__(self, *exc):
-        self.built.scene.world = self.saved_world
-        for obj in self.built.objects:
-            for i, bm in enumerate(self.built.materials_by_object[obj.name]):
-                obj.data.materials[i] = bm
-        return False
+    if exr is not None:
+        fmt.media_type = "MULTI_LAYER_IMAGE"
+        fmt.color_depth = "32"
+        fmt.exr_codec = "ZIP"
+        img.save_render(str(exr), scene=scene)
 
 
 def render_world(
@@ -649,7 +641,6 @@ def render_world(
     log.info("built %s: %d objects in %.3f s; %s", world.name, len(built.objects), build_seconds,
              built.device.message)
     reflection = "reflection" in settings.passes
-    override = _ReflectionOverride(built, world) if reflection else None
     with tempfile.TemporaryDirectory(prefix="simgen-render-") as tmp:
         tmpdir = Path(tmp)
         for f in frames:
@@ -661,8 +652,8 @@ def render_world(
                 io = 0.0
 
                 t = time.perf_counter()
-                beauty_exr, png = tmpdir / "beauty.exr", tmpdir / "beauty.png"
-                _render_layer(scene, _LAYER_BEAUTY, beauty_exr, png)
+                png = tmpdir / "beauty.png"
+                _render_layer(scene, _LAYER_BEAUTY, None, png)
                 timings["beauty"] = time.perf_counter() - t
                 t = time.perf_counter()
                 rgb = cv2.cvtColor(cv2.imread(str(png), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
@@ -677,11 +668,10 @@ def render_world(
                 io += time.perf_counter() - t
 
                 refl = None
-                if override is not None:
+                if reflection:
                     t = time.perf_counter()
                     refl_exr = tmpdir / "reflection.exr"
-                    with override:
-                        _render_layer(scene, _LAYER_REFLECTION, refl_exr, filter_width=LABEL_FILTER_WIDTH)
+                    _render_layer(scene, _LAYER_REFLECTION, refl_exr, filter_width=LABEL_FILTER_WIDTH)
                     timings["reflection"] = time.perf_counter() - t
                     t = time.perf_counter()
                     refl = np.clip(read_exr_passes(refl_exr)["Combined"][..., :3], 0.0, 1.0)

@@ -38,6 +38,9 @@ class SpecError(SimgenError):
     def __str__(self) -> str:
         return "\n".join(str(i) for i in self.issues)
 
+    def __reduce__(self):  # survives pickling (worker processes report spec errors to the parent)
+        return (type(self), (self.issues,))
+
 
 def did_you_mean(word: str, options: Iterable[str], *, listing: bool = True) -> str:
     """A hint: the closest option (``did you mean 'weather'?``) or, failing that, the allowed options."""

@@ -14,7 +14,6 @@ Integer fields accept ``int_range`` and ``choice``; categorical and colour field
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import (
@@ -327,7 +326,3 @@ def colour_rgb(value: str | list[float]) -> list[float]:
     if isinstance(value, str):
         return [float(c) for c in COLOURS[value]]
     return [float(c) for c in value]
-
-
-def is_finite(x: float) -> bool:
-    return math.isfinite(x)

@@ -8,7 +8,7 @@ what ``simgen render`` uses without ``--config``: CPU-friendly (320x240, 16 samp
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -38,7 +38,7 @@ class RenderConfig(SpecModel):
     """How to render a resolved scene."""
 
     name: str = Field("custom", max_length=64, description="Name of this configuration (presets: test, preview, "
-                                                           "production, default).")
+                                                           "production, default); a file's stem by default.")
     width: int = Field(320, ge=16, le=16384, description="Image width (pixels).")
     height: int = Field(240, ge=16, le=16384, description="Image height (pixels).")
     samples: int = Field(16, ge=1, le=65536, description="Path-tracing samples per pixel for the RGB image.")
@@ -118,4 +118,7 @@ def load_render_config(path_or_name: str | Path) -> RenderConfig:
         raise SpecError([Issue(text, 1, 1, "", f"no render-config file or preset named '{text}'",
                                did_you_mean(text, preset_names()))])
     node = load_with_extends(p, display=text)
-    return validate(Located(node), RenderConfig)
+    cfg = validate(Located(node), RenderConfig)
+    if "name" not in node.value:
+        cfg = cfg.model_copy(update={"name": p.stem})
+    return cfg

@@ -18,6 +18,16 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+_PLAIN = {
+    **dict.fromkeys(("float_type", "float_parsing", "finite_number"), "expected a number"),
+    **dict.fromkeys(("int_type", "int_parsing", "int_from_float"), "expected an integer"),
+    **dict.fromkeys(("bool_type", "bool_parsing"), "expected true or false"),
+    **dict.fromkeys(("string_type",), "expected text"),
+    **dict.fromkeys(("model_type", "dict_type", "model_attributes_type"), "expected a mapping (key: value lines)"),
+    **dict.fromkeys(("list_type", "tuple_type"), "expected a list"),
+}
+
+
 def _walk(data: Any, loc: tuple) -> tuple[tuple, Any, Any]:
     """Follow a pydantic error location through the data, skipping union-branch tags.
 
@@ -76,7 +86,14 @@ def issue_from_error(located: Located, err: dict, context: dict) -> Issue:
             else f"say which {disc[0]} this is"
     elif typ in ("string_pattern_mismatch",):
         msg = f"{_short(err.get('input'))} has the wrong form"
-        hint = hint or "names use letters, digits, '_', '.', '-'; times are HH:MM"
+        if ":" in str(ctx.get("pattern", "")):
+            hint = hint or "write the time as HH:MM between 00:00 and 24:00, e.g. '13:30'"
+        else:
+            hint = hint or "names use letters, digits, '_', '.' and '-' and start with a letter or digit"
+    elif typ in _PLAIN:
+        got = err.get("input")
+        what = "a mapping" if isinstance(got, dict) else "a list" if isinstance(got, list) else _short(got)
+        msg = f"{_PLAIN[typ]}, got {what}"
     elif not hint and "input" in err and not isinstance(err["input"], dict | list):
         msg = f"{msg}, got {_short(err['input'])}"
     return located.issue(path, msg, hint, at_key=at_key)

@@ -43,7 +43,7 @@ class Node:
     #: location of the mapping key that holds this value (same as the value's for list items and the root)
     key_line: int = 0
     key_column: int = 0
-    #: the file this value came from, for messages about extends
+    #: bookkeeping; a file's root carries ``issues``: problems found while reading that did not stop it
     extra: dict = field(default_factory=dict)
 
     def plain(self) -> Any:
@@ -211,7 +211,8 @@ def read_yaml(path: str | Path, display: str | None = None) -> Node:
     try:
         if p.is_dir():
             raise SpecError([Issue(name, 1, 1, "", "is a directory, not a YAML file")])
-        raw = p.read_bytes()[: MAX_FILE_BYTES + 1]
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise SpecError([Issue(name, 1, 1, "", "file not found")]) from None
     except OSError as exc:

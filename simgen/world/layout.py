@@ -32,6 +32,8 @@ MARKING_Z = 0.005
 TERRAIN_Z = -0.02
 #: width of the verge beyond a sidewalk that has no building behind it (metres)
 VERGE_WIDTH = 3.0
+#: width of the curb-side furniture strip of a sidewalk (the "roadside" where buildings stand flush), metres
+FURNITURE_STRIP = 0.8
 
 
 class LayoutError(SimgenError):
@@ -448,16 +450,22 @@ def build_layout(params: RoadParams, rng: np.random.Generator) -> Layout:
         if walk_boxes:
             parts.append(StuffPart(f"sidewalk_{side_name}", "sidewalk", merge(walk_boxes), side_mat))
 
-    # roadside verges beyond the sidewalks (where there is room: no building, or a setback >= 0.5 m)
+    # roadside: the verge beyond the sidewalk where there is room (no building on that side, or a setback of
+    # at least 0.5 m); where buildings stand flush with the sidewalk, the sidewalk's curb-side furniture strip
     for side, side_name in ((+1, "left"), (-1, "right")):
         has_b = any(f.side == side_name for f in facades)
         width = p.setback if has_b else VERGE_WIDTH
-        if width < 0.5:
+        holes = [(a - sw, b + sw) for a, b in main_gaps(side)]
+        if width >= 0.5:
+            y_mid, z = side * (outer + width / 2), 0.0
+        elif sw - cw >= 1.0:
+            width = min(FURNITURE_STRIP, sw - cw - 0.5)
+            y_mid, z = side * (W + cw + width / 2), ch
+        else:
             continue
-        for k, (a, b) in enumerate(_intervals_minus(0, L, [(a - sw, b + sw) for a, b in main_gaps(side)])):
-            regions.append(Region(f"roadside/main/{side_name}/{k}", "roadside",
-                                  ((a + b) / 2, side * (outer + width / 2)), 0.0, b - a, width, 0.0, side_name,
-                                  "main", None, True))
+        for k, (a, b) in enumerate(_intervals_minus(0, L, holes)):
+            regions.append(Region(f"roadside/main/{side_name}/{k}", "roadside", ((a + b) / 2, y_mid), 0.0, b - a,
+                                  width, z, side_name, "main", None, True))
 
     # lanes and parking strips of the main road
     lw = p.lane_width

@@ -152,6 +152,11 @@ class Weather:
     wetness: float = 0.0
     puddle_coverage: float = 0.0
     snow: float = 0.0
+    #: height of the fog layer above the ground (metres); None = fog everywhere
+    fog_height_m: float | None = None
+    #: True: puddles are explicit "puddle" entities in the world (labelled); the renderer should not add
+    #: procedural puddles of its own on top (``puddle_coverage`` is then informative only)
+    puddle_entities: bool = False
 
 
 @dataclass

@@ -52,14 +52,16 @@ def _axes(rects: np.ndarray) -> np.ndarray:
     return n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
 
 
-def rects_clear(a: np.ndarray, b: np.ndarray, gap: float = 0.0) -> np.ndarray:
-    """Do rectangles a and b (broadcastable (..., 4, 2)) keep at least ``gap`` metres apart? -> (...) bool."""
+def rects_clear(a: np.ndarray, b: np.ndarray, gap=0.0) -> np.ndarray:
+    """Do rectangles a and b (broadcastable (..., 4, 2)) keep at least ``gap`` metres apart? -> (...) bool.
+
+    gap: a float or an array broadcastable to the result's shape (...)."""
     a, b = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float))
     axes = np.concatenate([_axes(a), _axes(b)], -2)  # (..., 4, 2)
     pa = np.einsum("...kd,...ad->...ak", a, axes)  # (..., 4 axes, 4 corners)
     pb = np.einsum("...kd,...ad->...ak", b, axes)
     sep = np.maximum(pb.min(-1) - pa.max(-1), pa.min(-1) - pb.max(-1))  # (..., 4)
-    return np.any(sep >= gap - 1e-9, -1)
+    return np.any(sep >= np.asarray(gap, float)[..., None] - 1e-9, -1)
 
 
 def inside_region(region: Region, corners: np.ndarray) -> bool:
@@ -180,6 +182,9 @@ class InstanceRequest:
     speed: float = 0.0
     waypoints: np.ndarray | None = None
     loop: bool = False
+    #: bounds used for the region check (default lo, hi); lo/hi are the collision bounds (e.g. below 2 m)
+    full_lo: np.ndarray | None = None
+    full_hi: np.ndarray | None = None
 
 
 @dataclass
@@ -215,18 +220,18 @@ class Placer:
     def add(self, item: Placed) -> None:
         self.placed.append(item)
 
-    def clear_of_all(self, fp: np.ndarray, group: str, spacing: float) -> str | None:
-        """None if footprints (T, 4, 2) keep clear of every placed object at every frame, else its name."""
-        if not self.placed:
+    def clear_of_all(self, fp: np.ndarray, group: str, spacing: float, ignore: tuple[str, ...] = ()) -> str | None:
+        """None if footprints (T, 4, 2) keep clear of every placed object at every frame, else the name of the
+        first object hit. Objects of ``group`` keep ``spacing``, others DEFAULT_GAP; groups in ``ignore`` are
+        skipped."""
+        placed = [p for p in self.placed if p.group not in ignore]
+        if not placed:
             return None
-        others = np.stack([p.footprints for p in self.placed])  # (M, T, 4, 2)
-        gaps = np.array([spacing if p.group == group else max(DEFAULT_GAP, 0.0) for p in self.placed])
-        ok = rects_clear(fp[None], others, 0.0)  # broadcast (M, T)
-        # group spacing is checked with its own gap
-        for m in np.nonzero(gaps > 0)[0]:
-            ok[m] &= rects_clear(fp, others[m], gaps[m])
+        others = np.stack([p.footprints for p in placed])  # (M, T, 4, 2)
+        gaps = np.array([spacing if p.group == group else DEFAULT_GAP for p in placed])
+        ok = rects_clear(fp[None], others, gaps[:, None])  # (M, T)
         bad = np.nonzero(~ok.all(-1))[0]
-        return None if len(bad) == 0 else self.placed[int(bad[0])].name
+        return None if len(bad) == 0 else placed[int(bad[0])].name
 
     # regions ----------------------------------------------------------------------------------------------
     def regions_for(self, rule: GroupRule) -> list[Region]:
@@ -265,13 +270,11 @@ class Placer:
             boxes += [("x", c[0] - d, c[0] + d), ("y", c[1] - d, c[1] + d)]
         for axis, b0, b1 in boxes:
             comp, centre = (a[0], cx) if axis == "x" else (a[1], cy)
-            if abs(comp) > 0.999:
+            if abs(comp) > 0.999:  # region runs along this axis: clip the along interval
                 t0, t1 = sorted(((b0 - centre) / comp, (b1 - centre) / comp))
                 lo, hi = max(lo, t0), min(hi, t1)
-            elif abs(comp) < 1e-3:
-                if not (b0 <= centre <= b1) and axis == "x" and rule.x_range is not None and (b0, b1) == tuple(
-                        rule.x_range):
-                    return None
+            elif centre + region.width / 2 < b0 or centre - region.width / 2 > b1:  # runs across: overlap?
+                return None
         return (lo, hi) if hi >= lo else None
 
     def heading_for(self, rule: GroupRule, region: Region, xy: np.ndarray, rng: np.random.Generator) -> float:
@@ -316,24 +319,33 @@ class Placer:
         for inst in instances:
             rng = stream(self.seed, self.scene, self.variant, f"placement/{rule.name}/{inst.index}")
             local = local_footprint(inst.lo, inst.hi)
+            full = local_footprint(inst.lo if inst.full_lo is None else inst.full_lo,
+                                   inst.hi if inst.full_hi is None else inst.full_hi)
             fails: Counter[str] = Counter()
             for _ in range(self.max_tries):
                 region, (a0, a1) = windows[int(rng.choice(len(windows), p=weights))]
                 along = rng.uniform(a0, a1)
-                lateral = rng.uniform(-region.width / 2, region.width / 2)
-                if region.kind in ("lane", "oncoming_lane", "parking"):
-                    lateral *= 0.25  # keep vehicles near the lane centre
-                xy = region.to_world(np.array([[along, lateral]]))[0]
+                u = rng.uniform(-1.0, 1.0)
+                xy = region.to_world(np.array([[along, 0.0]]))[0]
                 if inst.heading_deg is not None:
                     yaw = math.radians(inst.heading_deg)
                 else:
                     yaw = self.heading_for(rule, region, xy, rng)
                 if rule.heading_jitter_deg > 0:
                     yaw += math.radians(rng.uniform(-rule.heading_jitter_deg, rule.heading_jitter_deg))
+                # lateral offset: as far as the object's extent across the region allows
+                ext = region.to_local(footprints(full, pose_from_xyz_yaw(0.0, 0.0, 0.0, yaw))[0]
+                                      + np.asarray(region.center))
+                lat_room = max(0.0, (region.width - float(np.ptp(ext[:, 1]))) / 2)
+                lat_room = lat_room - abs(float(ext[:, 1].max() + ext[:, 1].min())) / 2 if lat_room > 0 else 0.0
+                if region.kind in ("lane", "oncoming_lane", "parking"):
+                    lat_room = min(max(lat_room, 0.0), 0.25 * region.width / 2)  # vehicles near the lane centre
+                xy = region.to_world(np.array([[along, u * max(lat_room, 0.0)]]))[0]
+                if rule.heading == "facing_camera" and inst.heading_deg is None:
+                    yaw = self.heading_for(rule, region, xy, rng)
                 z = float(self.layout.ground_z(xy)[0])
                 start = pose_from_xyz_yaw(xy[0], xy[1], z, yaw)
-                fp0 = footprints(local, start)[0]
-                if not inside_region(region, fp0):
+                if not inside_region(region, footprints(full, start)[0]):
                     fails["inside the region"] += 1
                     continue
                 if rule.x_range is not None and not (rule.x_range[0] <= xy[0] <= rule.x_range[1]):
@@ -350,6 +362,9 @@ class Placer:
                     continue
                 poses = motion_poses(start, inst.motion, inst.speed, self.times, inst.waypoints, inst.loop)
                 fp = footprints(local, poses)
+                if len(poses) > 1 and not all(inside_region(region, f) for f in footprints(full, poses[1:])):
+                    fails["stays inside the region while moving"] += 1
+                    continue
                 hit = self.clear_of_all(fp, rule.name, rule.spacing)
                 if hit is not None:
                     fails[f"spacing / no overlap (with {hit.split('#')[0]})"] += 1

@@ -49,7 +49,7 @@ def frames(dataset):
 def _unproject(depth, K, world_from_camera):
     h, w = depth.shape
     v, u = np.mgrid[0:h, 0:w].astype(np.float64)
-    z = depth.astype(np.float64)
+    z = np.where(np.isfinite(depth), depth, np.nan).astype(np.float64)
     pc = np.stack([(u - K[0, 2]) / K[0, 0] * z, (v - K[1, 2]) / K[1, 1] * z, z], -1)
     return pc @ world_from_camera[:3, :3].T + world_from_camera[:3, 3]
 
@@ -86,7 +86,11 @@ def _expected_flow(a: dict, b: dict):
     inside = rigid & (z > 0) & (ui >= 0) & (ui < w) & (vi >= 0) & (vi < h)
     ui = np.clip(np.nan_to_num(ui), 0, w - 1).astype(int)
     vi = np.clip(np.nan_to_num(vi), 0, h - 1).astype(int)
-    same = (b["instance"][vi, ui].astype(np.int64) == inst) & (np.abs(b["depth"][vi, ui] - z) < 0.01 * np.abs(z))
+    # visible in b: same instance there, and the surface depth around the landing pixel brackets the point's depth
+    db = np.where(np.isfinite(b["depth"]), b["depth"], 1e10).astype(np.float32)
+    lo = cv2.erode(db, np.ones((3, 3), np.uint8))[vi, ui]
+    hi = cv2.dilate(db, np.ones((3, 3), np.uint8))[vi, ui]
+    same = (b["instance"][vi, ui].astype(np.int64) == inst) & (z >= lo * (1 - 1e-3)) & (z <= hi * (1 + 1e-3))
     return flow, inside & same
 
 
@@ -112,7 +116,7 @@ def test_flow_equals_reprojection(frames, direction):
     for t, n in pairs:
         stored = fr[t][f"flow_{direction}"]
         expected, ok = _expected_flow(fr[t], fr[n])
-        assert ok.sum() > 0.3 * ok.size, "too few visible pixels to test"
+        assert ok.sum() > 0.5 * np.isfinite(fr[t]["depth"]).sum(), "too few visible pixels to test"
         assert np.all(np.abs(stored[ok]) < 1e9), "visible pixels must have known flow"
         errors.append(np.linalg.norm(stored[ok] - expected[ok], axis=-1))
         ids = {o["instance_id"] for o in fr[t]["meta"]["objects"]}

@@ -196,6 +196,19 @@ def test_normals_are_unit_and_face_the_camera(motion):
     raw = raws[0]
     ground = raw.object_index == 1
     np.testing.assert_allclose(raw.normal[ground], np.broadcast_to([0, 0, 1], raw.normal[ground].shape), atol=1e-5)
+    # on the box: the normal of the face that was hit (the face whose plane the hit point lies on)
+    for key in (2, 3):
+        ent = world.entities[key - 1]
+        sel = raw.object_index == key
+        pose = ent.poses[raw.frame]
+        local = (raw.position[sel].astype(np.float64) - pose[:3, 3]) @ pose[:3, :3]
+        lo, hi = ent.mesh.bounds()
+        dist = np.concatenate([np.abs(local - lo), np.abs(local - hi)], axis=1)  # (N, 6): -x -y -z +x +y +z
+        face = dist.argmin(1)
+        axis = np.eye(3)[face % 3] * np.where(face < 3, -1.0, 1.0)[:, None]
+        expected = axis @ pose[:3, :3].T
+        err = np.linalg.norm(raw.normal[sel] - expected, axis=1)
+        assert sel.sum() > 20 and np.percentile(err, 95) < 1e-4, (ent.name, np.percentile(err, 95))
 
 
 @pytest.mark.slow
@@ -261,9 +274,113 @@ def test_hidden_weather_entity_is_only_in_rgb(bpy_module):
     r, g = raw.rgb[..., 0].astype(int), raw.rgb[..., 1].astype(int)
     red_px = (r > 200) & (r - g > 120)
     assert np.all(red_px[under])  # the streak is in the picture
-    assert not np.any(red_px & ~under & (raw.object_index != 0))
+    near = (u > uv[:, 0].min() - 1) & (u < uv[:, 0].max() + 1) & (v > uv[:, 1].min() - 1) & (v < uv[:, 1].max() + 1)
+    assert not np.any(red_px & ~near)
     assert np.all(raw.object_index[under] == 1)  # ... but the labels see the ground behind it
     d = _rays(K, pose)
     t = -pose[2, 3] / d[..., 2]
     np.testing.assert_allclose(raw.depth[under], t[under], rtol=1e-4)
     assert 2 not in np.unique(raw.object_index)
+
+
+# ---- reflection labels, sky, fog and wet road together -----------------------------------------------------
+
+
+def _ray_box_hit(origin, dirs, lo, hi):
+    """(N,) bool: rays origin + s·dirs (s > 1e-6) hit the axis-aligned box [lo, hi] (slab test)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t0 = (lo - origin) / dirs
+        t1 = (hi - origin) / dirs
+    tmin = np.nanmax(np.minimum(t0, t1), axis=-1)
+    tmax = np.nanmin(np.maximum(t0, t1), axis=-1)
+    return (tmax >= np.maximum(tmin, 1e-6))
+
+
+@pytest.mark.slow
+def test_reflection_masks_mirror_glass_and_direct(bpy_module):
+    from simgen.world.model import Weather
+
+    hfov = math.radians(75.0)
+    eye = np.array([0.0, 0.0, 1.5])
+    pose = look_at(eye, (0.8, 8.0, 1.0))
+    ped_lo, ped_hi = np.array([1.25, 3.75, 0.0]), np.array([1.75, 4.25, 1.8])
+    mirror_y, pane_y = 9.0, 3.0
+    ground = Entity("ground", "road", _quad(40.0), [Material("g", (0.3, 0.3, 0.3), texture="asphalt")], _static(1))
+    ped = Entity("ped", "pedestrian", _box(0.5, 0.5, 1.8), [Material("skin", (0.6, 0.4, 0.3))],
+                 _static(1, pose_from_xyz_yaw(1.5, 4.0, 0.0, 0.0)), instance_id=1)
+    # a mirror facing the camera (normal −y) and an open single-sheet glass pane in front of the pedestrian
+    mirror = Entity("mirror", "window", Mesh([(-3, mirror_y, 0), (3, mirror_y, 0), (3, mirror_y, 3), (-3, mirror_y, 3)],
+                                             [(0, 1, 2, 3)]),
+                    [Material("m", (0.9, 0.9, 0.9), roughness=0.0, metallic=1.0, reflective=True)], _static(1))
+    pane = Entity("pane", "window", Mesh([(0.9, pane_y, 0.2), (2.1, pane_y, 0.2), (2.1, pane_y, 1.0), (0.9, pane_y, 1.0)],
+                                         [(0, 1, 2, 3)]),
+                  [Material("glass", transmission=1.0, roughness=0.0, ior=1.5)], _static(1))
+    world = World("refl", 1, 10.0, [ground, ped, mirror, pane], [Camera("cam", hfov, _static(1, pose))],
+                  lighting=Lighting(), weather=Weather(fog_density=0.02, wetness=0.8, puddle_coverage=0.3))
+    (raw,) = _render(world, _settings(passes={"rgb", "reflection"}))
+    assert raw.reflection is not None and raw.reflection.shape == (H, W, 3)
+    direct, via_mirror, via_glass = (raw.reflection[..., k] for k in range(3))
+    idx = raw.object_index.astype(int)
+    # masks are binary and the direct one is exactly the pedestrian's object-index mask
+    assert set(np.unique(raw.reflection)) <= {0.0, 1.0}
+    assert np.array_equal(direct == 1, idx == 2)
+
+    d = _rays(_K(hfov), pose).reshape(-1, 3)
+    flat = idx.reshape(-1)
+    # mirror: hit y = mirror_y, reflect y, test the pedestrian box
+    s = (mirror_y - eye[1]) / d[:, 1]
+    hit = eye + s[:, None] * d
+    refl_dir = d * [1, -1, 1]
+    expect_mirror = (flat == 3) & _ray_box_hit(hit, refl_dir, ped_lo, ped_hi)
+    # glass: a parallel slab does not bend rays (it shifts them by < 2 mm here)
+    expect_glass = (flat == 4) & _ray_box_hit(eye, d, ped_lo, ped_hi)
+    got_mirror, got_glass = via_mirror.reshape(-1) == 1, via_glass.reshape(-1) == 1
+    assert expect_mirror.sum() > 20 and expect_glass.sum() > 20
+    assert np.sum(got_mirror[flat == 3] != expect_mirror[flat == 3]) <= 2
+    assert np.sum(got_glass != expect_glass) <= 2
+    # fog and the wet sky-lit scene are only in the picture: labels see the ground at the analytic depth
+    t = -eye[2] / _rays(_K(hfov), pose)[..., 2]
+    np.testing.assert_allclose(raw.depth[idx == 1], t[idx == 1], rtol=1e-4)
+    assert 5 < raw.rgb.mean() < 250
+
+
+def test_night_is_lit_by_local_lights_only(bpy_module):
+    from simgen.world.model import Light
+
+    hfov = math.radians(70.0)
+    pose = look_at((0.0, 0.0, 1.6), (0.0, 8.0, 0.2))
+    ground = Entity("ground", "road", _quad(60.0), [Material("g", (0.5, 0.5, 0.5))], _static(1))
+    lamp_pose = np.eye(4)
+    lamp_pose[:3, 3] = (0.0, 5.0, 2.0)
+    lamp = Light("lamp", "point", _static(1, lamp_pose), color=(1.0, 1.0, 1.0), power_w=300.0)
+    lit = World("night", 1, 10.0, [ground], [Camera("cam", hfov, _static(1, pose))], lights=[lamp],
+                lighting=Lighting(night=True))
+    dark = World("night", 1, 10.0, [ground], [Camera("cam", hfov, _static(1, pose))],
+                 lighting=Lighting(night=True))
+    (a,) = _render(lit, _settings(denoiser="oidn"))
+    (b,) = _render(dark, _settings())
+    # the ground right under the lamp vs far away on the ground
+    under = _cv_project([[0.0, 5.0, 0.0]], _K(hfov), pose)[0].round().astype(int)
+    far = _cv_project([[0.0, 40.0, 0.0]], _K(hfov), pose)[0].round().astype(int)
+    lum = a.rgb.astype(float).mean(-1)
+    assert lum[under[1], under[0]] > 60 and lum[under[1], under[0]] > 4 * lum[far[1], far[0]]
+    assert b.rgb.mean() < 20  # without the lamp the night is dark ...
+    assert lum[under[1], under[0]] > 4 * b.rgb[under[1], under[0]].astype(float).mean()  # ... and the lamp lights it
+    assert np.array_equal(a.object_index, b.object_index)  # lights never change labels
+
+
+def test_open_glass_sheet_becomes_a_closed_slab(bpy_module):
+    from simgen.render.blender import GLASS_THICKNESS, _is_closed, thicken_open_glass
+
+    sheet = Mesh([(0, 0, 0), (1, 0, 0), (1, 0, 1), (0, 0, 1)], [(0, 1, 2, 3)])  # normal −y
+    verts, polys, fmat = thicken_open_glass(sheet, {0})
+    assert len(polys) == 6 and len(fmat) == 6
+    assert _is_closed(np.array([list(p) for p in polys]))
+    np.testing.assert_allclose(verts[:4], sheet.vertices)  # the front stays where it was given
+    np.testing.assert_allclose(verts[4:, 1], GLASS_THICKNESS)  # the back lies behind it
+    # a closed glass box and a non-glass sheet are left alone
+    box = _box(1, 1, 1)
+    v2, p2, _ = thicken_open_glass(box, {0})
+    assert len(p2) == 6 and len(v2) == 8
+    v3, p3, _ = thicken_open_glass(sheet, set())
+    assert len(p3) == 1

@@ -1,0 +1,118 @@
+"""expand_sweep(): grid and random sweeps, labels, seeds, and errors that point at the sweep file."""
+
+from __future__ import annotations
+
+import pytest
+
+from simgen.spec import SpecError, expand_sweep, resolve
+
+SCENE = """scene: {name: sw}
+objects:
+  - {name: cars, class: car, count: 2, placement: {region: parking}}
+  - {class: van, placement: {region: lane}}
+cameras:
+  - {name: front, hfov_deg: 80}
+weather: {fog_density: 0.01}
+"""
+
+
+def _write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_grid_sweep_in_a_separate_file(tmp_path):
+    _write(tmp_path, "s.yaml", SCENE)
+    w = _write(tmp_path, "w.yaml", """scene: s.yaml
+sweep:
+  parameters:
+    - {path: weather.fog_density, values: [0.0, 0.05]}
+    - {path: objects.cars.count, values: [1, 3, 5]}
+    - {path: cameras.front.hfov_deg, values: [60]}
+    - {path: objects.1.count, values: [4]}
+  replicas: 2
+""")
+    vs = expand_sweep(w)
+    assert len(vs) == 2 * 3 * 2
+    assert [v.index for v in vs] == list(range(12))
+    assert vs[0].overrides == {"weather.fog_density": 0.0, "objects.cars.count": 1, "cameras.front.hfov_deg": 60,
+                               "objects.1.count": 4}
+    # last parameter fastest, replicas innermost
+    assert [v.overrides["objects.cars.count"] for v in vs[:6]] == [1, 1, 3, 3, 5, 5]
+    v = vs[-1]
+    assert v.spec.weather.fog_density == 0.05 and v.spec.objects[0].count == 5 and v.spec.objects[1].count == 4
+    assert v.spec.cameras[0].hfov_deg == 60 and v.seed is None
+    assert vs[0].spec.weather.fog_density == 0.0
+    r0, r1 = resolve(vs[0].spec, 0, vs[0].index), resolve(vs[1].spec, 0, vs[1].index)
+    assert r0.objects[0].count == 1 and r0.variant == 0 and r1.variant == 1
+
+
+def test_sweep_inside_a_scene_with_labels_and_seeds(tmp_path):
+    p = _write(tmp_path, "s.yaml", SCENE + """sweep:
+  parameters:
+    - path: weather
+      values:
+        clear: {fog_density: 0}
+        rain: {rain_intensity: 0.8}
+  seeds: [3, 4, 5]
+""")
+    vs = expand_sweep(p)
+    assert len(vs) == 6
+    assert [(v.labels["weather"], v.seed) for v in vs] == [
+        ("clear", 3), ("clear", 4), ("clear", 5), ("rain", 3), ("rain", 4), ("rain", 5)]
+    rain = vs[3].spec.weather
+    assert rain.rain_intensity == 0.8 and rain.fog_density == 0.01  # mappings merge into the section
+    assert all(v.spec.sweep is None for v in vs)
+
+
+def test_scene_without_sweep_is_one_variant(tmp_path):
+    p = _write(tmp_path, "s.yaml", SCENE)
+    (v,) = expand_sweep(p)
+    assert v.index == 0 and v.overrides == {} and v.spec.scene.name == "sw"
+
+
+def test_random_sweep_is_deterministic_and_in_range(tmp_path):
+    _write(tmp_path, "s.yaml", SCENE)
+    text = """scene: s.yaml
+sweep:
+  mode: random
+  samples: 20
+  seed: 0
+  parameters:
+    - {path: weather.fog_density, dist: {dist: uniform, low: 0.0, high: 0.1}}
+    - {path: lighting.time_of_day, values: ["08:00", "20:00"]}
+"""
+    w = _write(tmp_path, "w.yaml", text)
+    a, b = expand_sweep(w), expand_sweep(w)
+    fogs = [v.overrides["weather.fog_density"] for v in a]
+    assert fogs == [v.overrides["weather.fog_density"] for v in b]
+    assert len(a) == 20 and all(0 <= f <= 0.1 for f in fogs) and len(set(fogs)) == 20
+    assert {v.overrides["lighting.time_of_day"] for v in a} == {"08:00", "20:00"}
+    w2 = _write(tmp_path, "w2.yaml", text.replace("seed: 0", "seed: 1"))
+    assert [v.overrides["weather.fog_density"] for v in expand_sweep(w2)] != fogs
+
+
+def test_sweep_value_error_points_at_the_sweep_line(tmp_path):
+    _write(tmp_path, "s.yaml", SCENE)
+    w = _write(tmp_path, "w.yaml", "scene: s.yaml\nsweep:\n  parameters:\n"
+                                   "    - path: objects.cars.count\n      values: [1, 100000]\n")
+    with pytest.raises(SpecError) as ei:
+        expand_sweep(w)
+    (issue,) = ei.value.issues
+    assert issue.file == str(w) and issue.line == 5 and issue.path == "objects[0].count"
+
+
+def test_sweep_unknown_list_item(tmp_path):
+    _write(tmp_path, "s.yaml", SCENE)
+    w = _write(tmp_path, "w.yaml", "scene: s.yaml\nsweep:\n  parameters:\n"
+                                   "    - path: cameras.rear.hfov_deg\n      values: [60]\n")
+    with pytest.raises(SpecError, match="no list item 'rear'"):
+        expand_sweep(w)
+
+
+def test_sweep_limits(tmp_path):
+    _write(tmp_path, "s.yaml", SCENE)
+    w = _write(tmp_path, "w.yaml", "scene: s.yaml\nsweep:\n  replicas: 100000\n  seeds: [1, 2]\n  parameters: []\n")
+    with pytest.raises(SpecError, match="limit"):
+        expand_sweep(w)
