@@ -494,14 +494,15 @@ def classifier_two_sample(
     groups_b: Sequence[Any] | np.ndarray | None = None,
     folds: int = 5,
     rng: np.random.Generator | None = None,
-    max_dim: int | None = 256,
+    max_dim: int | None = None,
     c: float = 1.0,
 ) -> float:
     """Domain-classifier two-sample test: cross-validated ROC AUC of telling ``a`` ``(Na, D)`` from ``b`` ``(Nb, D)``.
 
     0.5 means the sets are indistinguishable to the classifier; 1 means perfectly separable. The classifier is a
     logistic regression (L2, inverse strength ``c``) on features standardised with the training fold's mean and
-    std, after a PCA to ``max_dim`` components (fitted on the training fold) when D exceeds it (None: never).
+    std; optionally after a PCA to ``max_dim`` components (fitted on the training fold) when D exceeds it. The
+    default (None, no PCA) is both faster and more sensitive at D = 2048 than a PCA to 64 components.
 
     ``groups_a`` / ``groups_b`` (length Na / Nb; any hashable labels) name the group of each sample — the video
     or rendered sequence it comes from. Folds are built by :class:`sklearn.model_selection.StratifiedGroupKFold`,

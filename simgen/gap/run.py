@@ -431,6 +431,28 @@ def _with_reencode(backbone: Any, reenc: tuple[str, int]) -> Any:
     return backbone
 
 
+def span_projection(*sets: np.ndarray) -> list[np.ndarray] | None:
+    """The feature sets expressed in an orthonormal basis of the span of all their rows, or None if no smaller.
+
+    ``sets``: arrays ``(N_i, D)``. When ``sum N_i < D`` every row, mean and covariance of any subsample lives in
+    that span (rank r <= sum N_i), so Euclidean distances, dot products, means, covariances and hence the Fréchet
+    distance are unchanged, while its eigendecompositions shrink from D x D to r x r. Returns float64
+    ``(N_i, r)`` arrays. Kernels that depend on D itself (KID's ``x.y / D``) or on the coordinate axes
+    (per-feature standardisation in the classifier) must keep the original features.
+    """
+    x = np.concatenate([np.asarray(a, dtype=np.float64) for a in sets])
+    if x.shape[0] >= x.shape[1]:
+        return None
+    _, sv, vt = np.linalg.svd(x, full_matrices=False)
+    keep = sv > sv[0] * 1e-12 if sv.size and sv[0] > 0 else np.zeros(0, dtype=bool)
+    basis = vt[keep].T  # (D, r)
+    return [np.asarray(a, dtype=np.float64) @ basis for a in sets]
+
+
+#: Metric keys that are invariant to :func:`span_projection` and so may run on the projected features.
+SPAN_INVARIANT = frozenset({"fd"})
+
+
 def _compare(compare, fs, fr, r_groups, s_groups, metrics, reps, rng, n=None) -> list[dict[str, Any]]:
     """Run :func:`simgen.gap.stats.compare` one metric key at a time.
 
@@ -450,8 +472,13 @@ def _compare(compare, fs, fr, r_groups, s_groups, metrics, reps, rng, n=None) ->
                                   "rng": np.random.default_rng(seed), "metrics": (key,)}
         if n is not None:
             kwargs["n"] = n
+        a, b = fs, fr
+        if key in SPAN_INVARIANT:
+            proj = span_projection(fs, fr)
+            if proj is not None:
+                a, b = proj
         try:
-            rows.extend(_metric_dicts(compare(fs, fr, **kwargs)))
+            rows.extend(_metric_dicts(compare(a, b, **kwargs)))
         except SimgenError as err:
             errors.append(err)
             for name in METRIC_OUTPUTS.get(key, (key,)):

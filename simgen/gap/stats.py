@@ -163,7 +163,7 @@ def make_metric(
     k: int = 5,
     folds: int = 5,
     mmd_bandwidth: float | str = "median",
-    classifier_max_dim: int | None = 256,
+    classifier_max_dim: int | None = None,
 ) -> MetricFn:
     """A callable computing the metrics ``names`` (keys of :data:`METRIC_OUTPUTS`) on one pair of subsamples.
 
@@ -423,7 +423,7 @@ def compare(
     k: int = 5,
     folds: int = 5,
     n_permutations: int = 200,
-    classifier_max_dim: int | None = 256,
+    classifier_max_dim: int | None = None,
 ) -> list[MetricResult]:
     """Synthetic ``(Ns, D)`` vs real ``(Nr, D)`` features: every metric with interval, baseline and gap ratio.
 

@@ -331,11 +331,11 @@ def road_material(wetness: float, texture: str = "asphalt") -> Material:
     """The road surface: wetter is darker and smoother (roughness 0.9 dry .. 0.15 soaked)."""
     w = float(np.clip(wetness, 0.0, 1.0))
     return Material("asphalt", base_color=(0.08 * (1 - 0.4 * w),) * 3, roughness=0.9 - 0.75 * w,
-                    texture=texture, texture_scale=4.0, reflective=w > 0.5)  # type: ignore[arg-type]
+                    texture=texture, texture_scale=1.0, reflective=w > 0.5)  # type: ignore[arg-type]
 
 
 def _marking_material() -> Material:
-    return Material("lane_paint", base_color=(0.85, 0.85, 0.82), roughness=0.6, texture="noise", texture_scale=20.0)
+    return Material("lane_paint", base_color=(0.85, 0.85, 0.82), roughness=0.6, texture="noise", texture_scale=1.5)
 
 
 def glass_material(reflectivity: float) -> Material:
@@ -412,13 +412,13 @@ def build_layout(params: RoadParams, rng: np.random.Generator) -> Layout:
     gclass, gcol, gtex = _GROUND.get(p.ground, _GROUND["grass"])
     parts.append(StuffPart("terrain", gclass, merge([_quad(-m, L + m, -m - Ly, m + Ly, TERRAIN_Z)]),
                            [Material(f"ground_{p.ground}", base_color=gcol, roughness=0.95, texture=gtex,  # type: ignore[arg-type]
-                                     texture_scale=2.0)]))
+                                     texture_scale=1.0)]))
 
     # curbs and sidewalks (the curb is the sidewalk's first cw metres)
     curb_mat = [Material("concrete_curb", base_color=(0.45, 0.45, 0.43), roughness=0.8, texture="noise",
-                         texture_scale=8.0)]
-    side_mat = [Material("paving", base_color=(0.35, 0.33, 0.31), roughness=0.85, texture="checker",
-                         texture_scale=2.0)]
+                         texture_scale=1.5)]
+    side_mat = [Material("paving", base_color=(0.35, 0.33, 0.31), roughness=0.85, texture="noise",
+                         texture_scale=1.5)]
     facades = p.facades if p.facades is not None else _default_facades(p, rng, arms, jx)
     for side, side_name in ((+1, "left"), (-1, "right")):
         if sw <= 0:

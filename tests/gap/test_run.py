@@ -81,3 +81,24 @@ def test_parse_options():
     for bad in ("png:3", "webp:80", "jpeg:x", "jpeg:0", "jpeg:101"):
         with pytest.raises(SimgenError, match="reencode"):
             parse_reencode(bad)
+
+
+def test_span_projection_keeps_fd_exactly():
+    from simgen.gap import metrics as M
+    from simgen.gap.run import span_projection
+
+    rng = np.random.default_rng(3)
+    d = 300
+    a = rng.normal(size=(40, d)) @ rng.normal(size=(d, d)) * 0.1 + 2.0
+    b = rng.normal(size=(50, d)) + rng.normal(size=d)
+    pa, pb = span_projection(a, b)
+    assert pa.shape == (40, 90) and pb.shape == (50, 90)
+    full = M.fd(a, b)
+    assert abs(M.fd(pa, pb) - full) <= 1e-8 * full
+    # any subsample pair keeps its FD too (compare subsamples the projected rows)
+    ia, ib = rng.choice(40, 20, replace=False), rng.choice(50, 20, replace=False)
+    assert abs(M.fd(pa[ia], pb[ib]) - M.fd(a[ia], b[ib])) <= 1e-8 * M.fd(a[ia], b[ib])
+    # distances are preserved as well
+    assert np.allclose(np.linalg.norm(pa[0] - pb[0]), np.linalg.norm(a[0] - b[0]))
+    # no gain when there are more rows than features
+    assert span_projection(rng.normal(size=(20, 5)), rng.normal(size=(3, 5))) is None
