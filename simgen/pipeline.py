@@ -41,6 +41,8 @@ class RenderSummary:
     device: str
     seconds: float
     per_stage: dict[str, float] = field(default_factory=dict)
+    #: contact sheets (rgb | depth | flow | semantic | instance | normals) of each camera's first frame
+    previews: list[Path] = field(default_factory=list)
 
     @property
     def seconds_per_frame(self) -> float:
@@ -148,7 +150,9 @@ def render_scene(
     device, unwritable output) before anything is written under ``out``.
     """
     from simgen.io.dataset import DatasetWriter
+    from simgen.io import formats
     from simgen.labels.frame import NeighbourView, compute_frame_labels
+    from simgen.labels.visualize import contact_sheet
 
     started = time.perf_counter()
     cfg = cfg or default_render_config()
@@ -173,8 +177,9 @@ def render_scene(
     per_stage: dict[str, float] = {}
     try:
         writer = DatasetWriter(staging, **writer_kw)
-        writer.begin_sequence(resolved.scene.name, variant, [c.name for c in world.cameras],
-                              resolved=json.loads(resolved.model_dump_json()))
+        seq_dir = writer.begin_sequence(resolved.scene.name, variant, [c.name for c in world.cameras],
+                                        resolved=json.loads(resolved.model_dump_json()))
+        previews: list[Path] = []
         tags, knobs = list(resolved.scene.tags), resolved.knobs()
         pending: dict[str, list] = {c.name: [] for c in world.cameras}  # per camera: [prev, current]
         done, total = 0, count * len(world.cameras)
@@ -187,6 +192,10 @@ def render_scene(
                 next_view=NeighbourView.from_raw(nxt) if nxt is not None else None,
                 prev_view=NeighbourView.from_raw(prev) if prev is not None else None,
             )
+            if prev is None:  # first frame of this camera: a picture of every label, for people to look at
+                name = "preview.png" if len(world.cameras) == 1 else f"preview_{cam}.png"
+                formats.write_rgb(seq_dir / name, contact_sheet(labels, cur.rgb))
+                previews.append(Path(resolved.scene.name) / seq_dir.name / name)
             t1 = time.perf_counter()
             writer.write_frame(labels, cur.rgb, scene=resolved.scene.name, variant=variant, seed=seed,
                                tags=tags, knobs=knobs)
@@ -220,4 +229,4 @@ def render_scene(
         shutil.rmtree(staging, ignore_errors=True)
     return RenderSummary(out=out, scene=resolved.scene.name, variant=variant, seed=seed, frames=count,
                          cameras=len(world.cameras), device=choice.message, seconds=time.perf_counter() - started,
-                         per_stage=per_stage)
+                         per_stage=per_stage, previews=[out / p for p in previews])

@@ -60,4 +60,6 @@ def render(
               f"({summary.seconds_per_frame:.2f} s/frame)")
     err.print(f"device: {summary.device}")
     err.print(f"stages: {stages}")
+    for preview in summary.previews:
+        err.print(f"preview: {preview}")
     err.print(f"output: {summary.out.resolve()}  (manifest: {summary.out / 'manifest.jsonl'})")

@@ -181,7 +181,45 @@ def gaussian_stats(x: Any) -> tuple[np.ndarray, np.ndarray]:
     return acc.stats()
 
 
-def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
+def _trace_sqrt_eigh(s1: np.ndarray, s2: np.ndarray) -> float:
+    """tr((sqrt(s1) s2 sqrt(s1))^1/2) by symmetric eigendecompositions, dropping the numerical null space of s1."""
+    d = s1.shape[0]
+    w, v = scipy.linalg.eigh(s1, driver="evd", check_finite=False)
+    wmax = float(w.max()) if w.size else 0.0
+    if wmax <= 0.0:
+        return 0.0
+    keep = w > wmax * d * np.finfo(np.float64).eps
+    vk = v[:, keep]
+    sw = np.sqrt(w[keep])
+    c = vk.T @ s2 @ vk
+    c = sw[:, None] * c * sw[None, :]
+    c = 0.5 * (c + c.T)
+    e = scipy.linalg.eigh(c, eigvals_only=True, driver="evd", check_finite=False)
+    return float(np.sqrt(np.clip(e, 0.0, None)).sum())
+
+
+#: Cholesky pivots of sigma2 must stay above this fraction of the largest for the Cholesky route.
+_CHOLESKY_MIN_PIVOT = 1e-8
+
+
+def _trace_sqrt_cholesky(s1: np.ndarray, s2: np.ndarray) -> float | None:
+    """Same trace via ``sigma2 = L L^T`` and the eigenvalues of ``L^T sigma1 L`` (None if sigma2 is ill-conditioned)."""
+    try:
+        low = scipy.linalg.cholesky(s2, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return None
+    piv = np.diag(low) ** 2
+    if not piv.size or piv.min() < _CHOLESKY_MIN_PIVOT * piv.max():
+        return None
+    blas = scipy.linalg.blas
+    t = blas.dtrmm(1.0, low, np.asfortranarray(s1), side=0, lower=1, trans_a=1)  # L^T s1
+    t = blas.dtrmm(1.0, low, t, side=1, lower=1, trans_a=0)  # (L^T s1) L
+    t = 0.5 * (t + t.T)
+    e = scipy.linalg.eigh(t, eigvals_only=True, driver="evd", check_finite=False)
+    return float(np.sqrt(np.clip(e, 0.0, None)).sum())
+
+
+def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any, method: str = "auto") -> float:
     """Fréchet (2-Wasserstein) distance between Gaussians N(mu1, sigma1) and N(mu2, sigma2), float64.
 
     ``mu*``: ``(D,)``; ``sigma*``: ``(D, D)`` symmetric positive semi-definite covariances (units: squared feature
@@ -189,14 +227,24 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
 
     ``FD = |mu1 - mu2|^2 + tr(sigma1) + tr(sigma2) - 2 tr((sqrt(sigma1) sigma2 sqrt(sigma1))^1/2)``.
 
-    Numerics: ``sigma1 = V diag(w) V^T`` by a symmetric eigendecomposition; eigenvalues below
-    ``D * eps * max(w)`` are numerical zeros and their directions are dropped (projecting onto the range of
-    sigma1 is exact, as those directions contribute nothing to the product). In that basis
-    ``sqrt(sigma1) sigma2 sqrt(sigma1)`` is ``C = diag(sqrt w) V^T sigma2 V diag(sqrt w)``, a symmetric matrix
-    with the same non-zero eigenvalues; its eigenvalues (tiny negatives from round-off clipped to 0) give the
-    trace of the square root as ``sum(sqrt(eig(C)))``. Dropping the null space matters for rank-deficient sample
-    covariances (N < D): otherwise round-off eigenvalues of size ``eps * |sigma|^2`` each add ``sqrt`` of
-    themselves and FD of a set with itself drifts to ~1e-3 at D = 2048. The result is clipped at 0.
+    The trace of the matrix square root is the sum of square roots of the eigenvalues of
+    ``sqrt(sigma1) sigma2 sqrt(sigma1)`` (symmetric PSD; tiny negative round-off eigenvalues clipped to 0):
+
+    * ``method="eigh"``: ``sigma1 = V diag(w) V^T`` by a symmetric eigendecomposition; eigenvalues below
+      ``D * eps * max(w)`` are numerical zeros and their directions are dropped (projecting onto the range of
+      sigma1 is exact, as those directions contribute nothing). In that basis ``sqrt(sigma1) sigma2
+      sqrt(sigma1)`` is ``C = diag(sqrt w) V^T sigma2 V diag(sqrt w)`` with the same eigenvalues. Dropping the
+      null space matters for rank-deficient sample covariances (N < D): otherwise round-off eigenvalues of size
+      ``eps * |sigma|^2`` each add their square root and FD of a set with itself drifts to ~1e-3 at D = 2048.
+    * ``method="cholesky"``: ``sigma2 = L L^T``; ``L^T sigma1 L`` is symmetric and similar to
+      ``sigma1 sigma2``, hence has the same eigenvalues as ``sqrt(sigma1) sigma2 sqrt(sigma1)``. One Cholesky
+      factorisation, two triangular products and one eigenvalue-only decomposition: about 3-4× less work than
+      ``eigh`` at D = 2048. Only valid for a well-conditioned sigma2 (smallest Cholesky pivot ≥ 1e-8 of the
+      largest); otherwise a :class:`MetricInputError` is raised.
+    * ``method="auto"`` (default): ``cholesky`` when sigma2 qualifies, else ``eigh``. Both agree to ~1e-12
+      relative on well-conditioned input (tested).
+
+    The result is clipped at 0.
     """
     fn = "frechet_distance"
     m1 = np.asarray(mu1, dtype=np.float64).reshape(-1)
@@ -208,24 +256,21 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
         raise MetricInputError(
             f"{fn}: shapes do not match: mu1 {m1.shape}, sigma1 {s1.shape}, mu2 {m2.shape}, sigma2 {s2.shape}"
         )
+    if method not in ("auto", "eigh", "cholesky"):
+        raise MetricInputError(f"{fn}: method must be 'auto', 'eigh' or 'cholesky' (got {method!r})")
     for nm, v in (("mu1", m1), ("mu2", m2), ("sigma1", s1), ("sigma2", s2)):
         if not np.isfinite(v).all():
             raise MetricInputError(f"{fn}: {nm} holds NaN or infinite values")
     s1 = 0.5 * (s1 + s1.T)
     s2 = 0.5 * (s2 + s2.T)
     diff = m1 - m2
-    w, v = scipy.linalg.eigh(s1, driver="evd", check_finite=False)
-    wmax = float(w.max()) if w.size else 0.0
-    tr_sqrt = 0.0
-    if wmax > 0.0:
-        keep = w > wmax * d * np.finfo(np.float64).eps
-        vk = v[:, keep]
-        sw = np.sqrt(w[keep])
-        c = vk.T @ s2 @ vk
-        c = sw[:, None] * c * sw[None, :]
-        c = 0.5 * (c + c.T)
-        e = scipy.linalg.eigh(c, eigvals_only=True, driver="evd", check_finite=False)
-        tr_sqrt = float(np.sqrt(np.clip(e, 0.0, None)).sum())
+    tr_sqrt = None
+    if method in ("auto", "cholesky"):
+        tr_sqrt = _trace_sqrt_cholesky(s1, s2)
+        if tr_sqrt is None and method == "cholesky":
+            raise MetricInputError(f"{fn}: sigma2 is singular or ill-conditioned; use method='eigh' or 'auto'")
+    if tr_sqrt is None:
+        tr_sqrt = _trace_sqrt_eigh(s1, s2)
     value = float(diff @ diff) + float(np.trace(s1)) + float(np.trace(s2)) - 2.0 * tr_sqrt
     return max(value, 0.0)
 

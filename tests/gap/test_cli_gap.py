@@ -44,6 +44,59 @@ def folders(tmp_path_factory):
     return synth, real
 
 
+def _dataset(root: Path, n: int = 40, size=(160, 120)) -> Path:
+    """A small simgen dataset (native layout) from CG frames: manifest rows with scene/variant/knobs/tags and per
+    frame rgb, instance and meta files. ``time_of_day=night`` frames are darkened (further from a daylight real
+    set); every pedestrian is painted pure red (the audit must flag it); cars get varied colours."""
+    import json
+
+    import cv2
+    import numpy as np
+
+    if not MEGAMIND.exists():
+        pytest.skip(f"{MEGAMIND} is missing (Debian package opencv-doc)")
+    cap = cv2.VideoCapture(str(MEGAMIND))
+    rng = np.random.default_rng(0)
+    rows = []
+    w, h = size
+    for k in range(n):
+        for _ in range(5):
+            ok, frame = cap.read()
+        assert ok
+        rgb = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)  # BGR
+        scene, variant = f"s{k // 20}", f"v{(k // 5) % 4}"
+        night = scene == "s1"
+        inst = np.zeros((h, w), np.uint16)
+        objects = []
+        for iid, cls in ((1, "pedestrian"), (2, "car")):
+            bw, bh = (12, 30) if cls == "pedestrian" else (40, 20)
+            x0, y0 = int(rng.integers(0, w - bw)), int(rng.integers(0, h - bh))
+            inst[y0:y0 + bh, x0:x0 + bw] = iid
+            colour = (0, 0, 255) if cls == "pedestrian" else tuple(int(c) for c in rng.integers(0, 256, 3))
+            rgb[y0:y0 + bh, x0:x0 + bw] = colour
+            objects.append({"class": cls, "instance_id": iid, "visible_pixels": bw * bh,
+                            "bbox_visible": [x0, y0, x0 + bw, y0 + bh],
+                            "box3d": {"center": [float(rng.uniform(-5, 5)), float(rng.uniform(5, 40)), 0.8]}})
+        if night:
+            rgb = (rgb * 0.25).astype(np.uint8)
+        d = root / scene / variant
+        d.mkdir(parents=True, exist_ok=True)
+        stem = f"{k:06d}"
+        cv2.imwrite(str(d / f"{stem}.rgb.png"), rgb)
+        cv2.imwrite(str(d / f"{stem}.instance.png"), inst)
+        (d / f"{stem}.json").write_text(json.dumps({"world_from_camera": np.eye(4).tolist(), "objects": objects}))
+        rel = f"{scene}/{variant}/{stem}"
+        tags = (["night"] if night else []) + (["rare_event"] if k % 8 == 0 else [])
+        rows.append({"sample_id": f"{scene}-{variant}-{stem}", "scene": scene, "variant": variant, "frame": k,
+                     "seed": k, "tags": tags,
+                     "knobs": {"time_of_day": "night" if night else "day",
+                               "weather": {"kind": "rain" if k % 2 else "clear"}},
+                     "files": {"rgb": f"{rel}.rgb.png", "instance": f"{rel}.instance.png", "meta": f"{rel}.json"}})
+    cap.release()
+    (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root
+
+
 def _run(args, capsys):
     from simgen.cli import main
 
@@ -80,6 +133,39 @@ def test_end_to_end_report(folders, tmp_path, capsys):
     # thumbnails of the least realistic frames are embedded
     assert len(re.findall(r'src="data:image/jpeg;base64,', html)) >= 2
     assert not re.search(r"""src\s*=\s*["'](?!data:)""", html)
+
+
+@pytest.mark.slow
+def test_simgen_dataset_slices_and_audit(folders, tmp_path, capsys):
+    synth = _dataset(tmp_path / "ds")
+    real = _frames(VTEST, tmp_path / "real48", 48, 15, 4)
+    out = tmp_path / "report"
+    code, text = _run([synth, real, "--out", out, "--backbone", "lowlevel", "--slice-by", "time_of_day,weather,tag",
+                       "--metrics", "fd,kid", "--reps", "10", "--quiet"], capsys)
+    assert code == 0, text
+    data = json.loads((out / "report.json").read_text())
+    assert data["inputs"]["synth"]["kind"] == "simgen dataset" and data["inputs"]["synth"]["n_groups"] == 8
+    block = data["slices"]["by_backbone"]["lowlevel"]
+    by_label = {s["label"]: s for s in block["slices"]}
+    assert {"time_of_day=day", "time_of_day=night", "weather.kind=clear", "weather.kind=rain", "tag=night",
+            "tag=rare_event"} <= set(by_label)
+    assert by_label["time_of_day=night"]["n"] == 20 and by_label["tag=rare_event"]["n"] == 5
+    # too small a slice is listed as skipped with a reason, never silently dropped
+    assert by_label["tag=rare_event"]["skipped"] and "at least" in by_label["tag=rare_event"]["note"]
+    # the darkened night frames are the slice furthest from the daylight real set
+    ranking = block["ranking"]
+    assert ranking[0]["label"] in ("time_of_day=night", "tag=night")
+    ratios = {r["label"]: r["ratio"] for r in ranking}
+    assert ratios["time_of_day=night"] > ratios["time_of_day=day"]
+    assert data["summary"]["furthest_slice"]["label"] == ranking[0]["label"]
+    # audit ran on the labels and flags the one-colour pedestrians, not the varied cars
+    audit = data["audit"]
+    assert audit and audit["n_frames"] == 40
+    flagged = [f for f in audit["findings"] if f["severity"] == "flag"]
+    assert any("pedestrian" in f["message"] for f in flagged)
+    assert not any("car" in f["message"].split() and "colour" in f["code"] for f in flagged)
+    html = (out / "report.html").read_text()
+    assert "time_of_day=night" in html and "sev-flag" in html and "position heatmap pedestrian" in html
 
 
 def test_missing_input(tmp_path, capsys):

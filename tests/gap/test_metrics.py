@@ -72,13 +72,14 @@ def test_fd_one_dimensional():
 
 
 @pytest.mark.slow
-def test_fd_identity_2048_mean_shift_is_exactly_2048():
+@pytest.mark.parametrize("method", ["auto", "eigh"])
+def test_fd_identity_2048_mean_shift_is_exactly_2048(method):
     from threadpoolctl import threadpool_limits
 
     d = 2048
     # one BLAS thread: numerics are the point here, and threaded BLAS degrades badly on a shared, loaded machine
     with threadpool_limits(1):
-        got = M.frechet_distance(np.zeros(d), np.eye(d), np.ones(d), np.eye(d))
+        got = M.frechet_distance(np.zeros(d), np.eye(d), np.ones(d), np.eye(d), method=method)
     assert abs(got - 2048.0) <= 1e-6
 
 
@@ -357,3 +358,37 @@ def test_streaming_gaussian_stats_match_numpy_and_feed_fd():
     y = rng.standard_normal((800, 12))
     mu2, cov2 = M.gaussian_stats(y)
     assert M.frechet_distance(mu, cov, mu2, cov2) == pytest.approx(M.fd(x, y), rel=1e-9)
+
+
+def test_fd_eigh_and_cholesky_routes_agree_and_auto_falls_back():
+    rng = _rng(23)
+    d = 64
+    for _ in range(3):
+        s1, s2 = _random_spd(rng, d), _random_spd(rng, d)
+        mu1, mu2 = rng.standard_normal(d), rng.standard_normal(d)
+        e = M.frechet_distance(mu1, s1, mu2, s2, method="eigh")
+        c = M.frechet_distance(mu1, s1, mu2, s2, method="cholesky")
+        assert c == pytest.approx(e, rel=1e-10)
+    # a singular sigma2 cannot use the Cholesky route: explicit request errors, auto uses eigh
+    x = rng.standard_normal((20, d))
+    mu, s = M.gaussian_stats(x)
+    with pytest.raises(M.MetricInputError, match="ill-conditioned"):
+        M.frechet_distance(mu, s, mu, s, method="cholesky")
+    assert M.frechet_distance(mu, s, mu, s) == pytest.approx(M.frechet_distance(mu, s, mu, s, method="eigh"))
+    assert abs(M.frechet_distance(mu, s, mu, s)) <= 1e-6
+
+
+@pytest.mark.parametrize("method", ["eigh", "cholesky"])
+def test_fd_closed_forms_hold_for_both_routes(method):
+    rng = _rng(24)
+    d = 30
+    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    a, b = rng.uniform(0.05, 4.0, d), rng.uniform(0.05, 4.0, d)
+    mu1, mu2 = rng.standard_normal(d), rng.standard_normal(d)
+    expected = float(((np.sqrt(a) - np.sqrt(b)) ** 2).sum() + ((mu1 - mu2) ** 2).sum())
+    got = M.frechet_distance(mu1, q @ np.diag(a) @ q.T, mu2, q @ np.diag(b) @ q.T, method=method)
+    assert got == pytest.approx(expected, abs=1e-6)
+    s1, s2 = _random_spd(rng, 2), _random_spd(rng, 2)
+    tr_sqrt = np.sqrt(np.trace(s1 @ s2) + 2.0 * np.sqrt(np.linalg.det(s1) * np.linalg.det(s2)))
+    expected2 = float(np.trace(s1) + np.trace(s2) - 2.0 * tr_sqrt)
+    assert M.frechet_distance(np.zeros(2), s1, np.zeros(2), s2, method=method) == pytest.approx(expected2, abs=1e-9)
