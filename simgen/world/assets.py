@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import trimesh
@@ -89,58 +90,83 @@ class LightMount:
 
 # ---- composition helpers ------------------------------------------------------------------------------------
 
-class _Builder:
-    def __init__(self) -> None:
-        self.parts: list[tuple[trimesh.Trimesh, int]] = []
+@lru_cache(maxsize=None)
+def _unit(kind: str, a: int = 0, b: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Cached closed unit primitives from trimesh: (vertices (V, 3), faces (F, 3)), read-only."""
+    if kind == "cylinder":  # radius 1, height 1, axis z, centred
+        m = trimesh.creation.cylinder(radius=1.0, height=1.0, sections=a)
+    elif kind == "sphere":  # radius 1
+        m = trimesh.creation.icosphere(subdivisions=a, radius=1.0)
+    elif kind == "torus":  # major radius 1, minor radius b, axis z
+        m = trimesh.creation.torus(major_radius=1.0, minor_radius=b, major_sections=14, minor_sections=4)
+    else:  # pragma: no cover
+        raise ValueError(kind)
+    v, f = np.asarray(m.vertices, float), np.asarray(m.faces, np.int64)
+    v.setflags(write=False)
+    f.setflags(write=False)
+    return v, f
 
-    def add(self, mesh: trimesh.Trimesh, mat: int) -> None:
-        self.parts.append((mesh, mat))
+
+_BOX_V = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]], float)
+_BOX_F = np.array([[0, 2, 1], [0, 3, 2], [4, 5, 6], [4, 6, 7], [0, 1, 5], [0, 5, 4],
+                   [1, 2, 6], [1, 6, 5], [2, 3, 7], [2, 7, 6], [3, 0, 4], [3, 4, 7]], np.int64)
+_TO_X = np.array([[0, 0, 1.0], [0, 1.0, 0], [-1.0, 0, 0]])  # rotation taking +z to +x
+_TO_Y = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])  # rotation taking +z to -y (axis along y)
+
+
+class _Builder:
+    """Collects closed parts as (vertices, faces, material) arrays."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, np.ndarray, int]] = []
+
+    def add(self, v: np.ndarray, f: np.ndarray, mat: int) -> None:
+        self.parts.append((np.asarray(v, float), np.asarray(f, np.int64), mat))
 
     def box(self, x0, x1, y0, y1, z0, z1, mat: int) -> None:
-        m = trimesh.creation.box(extents=(x1 - x0, y1 - y0, z1 - z0))
-        m.apply_translation(((x0 + x1) / 2, (y0 + y1) / 2, (z0 + z1) / 2))
-        self.add(m, mat)
+        lo = np.array([min(x0, x1), min(y0, y1), min(z0, z1)])
+        hi = np.array([max(x0, x1), max(y0, y1), max(z0, z1)])
+        self.add(lo + _BOX_V * (hi - lo), _BOX_F, mat)
 
     def cyl(self, center, radius, height, axis: str, mat: int, sections: int = 12) -> None:
-        m = trimesh.creation.cylinder(radius=radius, height=height, sections=sections)
+        v, f = _unit("cylinder", sections)
+        v = v * [radius, radius, height]
         if axis == "x":
-            m.apply_transform(trimesh.transformations.rotation_matrix(math.pi / 2, (0, 1, 0)))
+            v = v @ _TO_X.T
         elif axis == "y":
-            m.apply_transform(trimesh.transformations.rotation_matrix(math.pi / 2, (1, 0, 0)))
-        m.apply_translation(center)
-        self.add(m, mat)
+            v = v @ _TO_Y.T
+        self.add(v + np.asarray(center, float), f, mat)
 
     def sphere(self, center, radius, mat: int, scale=(1.0, 1.0, 1.0), subdivisions: int = 1) -> None:
-        m = trimesh.creation.icosphere(subdivisions=subdivisions, radius=radius)
-        m.apply_scale(scale)
-        m.apply_translation(center)
-        self.add(m, mat)
+        v, f = _unit("sphere", subdivisions)
+        self.add(v * radius * np.asarray(scale, float) + np.asarray(center, float), f, mat)
 
     def ring(self, center, radius, tube, mat: int) -> None:
         """A wheel rim (torus) in the x-z plane (axis along y)."""
-        m = trimesh.creation.torus(major_radius=radius, minor_radius=tube, major_sections=14, minor_sections=4)
-        m.apply_transform(trimesh.transformations.rotation_matrix(math.pi / 2, (1, 0, 0)))
-        m.apply_translation(center)
-        self.add(m, mat)
+        v, f = _unit("torus", 0, round(tube / radius, 6))
+        self.add((v * radius) @ _TO_Y.T + np.asarray(center, float), f, mat)
 
     def bar(self, p0, p1, thickness: float, mat: int) -> None:
         """A square-section box from point p0 to p1 (a limb, a frame tube)."""
         p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
         d = p1 - p0
-        length = float(np.linalg.norm(d))
-        m = trimesh.creation.box(extents=(thickness, thickness, length))
-        T = trimesh.geometry.align_vectors([0, 0, 1], d / length)
-        T[:3, 3] = (p0 + p1) / 2
-        m.apply_transform(T)
-        self.add(m, mat)
+        axis = d / np.linalg.norm(d)
+        helper = np.array([0.0, 0.0, 1.0]) if abs(axis[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+        u = np.cross(axis, helper)
+        u /= np.linalg.norm(u)
+        w = np.cross(axis, u)  # (u, w, axis) right-handed, so the box keeps its outward winding
+        t = thickness
+        local = (_BOX_V - [0.5, 0.5, 0.0]) * [t, t, 1.0]
+        v = p0 + local[:, :1] * u + local[:, 1:2] * w + local[:, 2:3] * d
+        self.add(v, _BOX_F, mat)
 
     def mesh(self) -> Mesh:
         vs, fs, ms, off = [], [], [], 0
-        for m, mat in self.parts:
-            vs.append(np.asarray(m.vertices, float))
-            fs.append(np.asarray(m.faces, np.int64) + off)
-            ms.append(np.full(len(m.faces), mat, np.int64))
-            off += len(m.vertices)
+        for v, f, mat in self.parts:
+            vs.append(v)
+            fs.append(f + off)
+            ms.append(np.full(len(f), mat, np.int64))
+            off += len(v)
         return Mesh(np.concatenate(vs), np.concatenate(fs), np.concatenate(ms))
 
 

@@ -240,14 +240,13 @@ class _Build:
                     if g.motion.kind == "waypoints":
                         req.waypoints = req.waypoints.copy()
                         req.waypoints[:, 2] += self.layout.ground_z(req.waypoints[:, :2])
+                        # instance i starts i * (length + spacing) metres along the path
                         length = float(hi[0] - lo[0])
-                        start = np.eye(4)
-                        item = self.placer.place_explicit(g.name, g.name, inst.index, start, req, check=not explicit,
-                                                          spacing=g.placement.spacing_m)
-                        item.poses = motion_poses(start, "waypoints", inst.speed_mps, self.times, req.waypoints,
-                                                  g.motion.loop, start_offset=inst.index * (length +
-                                                                                            g.placement.spacing_m))
-                        item.footprints = footprints(local_footprint(req.lo, req.hi), item.poses)
+                        poses = motion_poses(np.eye(4), "waypoints", inst.speed_mps, self.times, req.waypoints,
+                                             g.motion.loop, start_offset=inst.index * (length + g.placement.spacing_m))
+                        item = self.placer.place_explicit(g.name, g.name, inst.index, poses[0], req,
+                                                          check=not explicit, spacing=g.placement.spacing_m,
+                                                          poses=poses)
                     else:
                         p = inst.pose
                         z = float(self.layout.ground_z(np.array([p.x, p.y]))[0]) + p.z

