@@ -129,7 +129,8 @@ def main() -> int:
     print(f"cached re-run: {cached:.2f} s ({info2['cache_hits']} hits)")
     print(f"peak RSS {rss:.0f} MiB (whole process incl. torch and weights); "
           f"peak Python/numpy allocations while streaming {py_peak / 2**20:.1f} MiB; "
-          f"result array {feats.nbytes / 2**20:.1f} MiB (10k images: {feats.nbytes / len(items) * 1e4 / 2**20:.0f} MiB)")
+          f"result array {feats.nbytes / 2**20:.1f} MiB "
+          f"(10k images: {feats.nbytes / len(items) * 1e4 / 2**20:.0f} MiB)")
     print(f"load average after: {os.getloadavg()}")
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)

@@ -55,6 +55,9 @@ __all__ = [
 
 SEVERITIES = ("info", "warn", "flag")
 
+#: at most this many near-duplicate pairs are listed in the result (all are counted)
+MAX_DUPLICATE_PAIRS = 1000
+
 #: Coarse colour names used for colour entropy: 12 hue sectors of 30° for chromatic colours, then 3 achromatic.
 COLOUR_CATEGORIES = (
     "red", "orange", "yellow", "chartreuse", "green", "spring", "cyan", "azure", "blue", "violet", "magenta", "rose",
@@ -145,7 +148,8 @@ class AuditResult:
     (normalised, 0..1), ``imbalance_ratio``. ``per_class``: class -> summary numbers per attribute (count, mean,
     quantiles, normalised entropy) and histograms. ``background``: per-dataset diversity numbers. ``tags``: tag ->
     share of frames. ``near_duplicates``: list of ``{"a": sample_id, "b": sample_id, "hamming": int,
-    "same_sequence": bool}``. ``plots``: ready-to-draw data: ``{"class counts": {cls: n}, "position heatmap
+    "same_sequence": bool}`` (at most :data:`MAX_DUPLICATE_PAIRS`; ``near_duplicate_pairs`` counts them all).
+    ``plots``: ready-to-draw data: ``{"class counts": {cls: n}, "position heatmap
     <cls>": 2-D list (rows = image y bins top-down, cols = x bins), "bbox height px <cls>": {bin: n},
     "colour <cls>": {colour name: n}, "tag share": {tag: share}, ...}``.
     """
@@ -159,6 +163,7 @@ class AuditResult:
     background: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, float] = field(default_factory=dict)
     near_duplicates: list[dict[str, Any]] = field(default_factory=list)
+    near_duplicate_pairs: int = 0
     plots: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -209,7 +214,7 @@ def colour_category(rgb: np.ndarray) -> np.ndarray:
 
 
 def rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
-    """sRGB ``(N, 3)`` in [0, 255] -> HSV ``(N, 3)`` float64: hue in degrees [0, 360), saturation and value in [0, 1]."""
+    """sRGB ``(N, 3)`` in [0, 255] -> HSV ``(N, 3)`` float64: hue in degrees [0, 360), saturation, value in [0, 1]."""
     x = np.asarray(rgb, dtype=np.float32).reshape(1, -1, 3) / 255.0
     hsv = cv2.cvtColor(x, cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(np.float64)
     return hsv
@@ -240,20 +245,31 @@ def perceptual_hash(rgb: np.ndarray) -> np.ndarray:
     return bits
 
 
-def hamming_pairs(hashes: np.ndarray, max_distance: int) -> list[tuple[int, int, int]]:
-    """All pairs ``(i, j, distance)`` with ``i < j`` whose boolean hashes ``(N, B)`` differ in <= ``max_distance`` bits."""
+def hamming_pairs(
+    hashes: np.ndarray, max_distance: int, max_pairs: int = 100_000
+) -> tuple[list[tuple[int, int, int]], int]:
+    """Pairs ``(i, j, distance)``, ``i < j``, of boolean hashes ``(N, B)`` differing in <= ``max_distance`` bits.
+
+    Returns ``(pairs, total)``: at most ``max_pairs`` pairs (in row order) and the total number of such pairs.
+    Memory stays O(N) per row chunk whatever N is.
+    """
     h = np.asarray(hashes, dtype=np.float32) * 2.0 - 1.0  # ±1
     n, b = h.shape
     out: list[tuple[int, int, int]] = []
+    total = 0
     step = max(1, (1 << 22) // max(1, n))
     for s in range(0, n, step):
         dots = h[s : s + step] @ h.T  # = b - 2 * hamming
         ham = np.rint((b - dots) / 2.0).astype(np.int64)
         ii, jj = np.nonzero(ham <= max_distance)
-        for i, j in zip(ii + s, jj):
-            if i < j:
-                out.append((int(i), int(j), int(ham[i - s, j])))
-    return out
+        upper = ii + s < jj
+        ii, jj = ii[upper], jj[upper]
+        total += len(ii)
+        for i, j in zip(ii, jj):
+            if len(out) >= max_pairs:
+                break
+            out.append((int(i + s), int(j), int(ham[i, j])))
+    return out, total
 
 
 # --------------------------------------------------------------------------------------------------- reading
@@ -451,7 +467,9 @@ def audit_dataset(
                 continue
             x0, y0, x1, y1 = (float(v) for v in box)
             centre = (ob.get("box3d") or {}).get("center")
-            dist = float(np.linalg.norm(np.asarray(centre, dtype=np.float64) - cam_pos)) if centre is not None else float("nan")
+            dist = float("nan")
+            if centre is not None:
+                dist = float(np.linalg.norm(np.asarray(centre, dtype=np.float64) - cam_pos))
             colour = None
             if 0 < iid < n_ids and cnt[iid] >= cfg.min_colour_pixels:
                 colour = sums[iid] / cnt[iid]
@@ -606,8 +624,10 @@ def audit_dataset(
             if not any(0.5 * np.abs(hv - r).sum() < cfg.background_tv for r in reps):
                 reps.append(hv)
         if len(hist) >= 2:
-            tv = 0.5 * np.abs(hist[:, None, :] - hist[None, :, :]).sum(-1) if len(hist) <= 2000 else None
-            mean_tv = float(tv[np.triu_indices(len(hist), 1)].mean()) if tv is not None else float("nan")
+            # mean pairwise distance on at most 400 frames (evenly spread): O(400^2) memory whatever the size
+            sub = hist[np.unique(np.linspace(0, len(hist) - 1, min(len(hist), 400)).round().astype(int))]
+            tv = 0.5 * np.abs(sub[:, None, :] - sub[None, :, :]).sum(-1)
+            mean_tv = float(tv[np.triu_indices(len(sub), 1)].mean())
         else:
             mean_tv = float("nan")
         background.update(
@@ -657,11 +677,18 @@ def audit_dataset(
 
     # ---------------------------------------------------------------- near duplicates
     dups: list[dict[str, Any]] = []
+    n_pairs = 0
     if len(hashes) >= 2:
-        for i, j, d in hamming_pairs(np.array(hashes), cfg.duplicate_hamming):
-            dups.append({"a": frame_ids[i], "b": frame_ids[j], "hamming": d, "same_sequence": sequences[i] == sequences[j]})
+        pairs, n_pairs = hamming_pairs(np.array(hashes), cfg.duplicate_hamming, max_pairs=MAX_DUPLICATE_PAIRS)
+        for i, j, d in pairs:
+            same = sequences[i] == sequences[j]
+            dups.append({"a": frame_ids[i], "b": frame_ids[j], "hamming": d, "same_sequence": same})
     cross = [d for d in dups if not d["same_sequence"]]
     within = [d for d in dups if d["same_sequence"]]
+    if n_pairs > len(dups):
+        findings.append(Finding("warn", "near_duplicates_truncated",
+                                f"{n_pairs} near-duplicate pairs in total; only the first {len(dups)} are listed",
+                                {"total": n_pairs, "listed": len(dups)}))  # fmt: skip
     if cross:
         frames_in = {d["a"] for d in cross} | {d["b"] for d in cross}
         findings.append(
@@ -689,6 +716,7 @@ def audit_dataset(
         background=background,
         tags=tag_share,
         near_duplicates=dups,
+        near_duplicate_pairs=n_pairs,
         plots=plots,
         config=asdict(cfg),
     )
@@ -794,7 +822,8 @@ def nearest_real_neighbours(
         findings.append(
             Finding("flag", "near_real_copy",
                     f"{len(sus)} synthetic image(s) lie closer to a real image than {margin:g} × the {quantile:.0%} "
-                    f"quantile of real-to-real distances across groups (threshold {threshold:.4g}); e.g. {sus[0]['synth']} ≈ "
+                    f"quantile of real-to-real distances across groups (threshold {threshold:.4g}); "
+                    f"e.g. {sus[0]['synth']} ≈ "
                     f"{sus[0]['real']}", {"count": len(sus), "threshold": threshold, "examples": sus[:10]})
         )  # fmt: skip
     else:

@@ -88,6 +88,8 @@ class TorchBackbone(Backbone):
         import torch
 
         self.channels_last = channels_last
+        if not str(device).startswith("cpu"):
+            self.micro_batch = 64
         self.module = module.eval().to(device)
         if channels_last:
             self.module = self.module.to(memory_format=torch.channels_last)

@@ -146,7 +146,8 @@ class FeatureCache:
             os.replace(tmp, path)
         except OSError as err:
             tmp.unlink(missing_ok=True)
-            raise FeatureCacheError(f"cannot write feature cache shard in {self.folder}: {err.strerror or err}") from None
+            raise FeatureCacheError(
+                f"cannot write feature cache shard in {self.folder}: {err.strerror or err}") from None
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:

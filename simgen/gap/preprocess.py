@@ -275,7 +275,8 @@ class Preprocess:
         """Inverse of the normalisation step: backbone input ``(..., 3, H, W)`` -> values on the ``[0, 1]`` scale."""
         x = np.asarray(x, np.float32)
         if self.mean is not None:
-            return x * np.asarray(self.std, np.float32)[:, None, None] + np.asarray(self.mean, np.float32)[:, None, None]
+            s = np.asarray(self.std, np.float32)[:, None, None]
+            return x * s + np.asarray(self.mean, np.float32)[:, None, None]
         if self.value_range is not None:
             lo, hi = self.value_range
             return (x - np.float32(lo)) / np.float32(hi - lo)

@@ -597,9 +597,9 @@ def run_gap(
             raise GapInputError(f"{role} input {path}: {len(items)} image(s) found, need at least {MIN_IMAGES}")
     s_groups, r_groups = _group_codes(s_items), _group_codes(r_items)
     if len(np.unique(r_groups)) < 2:
-        notes.append(
-            "the real set has a single group (one video or one flat folder without groups): the real-vs-real "
-            "baseline cannot keep neighbouring frames apart and is optimistic"
+        raise GapInputError(
+            f"real input {real}: all {len(r_items)} images are in one group, so no real-vs-real baseline can keep "
+            "neighbouring frames apart; give images in several sub-folders (one per recording) or several videos"
         )
     console.log(f"synthetic: {len(s_items)} of {len(s_all)} images; real: {len(r_items)} of {len(r_all)} images")
 

@@ -177,7 +177,9 @@ def make_metric(
         if key not in METRIC_OUTPUTS:
             raise MetricInputError(f"unknown metric {key!r}; choose from {', '.join(METRIC_OUTPUTS)}")
 
-    def metric(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, groups_a: Any = None, groups_b: Any = None) -> dict[str, float]:
+    def metric(
+        a: np.ndarray, b: np.ndarray, rng: np.random.Generator, groups_a: Any = None, groups_b: Any = None
+    ) -> dict[str, float]:
         out: dict[str, float] = {}
         for key in keys:
             if key == "fd":
@@ -201,7 +203,9 @@ def make_metric(
     return metric
 
 
-def _call_metric(metric: Any, a: np.ndarray, b: np.ndarray, rng: np.random.Generator, ga: Any, gb: Any) -> dict[str, float]:
+def _call_metric(
+    metric: Any, a: np.ndarray, b: np.ndarray, rng: np.random.Generator, ga: Any, gb: Any
+) -> dict[str, float]:
     if isinstance(metric, str):
         metric = make_metric(metric)
     params = inspect.signature(metric).parameters

@@ -24,7 +24,7 @@ from simgen.classes import class_table
 from simgen.errors import SimgenError
 from simgen.rng import stream
 from simgen.world import weather as wx
-from simgen.world.assets import PEOPLE, VEHICLES, LightMount, light_mounts, make_asset
+from simgen.world.assets import VEHICLES, LightMount, light_mounts, make_asset
 from simgen.world.conventions import intrinsics_from_hfov, pose_from_xyz_yaw, project
 from simgen.world.layout import Facade, Layout, RoadParams, build_layout, glass_material
 from simgen.world.model import Camera, Entity, Light, Lighting, Material, Mesh, Weather, World
@@ -222,7 +222,7 @@ class _Build:
 
     def object_groups(self, explicit: bool) -> None:
         for g in self.r.objects:
-            if g.placement.explicit != explicit:
+            if g.placement.explicit != explicit or g.count == 0:
                 continue
             requests, metas = [], []
             for inst in g.instances:
@@ -236,14 +236,18 @@ class _Build:
                 metas.append((inst, mesh, mats, lo, hi))
             if explicit or g.motion.kind == "waypoints":
                 placed = []
+                offset, prev_half = 0.0, None
                 for req, (inst, mesh, mats, lo, hi) in zip(requests, metas, strict=True):
                     if g.motion.kind == "waypoints":
                         req.waypoints = req.waypoints.copy()
                         req.waypoints[:, 2] += self.layout.ground_z(req.waypoints[:, :2])
-                        # instance i starts i * (length + spacing) metres along the path
-                        length = float(hi[0] - lo[0])
+                        # instances follow each other along the path, spacing_m apart (bumper to bumper)
+                        half = float(hi[0] - lo[0]) / 2
+                        if prev_half is not None:
+                            offset += prev_half + half + g.placement.spacing_m
+                        prev_half = half
                         poses = motion_poses(np.eye(4), "waypoints", inst.speed_mps, self.times, req.waypoints,
-                                             g.motion.loop, start_offset=inst.index * (length + g.placement.spacing_m))
+                                             g.motion.loop, start_offset=offset)
                         item = self.placer.place_explicit(g.name, g.name, inst.index, poses[0], req,
                                                           check=not explicit, spacing=g.placement.spacing_m,
                                                           poses=poses)
@@ -745,4 +749,5 @@ def build_world(resolved, width: int, height: int) -> World:
     return build_world_with_layout(resolved, width, height)[0]
 
 
-__all__ = ["build_world", "build_world_with_layout", "mount_matrix", "EdgeCaseError", "PlacementError", "road_params", "lighting_from"]
+__all__ = ["build_world", "build_world_with_layout", "mount_matrix", "EdgeCaseError", "PlacementError", "road_params",
+           "lighting_from"]

@@ -411,7 +411,8 @@ def build_layout(params: RoadParams, rng: np.random.Generator) -> Layout:
     m = p.terrain_margin
     gclass, gcol, gtex = _GROUND.get(p.ground, _GROUND["grass"])
     parts.append(StuffPart("terrain", gclass, merge([_quad(-m, L + m, -m - Ly, m + Ly, TERRAIN_Z)]),
-                           [Material(f"ground_{p.ground}", base_color=gcol, roughness=0.95, texture=gtex,  # type: ignore[arg-type]
+                           [Material(f"ground_{p.ground}", base_color=gcol, roughness=0.95,
+                                     texture=gtex,  # type: ignore[arg-type]
                                      texture_scale=1.0)]))
 
     # curbs and sidewalks (the curb is the sidewalk's first cw metres)
@@ -476,9 +477,11 @@ def build_layout(params: RoadParams, rng: np.random.Generator) -> Layout:
             y = -direction * (i + 0.5) * lw
             regions.append(Region(f"{kind}/main/{i}", kind, (L / 2, y), 0.0 if direction > 0 else math.pi,
                                   L, lw, 0.0, side_name, "main", i))
-        if p.parking_lane:
+        if p.parking_lane:  # no parking in the junction or on (or 1 m next to) a crosswalk
             ry = -direction * (W - lw / 2)
-            for k, (a, b) in enumerate(_intervals_minus(0, L, [(a - 1, b + 1) for a, b in main_gaps(-direction)])):
+            holes = [(a - 1, b + 1) for a, b in main_gaps(-direction)]
+            holes += [(x - extent / 2 - 1.0, x + extent / 2 + 1.0) for x, extent, _ in p.crosswalks]
+            for k, (a, b) in enumerate(_intervals_minus(0, L, holes)):
                 regions.append(Region(f"parking/main/{side_name}/{k}", "parking", ((a + b) / 2, ry),
                                       0.0 if direction > 0 else math.pi, b - a, lw, 0.0, side_name, "main"))
     for s in arms:
@@ -548,7 +551,8 @@ def build_layout(params: RoadParams, rng: np.random.Generator) -> Layout:
         name = f"building_{f.side}_{k}"
         y0, y1 = sorted((f.y, f.y + side * p.building_depth))
         tex = f.texture if f.texture in ("none", "checker", "noise", "asphalt", "brick") else "brick"
-        mats = [Material(f"{name}_facade", base_color=tuple(f.colour), roughness=0.85, texture=tex,  # type: ignore[arg-type]
+        mats = [Material(f"{name}_facade", base_color=tuple(f.colour), roughness=0.85,
+                         texture=tex,  # type: ignore[arg-type]
                          texture_scale=4.0),
                 Material(f"{name}_shop_interior", base_color=(0.03, 0.03, 0.035), roughness=0.7,
                          emission_color=(1.0, 0.85, 0.6), emission_strength=3.0 if p.window_interior_light else 0.0)]

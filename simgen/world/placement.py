@@ -215,6 +215,8 @@ class Placer:
     variant: int
     placed: list[Placed] = field(default_factory=list)
     max_tries: int = MAX_TRIES
+    #: (M, 4) broad-phase boxes of ``placed`` (xmin, ymin, xmax, ymax over all frames)
+    _box_arr: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)), repr=False)
 
     # obstacles --------------------------------------------------------------------------------------------
     def add(self, item: Placed) -> None:
@@ -222,11 +224,11 @@ class Placer:
         self.placed.append(item)
         fp = item.footprints
         box = np.array([[fp[..., 0].min(), fp[..., 1].min(), fp[..., 0].max(), fp[..., 1].max()]])
-        self._box_arr = box if not hasattr(self, "_box_arr") else np.concatenate([self._box_arr, box])
+        self._box_arr = np.concatenate([self._box_arr, box])
 
     def _boxes(self) -> np.ndarray:
         """(M, 4) xmin, ymin, xmax, ymax of every placed object's footprints over all frames."""
-        if len(self.placed) != len(getattr(self, "_box_arr", ())):
+        if len(self.placed) != len(self._box_arr):
             raise RuntimeError("placed objects changed behind the placer's back")
         return self._box_arr
 

@@ -81,9 +81,7 @@ def rain(intensity: float, camera_poses: np.ndarray, times: np.ndarray, rng: np.
     pos = camera_poses[:, :3, 3]
     fwd = camera_poses[0, :3, 2]
     heading = math.atan2(fwd[1], fwd[0])
-    x0, x1 = pos[:, 0].min() - 5.0, pos[:, 0].max() + 40.0
-    # a box around the camera path, extended forward along the view direction
-    centre = pos.mean(0)
+    # a box along the camera path, from 5 m behind the start to 40 m beyond the end, 30 m wide
     a = np.array([math.cos(heading), math.sin(heading)])
     b = np.array([-a[1], a[0]])
     along = rng.uniform(-5.0, float(np.linalg.norm(pos[-1, :2] - pos[0, :2])) + 40.0, n)
@@ -104,7 +102,6 @@ def rain(intensity: float, camera_poses: np.ndarray, times: np.ndarray, rng: np.
     poses = np.repeat(np.eye(4)[None], T, 0)
     poses[:, 2, 3] = -RAIN_SPEED * (times - times[0])
     mat = Material("rain", base_color=(0.8, 0.85, 0.9), roughness=0.1, transmission=0.9, ior=1.33)
-    del x0, x1, centre
     return [Entity("rain", "unlabeled", mesh, [mat], poses, 0, label_visible=False,
                    attributes={"streaks": n, "fall_speed_mps": RAIN_SPEED})]
 

@@ -201,8 +201,11 @@ def test_perceptual_hash_tolerates_noise_and_separates_content():
     ha, hn, ho = A.perceptual_hash(a), A.perceptual_hash(noisy), A.perceptual_hash(other)
     assert (ha != hn).sum() <= 4
     assert (ha != ho).sum() > 10
-    pairs = A.hamming_pairs(np.array([ha, ho, hn]), 4)
-    assert [(i, j) for i, j, _ in pairs] == [(0, 2)]
+    pairs, total = A.hamming_pairs(np.array([ha, ho, hn]), 4)
+    assert [(i, j) for i, j, _ in pairs] == [(0, 2)] and total == 1
+    # many identical frames: every pair is counted, the listing is capped
+    pairs, total = A.hamming_pairs(np.array([ha] * 30), 0, max_pairs=10)
+    assert total == 30 * 29 // 2 and len(pairs) == 10
 
 
 def test_tags_and_sizes_and_heatmaps(tmp_path):

@@ -110,13 +110,16 @@ def test_end_to_end_report(folders, tmp_path, capsys):
     synth, real = folders
     out = tmp_path / "report"
     code, text = _run([synth, real, "--out", out, "--backbone", "lowlevel", "--seed", "0", "--reps", "10",
-                       "--quiet"], capsys)
+                       "--reencode", "jpeg:90", "--quiet"], capsys)
     assert code == 0, text
     assert "gap ratio" in text and "report.html" in text
     data = json.loads((out / "report.json").read_text())
     assert data["simgen_version"] and data["seed"] == 0 and data["primary_backbone"] == "lowlevel"
     assert data["inputs"]["synth"]["n_used"] == 24 and data["inputs"]["real"]["n_used"] == 32
     assert data["backbones"][0]["preprocess"] and data["backbones"][0]["version"]
+    # the identical re-encoding of both sets is part of the recorded preprocessing contract
+    assert data["backbones"][0]["preprocess"]["reencode"] == ["jpeg", 90]
+    assert data["config"]["reencode"] == "jpeg:90"
     rows = {m["name"]: m for m in data["metrics"]["lowlevel"]}
     assert "fd" in rows and "kid" in rows
     fd = rows["fd"]
@@ -170,6 +173,35 @@ def test_simgen_dataset_slices_and_audit(folders, tmp_path, capsys):
     assert "time_of_day=night" in html and "sev-flag" in html and "position heatmap pedestrian" in html
 
 
+@pytest.mark.slow
+def test_user_checkpoint_backbone(folders, tmp_path, capsys):
+    import torch
+
+    class Tiny(torch.nn.Module):  # a stand-in for a user encoder: (N, 3, H, W) -> (N, 16)
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.conv = torch.nn.Conv2d(3, 16, 7, stride=4)
+
+        def forward(self, x):
+            return torch.relu(self.conv(x)).mean(dim=(2, 3))
+
+    ckpt = tmp_path / "tiny.pt"
+    torch.jit.script(Tiny()).save(str(ckpt))
+    out = tmp_path / "report"
+    code, text = _run([*folders, "--out", out, "--backbone", "checkpoint", "--checkpoint", ckpt, "--metrics", "fd,kid",
+                       "--reps", "5", "--quiet"], capsys)
+    assert code == 0, text
+    data = json.loads((out / "report.json").read_text())
+    bb = data["backbones"][0]
+    assert bb["name"] == "checkpoint" and bb["dim"] == 16 and data["config"]["checkpoint"] == str(ckpt)
+    assert [m["name"] for m in data["metrics"]["checkpoint"]] == ["fd", "kid"]
+    # a missing checkpoint file is a clear error
+    code, text = _run([*folders, "--out", tmp_path / "o2", "--backbone", "checkpoint", "--checkpoint",
+                       tmp_path / "missing.pt"], capsys)
+    assert code == 1 and "missing.pt" in text and "Traceback" not in text
+
+
 def test_missing_input(tmp_path, capsys):
     code, text = _run([tmp_path / "nope", tmp_path, "--out", tmp_path / "o"], capsys)
     assert code == 1 and "nope" in text and "does not exist" in text and "Traceback" not in text
@@ -207,6 +239,17 @@ def test_too_few_images(folders, tmp_path, capsys):
         shutil.copy(p, few / p.name)
     code, text = _run([few, folders[1], "--out", tmp_path / "o", "--backbone", "lowlevel"], capsys)
     assert code == 1 and "few" in text and "at least" in text and "Traceback" not in text
+
+
+def test_single_real_group(folders, tmp_path, capsys):
+    import shutil
+
+    one = tmp_path / "one" / "session"
+    one.mkdir(parents=True)
+    for p in sorted(folders[1].rglob("*.png"))[:12]:
+        shutil.copy(p, one / p.name)
+    code, text = _run([folders[0], one.parent, "--out", tmp_path / "o", "--backbone", "lowlevel"], capsys)
+    assert code == 1 and "one group" in text and "Traceback" not in text
 
 
 def test_bad_reencode(folders, tmp_path, capsys):

@@ -32,7 +32,8 @@ def test_fd_self_zero_when_rank_deficient():
     # N < D: the sample covariance is singular; round-off in its null space must not leak into the trace term
     rng = _rng(2)
     x = rng.standard_normal((200, 512)) @ rng.standard_normal((512, 512))
-    assert abs(M.fd(x, x)) <= 1e-6
+    assert abs(M.fd(x, x)) <= 1e-6  # cross-Gram route (N < D)
+    assert abs(M.fd(x, x, method="eigh")) <= 1e-6  # covariance route with the null space dropped
 
 
 def test_fd_diagonal_closed_form():
@@ -392,3 +393,17 @@ def test_fd_closed_forms_hold_for_both_routes(method):
     tr_sqrt = np.sqrt(np.trace(s1 @ s2) + 2.0 * np.sqrt(np.linalg.det(s1) * np.linalg.det(s2)))
     expected2 = float(np.trace(s1) + np.trace(s2) - 2.0 * tr_sqrt)
     assert M.frechet_distance(np.zeros(2), s1, np.zeros(2), s2, method=method) == pytest.approx(expected2, abs=1e-9)
+
+
+def test_fd_gram_route_for_fewer_samples_than_dimensions():
+    rng = _rng(25)
+    d = 256
+    x = rng.standard_normal((120, d)) @ rng.standard_normal((d, d)) * 0.1
+    y = rng.standard_normal((90, d)) @ rng.standard_normal((d, d)) * 0.1 + 0.2
+    g = M.fd(x, y)  # auto: N < D -> cross-Gram route
+    assert g == pytest.approx(M.fd(x, y, method="gram"), rel=1e-12)
+    assert g == pytest.approx(M.fd(x, y, method="eigh"), rel=1e-7)
+    mu1, s1 = M.gaussian_stats(x)
+    mu2, s2 = M.gaussian_stats(y)
+    assert g == pytest.approx(M.frechet_distance(mu1, s1, mu2, s2, method="eigh"), rel=1e-7)
+    assert abs(M.fd(x, x)) <= 1e-6

@@ -24,7 +24,7 @@ MEGAMIND = DATA / "Megamind.avi"  # 270 CG frames, 720x528
 SIZE = (192, 144)
 N = 40  # images per side in the degradation test
 PER_GROUP = 10  # consecutive kept frames that share a group (one "clip")
-METRICS = ("fd", "kid", "classifier")  # the run_gap tests skip the k-NN metrics to save time
+METRICS = ("fd", "kid")  # the run_gap tests skip the other metrics to save time (the AUC is tested above)
 
 
 def _decode(video: Path, stride: int, size=SIZE) -> list[np.ndarray]:
@@ -247,9 +247,8 @@ def test_cg_frames_give_a_much_larger_ratio(time_split_report, halves, work):
     assert fd["ratio"] > 3.0
     assert fd["ratio_ci_low"] > base["ratio_ci_high"]
     assert fd["ratio"] > 3.0 * base["ratio"]
-    auc = rep.metric("classifier_auc")
-    assert auc["value"] > 0.95 and rep.metric("classifier_auc")["ratio"] > time_split_report.metric(
-        "classifier_auc")["ratio"]
+    kid, base_kid = rep.metric("kid"), time_split_report.metric("kid")
+    assert kid["ci_low"] > kid["baseline_ci_high"] and kid["ratio"] > 3.0 * max(base_kid["ratio"], 1.0)
     # the report names CG frames as the least realistic and puts real frames next to them
     least = rep.data["least_realistic"]["items"]
     assert least and all(it["id"].startswith("synth:") for it in least)

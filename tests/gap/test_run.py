@@ -102,3 +102,25 @@ def test_span_projection_keeps_fd_exactly():
     assert np.allclose(np.linalg.norm(pa[0] - pb[0]), np.linalg.norm(a[0] - b[0]))
     # no gain when there are more rows than features
     assert span_projection(rng.normal(size=(20, 5)), rng.normal(size=(3, 5))) is None
+
+
+def test_subsample_is_seeded_without_replacement_and_keeps_order():
+    from simgen.gap.run import _subsample
+
+    items = list(range(100))
+    a = _subsample(items, 30, np.random.default_rng(0))
+    b = _subsample(items, 30, np.random.default_rng(0))
+    c = _subsample(items, 30, np.random.default_rng(1))
+    assert a == b and a != c
+    assert len(set(a)) == 30 and a == sorted(a)
+    assert _subsample(items, None, np.random.default_rng(0)) == items
+    assert _subsample(items, 200, np.random.default_rng(0)) == items
+
+
+def test_parse_metrics():
+    from simgen.gap.run import DEFAULT_METRICS, parse_metrics
+
+    assert parse_metrics(None) == list(DEFAULT_METRICS)
+    assert parse_metrics("kid,classifier") == ["fd", "kid", "classifier"]  # fd always ranks the slices
+    with pytest.raises(SimgenError, match="'auc'"):
+        parse_metrics("fd,auc")

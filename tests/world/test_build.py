@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -69,6 +70,12 @@ def test_scene_builds_a_valid_world(scene, seed):
     assert ids == list(range(1, len(ids) + 1))
     assert all(e.instance_id == 0 for e in world.entities if not table.by_name(e.class_name).thing)
     assert len(world.label_table()) == len(world.entities)
+    # attributes travel into label JSON files
+    for e in world.entities:
+        json.dumps(e.attributes, allow_nan=False)
+    # every edge case left tagged objects
+    for ec in r.edge_cases:
+        assert any(e.attributes.get("edge_case_name") == ec.name for e in world.entities), ec.name
     # every object of every group is there
     for g in r.objects:
         assert sum(e.attributes.get("group") == g.name for e in world.entities) == g.count
@@ -402,3 +409,34 @@ edge_cases:
 def test_impossible_scenes_raise_clear_errors(text, match):
     with pytest.raises(SimgenError, match=match):
         build_world(resolve(load_scene_text(text), 0), W, H)
+
+
+def test_explicit_poses_stand_on_the_surface_and_waypoint_groups_follow_paths():
+    text = """
+scene: {name: paths}
+road: {buildings: {sides: none}, sidewalk_width_m: 3}
+frames: 5
+fps: 10
+objects:
+  - {name: kerb_walker, class: pedestrian, placement: {pose: {x: 12, y: -5.0, yaw_deg: 90}}}
+  - {name: road_walker, class: pedestrian, placement: {pose: {x: 14, y: -1.0}}}
+  - name: convoy
+    class: car
+    count: 2
+    placement: {region: oncoming_lane, spacing_m: 3}
+    motion: {kind: waypoints, speed_mps: 10, waypoints: [{x: 60, y: 1.75}, {x: 20, y: 1.75}, {x: 20, y: 30}]}
+"""
+    r = resolve(load_scene_text(text), 0)
+    world, layout = build_world_with_layout(r, W, H)
+    by = {e.name: e for e in world.entities}
+    assert by["kerb_walker_0"].poses[0, 2, 3] == pytest.approx(r.road.curb_height_m)  # on the sidewalk
+    assert by["road_walker_0"].poses[0, 2, 3] == 0.0
+    c0, c1 = by["convoy_0"], by["convoy_1"]
+    for c in (c0, c1):
+        np.testing.assert_allclose(c.poses[:, 1, 3], 1.75)
+        step = np.linalg.norm(np.diff(c.poses[:, :2, 3], axis=0), axis=1)
+        np.testing.assert_allclose(step, 1.0, atol=1e-9)  # 10 m/s at 10 fps
+        np.testing.assert_allclose(c.poses[:, :2, 0], np.tile([-1.0, 0.0], (5, 1)), atol=1e-12)  # along the path
+    # the second car follows 3 m (bumper to bumper) further along the path
+    (lo0, hi0), (lo1, hi1) = c0.mesh.bounds(), c1.mesh.bounds()
+    assert c0.poses[0, 0, 3] - c1.poses[0, 0, 3] == pytest.approx((hi0[0] - lo0[0] + hi1[0] - lo1[0]) / 2 + 3.0)

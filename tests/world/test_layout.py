@@ -134,6 +134,11 @@ def test_crosswalk_stripes_inside_crosswalk_region(layout):
     assert len(cw) == 1
     v = _verts(_parts(layout, "crosswalk"))[:, :2]
     assert cw[0].contains(v, slack=1e-6).all()
+    # nobody parks on the crossing
+    x0, x1 = cw[0].center[0] - cw[0].width / 2, cw[0].center[0] + cw[0].width / 2
+    for r in layout.regions_of("parking"):
+        c = r.corners()
+        assert c[:, 0].max() <= x0 or c[:, 0].min() >= x1, r.name
 
 
 def test_junction_arms():

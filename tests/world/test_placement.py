@@ -221,3 +221,25 @@ def test_mirror_and_ray_helpers_against_hand_values():
     hit = ray_hits_rectangle(np.zeros(3), np.array([[0.0, 10.0, 0.0], [5.0, 10.0, 0.0]]),
                              np.array([-1.0, 5.0, -1.0]), np.array([2.0, 0, 0]), np.array([0, 0, 2.0]))
     assert hit.tolist() == [True, False]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(["lane", "oncoming_lane", "parking", "sidewalk", "crosswalk", "shop_window"]),
+       st.integers(1, 12), st.floats(0.0, 4.0), st.sampled_from(list(("along_traffic", "random", "facing_camera",
+                                                                          "towards_road"))),
+       st.integers(0, 2**31 - 1))
+def test_placement_either_meets_every_constraint_or_says_why(layout, region, n, spacing, heading, seed):
+    pl = _placer(layout, seed=seed)
+    pl.max_tries = 80
+    rule = GroupRule("g", region, spacing=spacing, heading=heading)
+    try:
+        placed = pl.place_group(rule, [_ped(i, "constant_velocity", 1.0) if region in ("sidewalk", "crosswalk")
+                                       else _car(i) for i in range(n)])
+    except PlacementError as e:
+        assert str(e).startswith("objects.g:")
+        return
+    regs = layout.regions_of(region)
+    for i, p in enumerate(placed):
+        assert all(any(_inside(r, f) or r.contains(f.mean(0)[None])[0] for r in regs) for f in p.footprints)
+        for q in placed[i + 1:]:
+            assert _poly_dist(p.footprints[0], q.footprints[0]) >= spacing - 1e-6
