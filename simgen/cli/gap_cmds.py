@@ -27,7 +27,9 @@ def gap(
     ),
     max_images: int = typer.Option(None, "--max-images", min=1, help="At most this many images per side (seeded)."),
     seed: int = typer.Option(0, "--seed", help="Seed for subsampling, intervals and classifiers (0 is a seed)."),
-    checkpoint: Path = typer.Option(None, "--checkpoint", help="TorchScript or state-dict file for --backbone checkpoint."),
+    checkpoint: Path = typer.Option(
+        None, "--checkpoint", help="TorchScript or state-dict file for --backbone checkpoint (added if missing)."
+    ),
     reencode: str = typer.Option(None, "--reencode", help="Re-encode both sets identically first, e.g. jpeg:90."),
     cache: Path = typer.Option(None, "--cache", help="Feature cache folder (default: OUT/.cache)."),
     metrics: str = typer.Option(

@@ -143,19 +143,22 @@ class GaussianAccumulator:
             if self._shift is None:
                 self._shift = c.mean(0)
                 self._s1 = np.zeros(self.dim)
-                self._s2 = np.zeros((self.dim, self.dim))
+                self._s2 = np.zeros((self.dim, self.dim), order="F")
             c = c - self._shift
             self._s1 += c.sum(0)
-            self._s2 += c.T @ c
+            # symmetric rank-k update of the upper triangle (half the work of c.T @ c); c.T is an F-order view
+            self._s2 = scipy.linalg.blas.dsyrk(1.0, c.T, trans=0, beta=1.0, c=self._s2, overwrite_c=1, lower=0)
             self.n += len(c)
 
     def stats(self) -> tuple[np.ndarray, np.ndarray]:
         if self.n < 2 or self._s1 is None or self._s2 is None or self._shift is None:
             raise MetricInputError(f"GaussianAccumulator: {self.n} samples; at least 2 are needed")
         m = self._s1 / self.n
-        cov = (self._s2 - self.n * np.outer(m, m)) / (self.n - 1)
+        upper = np.triu(self._s2)
+        s2 = upper + np.triu(upper, 1).T
+        cov = (s2 - self.n * np.outer(m, m)) / (self.n - 1)
         cov = 0.5 * (cov + cov.T)
-        return self._shift + m, cov
+        return self._shift + m, np.ascontiguousarray(cov)
 
 
 def _check_features_light(x: Any, name: str, fn: str, min_n: int) -> np.ndarray:
@@ -286,8 +289,9 @@ def fd(a: Any, b: Any, method: str = "auto") -> float:
     or with ``method="gram"``, the same quantity is computed from the centred features directly (singular values
     of the Na×Nb cross-Gram matrix), which is exact, faster and more accurate for such rank-deficient fits.
 
-    Biased upward at small N: two samples of the same D-dimensional standard Gaussian give about ``D (D + 4) / (2 N)`` for N = Na = Nb, so
-    compare against a real-vs-real baseline at the same N (see :mod:`simgen.gap.stats`).
+    Biased upward at small N: two samples of the same D-dimensional standard Gaussian give about
+    ``D (D + 4) / (2 N)`` for N = Na = Nb, so compare against a real-vs-real baseline at the same N (see
+    :mod:`simgen.gap.stats`).
     """
     x = _check_features_light(a, "a", "fd", min_n=2)
     y = _check_features_light(b, "b", "fd", min_n=2)

@@ -25,6 +25,9 @@ import numpy as np
 
 from simgen.errors import OutputError
 
+#: A domain-classifier AUC at or above this is coloured as a large gap whatever its ratio.
+SEPARABLE_AUC = 0.9
+
 #: Short explanations shown next to each metric in the HTML.
 METRIC_HELP = {
     "fd": "Fréchet distance between Gaussian fits of the two feature sets (0 = identical; biased upward at small N).",
@@ -275,6 +278,9 @@ def metric_class(m: Mapping[str, Any]) -> str:
     ratio = m.get("ratio")  # already oriented by simgen.gap.stats: > 1 is always "further than real-vs-real"
     if None not in (v_lo, v_hi, b_lo, b_hi) and v_lo <= b_hi and b_lo <= v_hi:
         return "ok"
+    if m.get("name") == "classifier_auc" and m.get("value") is not None and m["value"] >= SEPARABLE_AUC:
+        # nearly separable sets are a large gap, even when a noisy real-vs-real AUC makes the ratio's floor large
+        return "bad"
     cls = _ratio_class(ratio)
     return "warn" if cls == "ok" else cls
 

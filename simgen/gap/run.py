@@ -20,8 +20,6 @@ stage does not shift the others.
 from __future__ import annotations
 
 import base64
-import io
-import math
 import platform
 import time
 from collections.abc import Sequence

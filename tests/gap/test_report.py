@@ -58,8 +58,8 @@ def sample_report() -> dict:
             "rank_metric": "fd", "metric_names": ["fd"], "slices": slices,
             "ranking": [{"label": "weather=fog", "n": 30, "ratio": 9.0}, {"label": "weather=clear", "n": 30,
                                                                           "ratio": 1.1}]}}},
-        "lowlevel": {"names": names, "colour_histograms": {c: {"synth": [1 / 16] * 16, "real": [1 / 16] * 16}
-                                                           for c in "rgb"}, "distance_columns": ["statistic", "wasserstein"],
+        "lowlevel": {"names": names, "distance_columns": ["statistic", "wasserstein"],
+                     "colour_histograms": {c: {"synth": [1 / 16] * 16, "real": [1 / 16] * 16} for c in "rgb"},
                      "distances": [{"statistic": n, "wasserstein": 0.1 * i} for i, n in enumerate(names)],
                      "histograms": {n: {"edges": edges, "synth": rng.integers(0, 9, 10).tolist(),
                                         "real": rng.integers(0, 9, 10).tolist(), "distance": 0.1,
@@ -115,6 +115,12 @@ def test_metric_colour_classes():
     assert rep.metric_class(_metric("fd", 25.0, 22, 28, 10.0, 8, 12)) == "warn"
     # separated intervals never give "ok", however small the ratio
     assert rep.metric_class(_metric("fd", 13.0, 12.5, 13.5, 10.0, 9.5, 10.5)) == "warn"
+    # a (nearly) separable classifier is red even when a noisy baseline floors its ratio low
+    auc = _metric("classifier_auc", 1.0, 1.0, 1.0, 0.3, 0.1, 0.5)
+    auc["ratio"] = 2.4
+    assert rep.metric_class(auc) == "bad"
+    auc.update(value=0.8, ci_low=0.75, ci_high=0.85)
+    assert rep.metric_class(auc) == "warn"
     row = _metric("fd", 1.0, 1, 1, 1.0, 1, 1)
     row["ratio"] = None
     row["ci_low"] = None

@@ -103,6 +103,7 @@ def test_gap_ratio_orientation_and_guards():
     assert S.gap_ratio("fd", iv([4.0, 4.0]), iv([2.0, 2.0]))[0] == pytest.approx(2.0)
 
 
+@pytest.mark.slow
 def test_compare_null_gives_ratios_near_one_and_shift_gives_large_ratios():
     rng = np.random.default_rng(4)
     real, gr = _grouped(rng, 40, 15)
