@@ -208,18 +208,23 @@ def _trace_sqrt_eigh(s1: np.ndarray, s2: np.ndarray) -> float:
 _CHOLESKY_MIN_PIVOT = 1e-8
 
 
-def _trace_sqrt_cholesky(s1: np.ndarray, s2: np.ndarray) -> float | None:
-    """Same trace via ``sigma2 = L L^T`` and the eigenvalues of ``L^T sigma1 L`` (None if sigma2 is ill-conditioned)."""
+def _cholesky_ok(s: np.ndarray) -> np.ndarray | None:
+    """Lower Cholesky factor of ``s`` if it is numerically well-conditioned (pivot test), else None."""
     try:
-        low = scipy.linalg.cholesky(s2, lower=True, check_finite=False)
+        low = scipy.linalg.cholesky(s, lower=True, check_finite=False)
     except np.linalg.LinAlgError:
         return None
     piv = np.diag(low) ** 2
     if not piv.size or piv.min() < _CHOLESKY_MIN_PIVOT * piv.max():
         return None
+    return low
+
+
+def _trace_sqrt_cholesky(s1: np.ndarray, low2: np.ndarray) -> float:
+    """Same trace via ``sigma2 = L L^T`` and the eigenvalues of ``L^T sigma1 L`` (similar to sigma1 sigma2)."""
     blas = scipy.linalg.blas
-    t = blas.dtrmm(1.0, low, np.asfortranarray(s1), side=0, lower=1, trans_a=1)  # L^T s1
-    t = blas.dtrmm(1.0, low, t, side=1, lower=1, trans_a=0)  # (L^T s1) L
+    t = blas.dtrmm(1.0, low2, np.asfortranarray(s1), side=0, lower=1, trans_a=1)  # L^T s1
+    t = blas.dtrmm(1.0, low2, t, side=1, lower=1, trans_a=0)  # (L^T s1) L
     t = 0.5 * (t + t.T)
     e = scipy.linalg.eigh(t, eigvals_only=True, driver="evd", check_finite=False)
     return float(np.sqrt(np.clip(e, 0.0, None)).sum())
@@ -243,14 +248,17 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any, method: str =
       null space matters for rank-deficient sample covariances (N < D): otherwise round-off eigenvalues of size
       ``eps * |sigma|^2`` each add their square root and FD of a set with itself drifts to ~1e-3 at D = 2048.
     * ``method="cholesky"``: ``sigma2 = L L^T``; ``L^T sigma1 L`` is symmetric and similar to
-      ``sigma1 sigma2``, hence has the same eigenvalues as ``sqrt(sigma1) sigma2 sqrt(sigma1)``. One Cholesky
-      factorisation, two triangular products and one eigenvalue-only decomposition: about 3-4× less work than
-      ``eigh`` at D = 2048. Only valid for a well-conditioned sigma2 (smallest Cholesky pivot ≥ 1e-8 of the
-      largest); otherwise a :class:`MetricInputError` is raised.
-    * ``method="auto"`` (default): ``cholesky`` when sigma2 qualifies, else ``eigh``. Both agree to ~1e-12
-      relative on well-conditioned input (tested).
+      ``sigma1 sigma2``, hence has the same eigenvalues as ``sqrt(sigma1) sigma2 sqrt(sigma1)``. Two Cholesky
+      factorisations (one only tests sigma1's conditioning), two triangular products and one eigenvalue-only
+      decomposition: about 4-8× faster than ``eigh`` at D = 2048. Accurate only when both covariances are
+      well-conditioned (smallest Cholesky pivot ≥ 1e-8 of the largest) — a singular one would put round-off
+      eigenvalues under the square root — so otherwise a :class:`MetricInputError` is raised.
+    * ``method="auto"`` (default): ``cholesky`` when both covariances qualify, else ``eigh`` decomposing a
+      singular one (the trace is symmetric in the two covariances, so its null space is the one dropped). The
+      routes agree to ~1e-10 relative on well-conditioned input (tested).
 
-    The result is clipped at 0.
+    Coordinates with zero variance in both sets (dead feature units) are dropped first; this is exact. The
+    result is clipped at 0.
     """
     fn = "frechet_distance"
     m1 = np.asarray(mu1, dtype=np.float64).reshape(-1)
@@ -270,13 +278,27 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any, method: str =
     s1 = 0.5 * (s1 + s1.T)
     s2 = 0.5 * (s2 + s2.T)
     diff = m1 - m2
-    tr_sqrt = None
-    if method in ("auto", "cholesky"):
-        tr_sqrt = _trace_sqrt_cholesky(s1, s2)
-        if tr_sqrt is None and method == "cholesky":
-            raise MetricInputError(f"{fn}: sigma2 is singular or ill-conditioned; use method='eigh' or 'auto'")
-    if tr_sqrt is None:
+    # coordinates with zero variance in both sets (dead units) have zero rows/columns in both PSD covariances:
+    # dropping them leaves every trace unchanged and makes the rest better conditioned
+    live = (np.diag(s1) > 0) | (np.diag(s2) > 0)
+    if not live.all():
+        s1, s2 = s1[np.ix_(live, live)], s2[np.ix_(live, live)]
+    if method == "eigh":
         tr_sqrt = _trace_sqrt_eigh(s1, s2)
+    else:
+        low2 = _cholesky_ok(s2)
+        low1 = _cholesky_ok(s1) if low2 is not None else None
+        if low1 is not None and low2 is not None:
+            tr_sqrt = _trace_sqrt_cholesky(s1, low2)
+        elif method == "cholesky":
+            raise MetricInputError(
+                f"{fn}: a covariance is singular or ill-conditioned; use method='eigh' or 'auto'"
+            )
+        elif low2 is None:
+            # decompose the singular one so that its null space is the one dropped (the trace is symmetric)
+            tr_sqrt = _trace_sqrt_eigh(s2, s1)
+        else:
+            tr_sqrt = _trace_sqrt_eigh(s1, s2)
     value = float(diff @ diff) + float(np.trace(s1)) + float(np.trace(s2)) - 2.0 * tr_sqrt
     return max(value, 0.0)
 

@@ -490,37 +490,50 @@ def _compare(compare, fs, fr, r_groups, s_groups, metrics, reps, rng, n=None) ->
 
 def _slices(compare, feats, bb_names, s_items, s_groups, r_groups, keys, min_images, reps, rng, console
             ) -> dict[str, Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     metas = [getattr(it, "meta", None) or {} for it in s_items]
     groups, notes = slices_mod.group_slices(metas, keys)
     by_backbone: dict[str, Any] = {}
-    for name in bb_names:
-        fs, fr = feats[name]
-        # common random numbers: every slice of this backbone draws its subsamples and baseline splits from the
-        # same seed, so two slices with the same members get the same numbers and differences reflect the data
-        slice_seed = int(rng.integers(0, 2**63 - 1))
-        computed: list[slices_mod.Slice] = []
-        for sl in groups:
-            s = slices_mod.Slice(key=sl.key, value=sl.value, indices=sl.indices)
-            if s.n < min_images:
-                s.skipped = True
-                s.note = f"only {s.n} image(s); a slice needs at least {min_images}"
-            else:
-                try:
-                    s.metrics = _compare(compare, fs[s.indices], fr, r_groups, s_groups[s.indices], SLICE_METRICS,
-                                         reps, np.random.default_rng(slice_seed))
-                except SimgenError as err:
-                    s.skipped = True
-                    s.note = f"not computed: {err}"
-            computed.append(s)
-        by_backbone[name] = {
-            "rank_metric": RANK_METRIC,
-            "metric_names": list(SLICE_METRICS),
-            "slices": [s.to_json() for s in computed],
-            "ranking": slices_mod.rank_slices(computed, RANK_METRIC),
-        }
-        done = sum(not s.skipped for s in computed)
-        console.log(f"slices ({name}): {done} compared, {len(computed) - done} skipped")
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console, disable=console.quiet, transient=True)
+    task = bar.add_task("slices", total=len(groups) * len(bb_names))
+    with bar:
+        for name in bb_names:
+            by_backbone[name] = _slices_one(compare, feats[name], name, groups, s_groups, r_groups, min_images, reps,
+                                            rng, lambda: bar.advance(task))
+            done = sum(not s["skipped"] for s in by_backbone[name]["slices"])
+            console.log(f"slices ({name}): {done} compared, {len(groups) - done} skipped")
     return {"notes": notes, "by_backbone": by_backbone}
+
+
+def _slices_one(compare, feats, name, groups, s_groups, r_groups, min_images, reps, rng, advance) -> dict[str, Any]:
+    """Every slice of one backbone compared with the whole real set; skipped slices keep a note."""
+    fs, fr = feats
+    # common random numbers: every slice of this backbone draws its subsamples and baseline splits from the
+    # same seed, so two slices with the same members get the same numbers and differences reflect the data
+    slice_seed = int(rng.integers(0, 2**63 - 1))
+    computed: list[slices_mod.Slice] = []
+    for sl in groups:
+        s = slices_mod.Slice(key=sl.key, value=sl.value, indices=sl.indices)
+        if s.n < min_images:
+            s.skipped = True
+            s.note = f"only {s.n} image(s); a slice needs at least {min_images}"
+        else:
+            try:
+                s.metrics = _compare(compare, fs[s.indices], fr, r_groups, s_groups[s.indices], SLICE_METRICS,
+                                     reps, np.random.default_rng(slice_seed))
+            except SimgenError as err:
+                s.skipped = True
+                s.note = f"not computed: {err}"
+        computed.append(s)
+        advance()
+    return {
+        "rank_metric": RANK_METRIC,
+        "metric_names": list(SLICE_METRICS),
+        "slices": [s.to_json() for s in computed],
+        "ranking": slices_mod.rank_slices(computed, RANK_METRIC),
+    }
 
 
 # --------------------------------------------------------------------------------------------------- main

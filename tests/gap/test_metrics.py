@@ -407,3 +407,29 @@ def test_fd_gram_route_for_fewer_samples_than_dimensions():
     mu2, s2 = M.gaussian_stats(y)
     assert g == pytest.approx(M.frechet_distance(mu1, s1, mu2, s2, method="eigh"), rel=1e-7)
     assert abs(M.fd(x, x)) <= 1e-6
+
+
+def test_fd_dead_units_and_one_singular_covariance():
+    rng = _rng(26)
+    d = 40
+    x = rng.standard_normal((300, d)) @ rng.standard_normal((d, d))
+    y = rng.standard_normal((300, d)) @ rng.standard_normal((d, d)) + 0.3
+    ref = M.fd(x, y, method="eigh")
+    # dead units: constant columns in both sets (different constants move only the mean term)
+    xd = np.hstack([x, np.full((300, 5), 2.0)])
+    yd = np.hstack([y, np.full((300, 5), 3.0)])
+    assert M.fd(xd, yd) == pytest.approx(ref + 5.0, rel=1e-10)
+    assert M.fd(xd, yd, method="cholesky") == pytest.approx(ref + 5.0, rel=1e-10)
+    # sigma2 singular (20 samples in 40-d), sigma1 fine. Independent reference without squaring round-off:
+    # with sigma2 = B^T B / (n - 1), tr sqrt(S1^1/2 S2 S1^1/2) = sum of singular values of S1^1/2 B^T / sqrt(n - 1)
+    mu1, s1 = M.gaussian_stats(x)
+    b = y[:20]
+    mu2, s2 = M.gaussian_stats(b)
+    w, v = np.linalg.eigh(s1)
+    root1 = (v * np.sqrt(w)) @ v.T
+    tr_sqrt = np.linalg.svd(root1 @ (b - b.mean(0)).T, compute_uv=False).sum() / np.sqrt(19)
+    expected = float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt)
+    assert M.frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-11)
+    assert M.frechet_distance(mu2, s2, mu1, s1) == pytest.approx(expected, rel=1e-11)
+    with pytest.raises(M.MetricInputError, match="ill-conditioned"):
+        M.frechet_distance(mu1, s1, mu2, s2, method="cholesky")
