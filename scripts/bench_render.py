@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scene-objects", type=int, default=60, help="objects in the rendered street")
     ap.add_argument("--objects", type=int, default=200, help="objects in the build-only benchmark")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--reflection", action="store_true", help="also render the reflection-label pass")
     args = ap.parse_args(argv)
 
     from simgen.render.blender import build_scene, render_world
@@ -86,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # --- scene build for N objects (build only, no render)
     settings = RenderSettings(width=args.width, height=args.height, samples=args.samples, device="cpu",
-                              threads=args.threads, denoiser="none")
+                              threads=args.threads, denoiser="none",
+                              passes={"rgb", "depth", "flow", "normal"} | ({"reflection"} if args.reflection else set()))
     big = street(args.objects, args.frames)
     build_scene(big, settings)  # warm-up: first device probe / library loading
     builds = []
@@ -121,13 +123,16 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"frame timings at {args.width}x{args.height}, {args.samples} spp, CPU "
           f"({args.scene_objects} objects, {args.frames} frames):")
-    print(f"{'frame':>5} {'build':>7} {'beauty':>8} {'labels':>7} {'io':>6} {'post':>6} {'write':>6} {'not-beauty':>11}")
+    print(f"{'frame':>5} {'build':>7} {'beauty':>8} {'labels':>7} {'refl':>6} {'io':>6} {'post':>6} {'write':>6} "
+          f"{'not-beauty':>11}")
     shares = []
     for t, (tm, post, write) in enumerate(rows):
-        total = tm["build"] + tm["beauty"] + tm["labels"] + tm["io"] + (0 if math.isnan(post) else post + write)
+        total = (tm["build"] + tm["beauty"] + tm["labels"] + tm.get("reflection", 0.0) + tm["io"]
+                 + (0 if math.isnan(post) else post + write))
         share = 1.0 - tm["beauty"] / total
         shares.append(share)
-        print(f"{t:>5} {tm['build']:7.3f} {tm['beauty']:8.2f} {tm['labels']:7.3f} {tm['io']:6.3f} {post:6.3f} "
+        print(f"{t:>5} {tm['build']:7.3f} {tm['beauty']:8.2f} {tm['labels']:7.3f} {tm.get('reflection', 0.0):6.3f} "
+              f"{tm['io']:6.3f} {post:6.3f} "
               f"{write:6.3f} {100 * share:10.1f}%")
     steady = shares[1:] or shares
     print(f"share of frame time that is not the beauty render: first frame {100 * shares[0]:.1f}%, "

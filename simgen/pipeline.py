@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ def settings_from_config(cfg: RenderConfig, *, seed: int, device: str | None = N
         exposure=cfg.exposure,
         persistent_data=cfg.persistent_data,
         seed=(seed + cfg.seed_offset) % (2**31),
+        light_paths=cfg.light_paths.model_dump(),
     )
 
 
@@ -163,9 +165,11 @@ def render_scene(
         raise SimgenError(f"--frames must be >= 1, got {frames}")
 
     from simgen.render import blender
-    from simgen.render.device import select_device
+    from simgen.render.device import choose_device, probe_devices
 
-    choice = select_device(settings.device, settings.gpu_index)  # fails before the output folder is touched
+    # Check the device before the output folder is touched (render_world selects it again and logs the choice).
+    choice = choose_device(settings.device, probe_devices(), sys.platform, os.environ.get("CUDA_VISIBLE_DEVICES"),
+                           settings.gpu_index)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"output path {out} exists and is not a folder")

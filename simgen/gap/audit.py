@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from simgen.errors import SimgenError
+from simgen.jsonable import to_jsonable
 
 __all__ = [
     "AuditError",
@@ -121,25 +122,6 @@ class Finding:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
 @dataclass
 class AuditResult:
     """Everything the audit found. ``to_json()`` gives strict JSON (NaN -> null).
@@ -175,7 +157,7 @@ class AuditResult:
         return self.by_severity("flag")
 
     def to_json(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        return to_jsonable(asdict(self))
 
 
 # --------------------------------------------------------------------------------------------------- small tools
@@ -748,7 +730,7 @@ class NearestRealResult:
     findings: list[Finding]
 
     def to_json(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        return to_jsonable(asdict(self))
 
 
 def _nearest(q: np.ndarray, ref: np.ndarray, exclude_same: np.ndarray | None = None,

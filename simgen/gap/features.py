@@ -36,6 +36,7 @@ import numpy as np
 
 from simgen.errors import SimgenError
 from simgen.gap.data import ImageItem, load_rgb
+from simgen.io.atomic import atomic_write_bytes
 
 #: Computed rows collected before a cache shard is written.
 SHARD_ROWS = 1024
@@ -100,7 +101,7 @@ class FeatureCache:
             info = self.folder / "backbone.json"
             if not info.exists():
                 pre = backbone.preprocess
-                _atomic_write_bytes(info, json.dumps({
+                atomic_write_bytes(info, json.dumps({
                     "name": backbone.name, "version": str(backbone.version), "dim": self.dim,
                     "preprocess": pre.to_json(), "preprocess_key": pre.key(),
                 }, indent=2).encode())
@@ -148,12 +149,6 @@ class FeatureCache:
             tmp.unlink(missing_ok=True)
             raise FeatureCacheError(
                 f"cannot write feature cache shard in {self.folder}: {err.strerror or err}") from None
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 # ----------------------------------------------------------------------------------------------------- extraction

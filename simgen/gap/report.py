@@ -15,8 +15,6 @@ import base64
 import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from simgen.errors import OutputError
+from simgen.io.atomic import atomic_write_bytes
+from simgen.jsonable import to_jsonable
 
 #: A domain-classifier AUC at or above this is coloured as a large gap whatever its ratio.
 SEPARABLE_AUC = 0.9
@@ -49,49 +49,6 @@ COLUMN_LABELS = {
 
 
 # --------------------------------------------------------------------------------------------------- JSON
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays, dataclasses, paths and sets into strict-JSON values (NaN/inf -> None)."""
-    import dataclasses
-
-    if obj is None or isinstance(obj, (bool, str)):
-        return obj
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, Path):
-        return str(obj)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        if hasattr(obj, "to_json"):
-            return to_jsonable(obj.to_json())
-        return to_jsonable(dataclasses.asdict(obj))
-    if hasattr(obj, "to_json") and callable(obj.to_json):
-        return to_jsonable(obj.to_json())
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in obj]
-    if hasattr(obj, "model_dump"):  # pydantic
-        return to_jsonable(obj.model_dump())
-    return str(obj)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # --------------------------------------------------------------------------------------------------- plots
@@ -363,12 +320,12 @@ def write_report(data: Mapping[str, Any], out_dir: str | Path, thumbnails: Mappi
     Raises :class:`simgen.errors.OutputError` when ``out_dir`` cannot be created or written.
     """
     out = Path(out_dir)
-    clean = to_jsonable(data)
+    clean = to_jsonable(data, lenient=True)
     try:
         out.mkdir(parents=True, exist_ok=True)
         jpath, hpath = out / "report.json", out / "report.html"
-        _atomic_write(jpath, json.dumps(clean, indent=2, allow_nan=False).encode("utf-8"))
-        _atomic_write(hpath, render_html(clean, thumbnails).encode("utf-8"))
+        atomic_write_bytes(jpath, json.dumps(clean, indent=2, allow_nan=False).encode("utf-8"))
+        atomic_write_bytes(hpath, render_html(clean, thumbnails).encode("utf-8"))
     except (FileExistsError, NotADirectoryError, PermissionError, IsADirectoryError) as exc:
         raise OutputError(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
     return jpath, hpath

@@ -217,7 +217,7 @@ def _thumbnail(item: Any, width: int = THUMB_WIDTH) -> str | None:
 
 
 def _metric_dicts(results: Sequence[Any]) -> list[dict[str, Any]]:
-    from simgen.gap.report import to_jsonable
+    from simgen.jsonable import to_jsonable
 
     return [to_jsonable(r) for r in results]
 
@@ -291,7 +291,7 @@ def _nearest_real_check(synth: np.ndarray, real: np.ndarray, real_groups: np.nda
     the 1st percentile of distances from real images to their nearest real image of *another* group.
     """
     from simgen.gap.audit import nearest_real_neighbours
-    from simgen.gap.report import to_jsonable
+    from simgen.jsonable import to_jsonable
 
     try:
         res = nearest_real_neighbours(synth, real, [_item_id("synth", it) for it in s_items],
@@ -342,7 +342,7 @@ def _lowlevel_block(s_low: np.ndarray, r_low: np.ndarray) -> dict[str, Any]:
     """Per-statistic distances, histograms of the scalar statistics and the mean colour histograms."""
     from simgen.gap.lowlevel import LOWLEVEL_FEATURE_NAMES
     from simgen.gap.metrics import per_statistic_distances
-    from simgen.gap.report import to_jsonable
+    from simgen.jsonable import to_jsonable
 
     names = list(LOWLEVEL_FEATURE_NAMES)
     raw = per_statistic_distances(s_low, r_low, names)
@@ -373,7 +373,7 @@ def _per_stat_rows(raw: Any, names: Sequence[str]) -> tuple[list[dict[str, Any]]
     Accepts a list of dicts/dataclasses (one per statistic), a dict name -> dict/number, or a dict
     distance-name -> array over statistics. Returns (rows, columns, primary distance name, name -> primary value).
     """
-    from simgen.gap.report import to_jsonable
+    from simgen.jsonable import to_jsonable
 
     raw = to_jsonable(raw)
     rows: list[dict[str, Any]] = []
@@ -675,7 +675,7 @@ def run_gap(
     if _is_simgen_dataset(synth):
         with timer("audit"):
             from simgen.gap.audit import audit_dataset
-            from simgen.gap.report import to_jsonable
+            from simgen.jsonable import to_jsonable
 
             try:
                 audit = to_jsonable(audit_dataset(synth, progress=progress, seed=seed))

@@ -6,7 +6,6 @@ All images are rows top-down (row 0 = top), pixel (col 0, row 0) first.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import cv2
@@ -14,6 +13,7 @@ import numpy as np
 import OpenEXR
 
 from simgen.io.atomic import atomic_write
+from simgen.jsonable import to_jsonable
 
 #: Middlebury .flo magic number (the bytes spell "PIEH")
 FLO_MAGIC = 202021.25
@@ -217,28 +217,6 @@ def flo_valid(flow: np.ndarray) -> np.ndarray:
 
 
 # ---- JSON -----------------------------------------------------------------------------------------------------
-
-def to_jsonable(obj):
-    """Recursively convert numpy scalars/arrays, tuples and paths to JSON types; non-finite floats -> None."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer, int)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    if obj is None or isinstance(obj, str):
-        return obj
-    raise TypeError(f"cannot store {type(obj).__name__} in JSON")
-
 
 def dumps(obj, indent: int | None = 2) -> str:
     return json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)

@@ -20,9 +20,10 @@ class RawFrame:
 
     frame: 0-based frame index within the sequence; camera: camera name.
     rgb: (H, W, 3) uint8, sRGB display-referred beauty image.
-    depth: (H, W) float32, Blender ``Depth.Z`` from sample 0 of the beauty render: planar metres, 1e10 = none.
+    depth: (H, W) float32, Blender ``Depth.Z`` from the 1-spp label render (sample 0 at the pixel centre: the
+        label render uses a 0.01 px filter, weather geometry and fog hidden): planar metres, 1e10 = none.
     object_index: (H, W) float32, Blender ``Object Index`` (the entity's ``label_key``; 0 = no object).
-    position: (H, W, 3) float32, world position of the sample-0 hit (metres); undefined where depth is 1e10.
+    position: (H, W, 3) float32, world position of the same hit (metres); undefined where depth is 1e10.
     vector: (H, W, 4) float32, Blender ``Vector`` pass from a 1-spp render, raster x right / y up:
         XY = p(t−1) − p(t), ZW = p(t) − p(t+1).
     normal: (H, W, 3) float32, world-space unit normals from the 1-spp pass.

@@ -15,7 +15,11 @@ each (frame, camera) up to three times, each time one view layer of the same sce
 ``reflection``  only if asked: 1 spp with temporary materials that make pedestrians, children and cyclists
                 emit (Is Camera Ray, (1 − camera)·Is Reflection Ray, (1 − camera)·Is Transmission Ray),
                 reflective surfaces perfect mirrors, glass a clear refraction, everything else black; no
-                world, no lights.
+                world, no lights. All reflection renders of a world are done first, in one go: swapping
+                materials makes Cycles re-sync shaders and the sky, which must not happen per frame.
+
+A ``RawFrame``'s depth / object index / position therefore come from the ``labels`` render (1 spp), not the
+beauty render: the values are identical without weather and correct with it.
 """
 
 from __future__ import annotations
@@ -38,14 +42,12 @@ from simgen.labels.raw import RawFrame
 from simgen.render.device import DeviceChoice, apply_device, select_device
 from simgen.render.settings import RenderSettings
 from simgen.world.conventions import intrinsics_from_hfov, opencv_camera_to_blender
-from simgen.world.model import Entity, Lighting, Material, Mesh, Weather, World
+from simgen.world.model import Lighting, Material, Mesh, Weather, World
 
 log = logging.getLogger(__name__)
 
 #: classes whose pixels, reflections and see-through views the reflection render labels
 REFLECTION_TARGET_CLASSES = frozenset({"pedestrian", "child", "cyclist"})
-#: view-layer attribute that switches materials and world to the reflection-label shaders (1 in that layer)
-REFLECTION_ATTRIBUTE = "simgen_reflection"
 #: surfaces that get wet (lower roughness, darker) and carry puddles, or turn white under snow
 WET_CLASSES = frozenset({"road", "sidewalk", "crosswalk", "lane_marking", "curb", "puddle", "ground", "terrain"})
 #: glass thinner than this is given this thickness (metres) when its mesh is an open sheet
@@ -245,16 +247,49 @@ def _texture_factor(n: _Nodes, kind: str, scale: float):
     raise ValueError(f"unknown texture {kind!r}")
 
 
-def _reflection_switch(n: _Nodes, normal_shader, label_shader, out_socket) -> None:
-    """out = label_shader in the reflection view layer (attribute = 1), normal_shader everywhere else (0)."""
-    attr = n.add("ShaderNodeAttribute")
-    attr.attribute_type = "VIEW_LAYER"
-    attr.attribute_name = REFLECTION_ATTRIBUTE
-    mix = n.add("ShaderNodeMixShader")
-    n.link(attr.outputs["Fac"], mix.inputs["Fac"])
-    n.link(normal_shader, mix.inputs[1])
-    n.link(label_shader, mix.inputs[2])
-    n.link(mix.outputs[0], out_socket)
+def _reflection_material(role: str, ior: float = 1.45):
+    """A stand-alone material holding the reflection-label shader of ``role``."""
+    bm = bpy.data.materials.new(f"_reflection_{role}_{ior:g}")
+    n = _Nodes(bm.node_tree)
+    out = n.add("ShaderNodeOutputMaterial")
+    n.link(_reflection_shader(n, role, ior), out.inputs["Surface"])
+    bm.cycles.emission_sampling = "NONE"
+    return bm
+
+
+class _ReflectionMaterials:
+    """Context: every entity's materials become reflection-label materials and the world goes; restored after.
+
+    Done once per world (a material or world change makes Cycles re-sync shaders and the sky)."""
+
+    def __init__(self, built: "BuiltScene", world: World):
+        self.built, self.world = built, world
+        self.cache: dict[tuple[str, float], object] = {}
+
+    def _label(self, role: str, ior: float):
+        key = (role, float(ior) if role == "clear" else 0.0)
+        if key not in self.cache:
+            self.cache[key] = _reflection_material(role, key[1] or 1.45)
+        return self.cache[key]
+
+    def __enter__(self):
+        scene = self.built.scene
+        self.saved_world = scene.world
+        scene.world = None
+        self.saved = []
+        for ent, obj in zip(self.world.entities, self.built.objects):
+            slots = obj.data.materials
+            self.saved.append(list(slots))
+            for i, m in enumerate(ent.materials):
+                slots[i] = self._label(reflection_role(ent.class_name, m), m.ior)
+        return self
+
+    def __exit__(self, *exc):
+        self.built.scene.world = self.saved_world
+        for obj, mats in zip(self.built.objects, self.saved):
+            for i, bm in enumerate(mats):
+                obj.data.materials[i] = bm
+        return False
 
 
 def _reflection_shader(n: _Nodes, role: str, ior: float = 1.45):
@@ -292,17 +327,13 @@ def reflection_role(class_name: str, mat: Material) -> str:
     return "black"
 
 
-def _principled_material(name: str, mat: Material, weather: Weather, wet_surface: bool, role: str | None = None):
-    """A principled node tree for ``mat``; with ``role``, switched to its reflection-label shader in the
-    reflection view layer."""
+def _principled_material(name: str, mat: Material, weather: Weather, wet_surface: bool):
+    """A principled node tree for ``mat`` (wet/snowy when ``wet_surface`` and the weather says so)."""
     bm = bpy.data.materials.new(name)
     n = _Nodes(bm.node_tree)
     out = n.add("ShaderNodeOutputMaterial")
     bsdf = n.add("ShaderNodeBsdfPrincipled")
-    if role is None:
-        n.link(bsdf.outputs["BSDF"], out.inputs["Surface"])
-    else:
-        _reflection_switch(n, bsdf.outputs["BSDF"], _reflection_shader(n, role, mat.ior), out.inputs["Surface"])
+    n.link(bsdf.outputs["BSDF"], out.inputs["Surface"])
     base = np.asarray(mat.base_color, float)
     rough = float(mat.roughness)
     if wet_surface and weather.snow > 0:
@@ -366,17 +397,13 @@ def _keyframe(obj, poses: np.ndarray, to_blender=None) -> None:
     obj.matrix_world = Matrix(mats[0].tolist())
 
 
-def _sun_and_sky(scene, lighting: Lighting, light_coll, reflection: bool) -> None:
+def _sun_and_sky(scene, lighting: Lighting, light_coll) -> None:
     world = bpy.data.worlds.new("sky")
     scene.world = world
     n = _Nodes(world.node_tree)
     out = n.add("ShaderNodeOutputWorld")
     bg = n.add("ShaderNodeBackground", Strength=float(lighting.sky_strength))
-    if reflection:  # no world in the reflection view layer
-        black = n.add("ShaderNodeBackground", Color=(0, 0, 0, 1), Strength=0.0)
-        _reflection_switch(n, bg.outputs[0], black.outputs[0], out.inputs["Surface"])
-    else:
-        n.link(bg.outputs[0], out.inputs["Surface"])
+    n.link(bg.outputs[0], out.inputs["Surface"])
     e, a = float(lighting.sun_elevation_rad), float(lighting.sun_azimuth_rad)
     if lighting.night:
         bg.inputs["Color"].default_value = (0.002, 0.003, 0.008, 1.0)
@@ -490,6 +517,11 @@ def _configure(scene, world: World, settings: RenderSettings) -> DeviceChoice:
     c.use_denoising = settings.denoiser == "oidn"
     if c.use_denoising:
         c.denoiser = "OPENIMAGEDENOISE"
+    cycles_names = {"transparent_bounces": "transparent_max_bounces", "clamp_direct": "sample_clamp_direct",
+                    "clamp_indirect": "sample_clamp_indirect"}
+    for key, value in settings.light_paths.items():
+        name = cycles_names.get(key, key)
+        setattr(c, name, float(value) if key.startswith("clamp") else int(value))
     scene.display_settings.display_device = "sRGB"
     scene.view_settings.view_transform = _VIEW_TRANSFORMS[settings.view_transform]
     scene.view_settings.look = "None"
@@ -516,7 +548,6 @@ def _view_layers(scene, passes: set[str]) -> None:
         refl.cycles.use_denoising = False
         refl.layer_collection.children[_WEATHER].exclude = True
         refl.layer_collection.children[_LIGHTS].exclude = True
-        refl[REFLECTION_ATTRIBUTE] = 1.0  # switches every material (and the world) to its label shader
         layers.append(refl)
     for layer in layers:
         layer.use_pass_combined = True
@@ -535,17 +566,15 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
     for coll in (main, weather_coll, light_coll):
         root.children.link(coll)
 
-    reflection = "reflection" in settings.passes
     cache: dict[tuple, object] = {}
     objects = []
     for key, ent in enumerate(world.entities, start=1):
         wet = ent.class_name in WET_CLASSES
         bmats = []
         for m in ent.materials:
-            role = reflection_role(ent.class_name, m) if reflection and ent.label_visible else None
-            ck = (id(m), wet, role)
+            ck = (id(m), wet)
             if ck not in cache:
-                cache[ck] = _principled_material(m.name, m, world.weather, wet, role)
+                cache[ck] = _principled_material(m.name, m, world.weather, wet)
             bmats.append(cache[ck])
         glass = {i for i, m in enumerate(ent.materials) if m.transmission > 0}
         verts, polys, fmat = thicken_open_glass(ent.mesh, glass) if glass else (
@@ -561,7 +590,7 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
 
     cameras = [_camera_object(c, settings, main) for c in world.cameras]
     lights = [_light_object(lt, light_coll) for lt in world.lights]
-    _sun_and_sky(scene, world.lighting, light_coll, reflection)
+    _sun_and_sky(scene, world.lighting, light_coll)
     if world.weather.fog_density > 0:
         _fog_box(world, weather_coll)
     _view_layers(scene, settings.passes)
@@ -643,9 +672,22 @@ def render_world(
     reflection = "reflection" in settings.passes
     with tempfile.TemporaryDirectory(prefix="simgen-render-") as tmp:
         tmpdir = Path(tmp)
+        refl_seconds: dict[tuple[int, int], float] = {}
+        if reflection:
+            # All reflection renders first: switching to and from the reflection layer makes Cycles re-sync
+            # the shaders and the sky, so it happens once per world instead of twice per frame.
+            with _ReflectionMaterials(built, world):
+                for f in frames:
+                    scene.frame_set(f)
+                    for ci, cam_obj in enumerate(built.cameras):
+                        scene.camera = cam_obj
+                        t = time.perf_counter()
+                        _render_layer(scene, _LAYER_REFLECTION, tmpdir / f"reflection-{f}-{ci}.exr",
+                                      filter_width=LABEL_FILTER_WIDTH)
+                        refl_seconds[(f, ci)] = time.perf_counter() - t
         for f in frames:
             scene.frame_set(f)
-            for cam_model, cam_obj in zip(world.cameras, built.cameras):
+            for ci, (cam_model, cam_obj) in enumerate(zip(world.cameras, built.cameras)):
                 scene.camera = cam_obj
                 timings = {"build": build_seconds}
                 build_seconds = 0.0
@@ -669,12 +711,11 @@ def render_world(
 
                 refl = None
                 if reflection:
+                    timings["reflection"] = refl_seconds[(f, ci)]
                     t = time.perf_counter()
-                    refl_exr = tmpdir / "reflection.exr"
-                    _render_layer(scene, _LAYER_REFLECTION, refl_exr, filter_width=LABEL_FILTER_WIDTH)
-                    timings["reflection"] = time.perf_counter() - t
-                    t = time.perf_counter()
+                    refl_exr = tmpdir / f"reflection-{f}-{ci}.exr"
                     refl = np.clip(read_exr_passes(refl_exr)["Combined"][..., :3], 0.0, 1.0)
+                    refl_exr.unlink()
                     io += time.perf_counter() - t
                 timings["io"] = io
 

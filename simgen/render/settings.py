@@ -9,6 +9,11 @@ PASS_NAMES = frozenset({"rgb", "depth", "flow", "semantic", "instance", "normal"
 DENOISERS = ("none", "oidn")
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "oneapi", "metal")
 VIEW_TRANSFORMS = ("standard", "filmic", "agx")
+#: light-path limits a config may set (beauty render; the label renders are 1-spp and need only a few bounces)
+LIGHT_PATH_KEYS = frozenset({
+    "max_bounces", "diffuse_bounces", "glossy_bounces", "transmission_bounces", "transparent_bounces",
+    "volume_bounces", "clamp_direct", "clamp_indirect",
+})
 
 
 @dataclass
@@ -23,7 +28,9 @@ class RenderSettings:
     exposure: stops added to the scene's own exposure. persistent_data: keep Cycles' scene data between
     frames (saves the sky/BVH sync after the first frame; results are bit-identical). seed: Cycles seed
     override (None = the world's ``render_seed``). gpu_index: use only this one GPU of the chosen backend
-    (one worker process per GPU); None = all visible GPUs.
+    (one worker process per GPU); None = all visible GPUs. light_paths: optional Cycles light-path limits
+    (keys in :data:`LIGHT_PATH_KEYS`: bounce counts, and clamp_direct/clamp_indirect with 0 = no clamp);
+    unset keys keep Blender's defaults.
     """
 
     width: int = 640
@@ -38,6 +45,7 @@ class RenderSettings:
     persistent_data: bool = True
     seed: int | None = None
     gpu_index: int | None = None
+    light_paths: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.passes = set(self.passes)
@@ -62,6 +70,12 @@ class RenderSettings:
             problems.append(f"unknown passes {sorted(unknown)}; known: {sorted(PASS_NAMES)}")
         if self.view_transform not in VIEW_TRANSFORMS:
             problems.append(f"view_transform must be one of {VIEW_TRANSFORMS}, got {self.view_transform!r}")
+        self.light_paths = dict(self.light_paths or {})
+        bad_keys = set(self.light_paths) - LIGHT_PATH_KEYS
+        if bad_keys:
+            problems.append(f"unknown light_paths keys {sorted(bad_keys)}; known: {sorted(LIGHT_PATH_KEYS)}")
+        if any(float(v) < 0 for v in self.light_paths.values()):
+            problems.append("light_paths values must be >= 0")
         if self.gpu_index is not None and self.gpu_index < 0:
             problems.append(f"gpu_index must be >= 0, got {self.gpu_index}")
         if problems:

@@ -384,3 +384,23 @@ def test_open_glass_sheet_becomes_a_closed_slab(bpy_module):
     assert len(p2) == 6 and len(v2) == 8
     v3, p3, _ = thicken_open_glass(sheet, set())
     assert len(p3) == 1
+
+
+def test_settings_reach_cycles(bpy_module):
+    from simgen.render.blender import build_scene
+
+    world = World("s", 1, 10.0, [Entity("g", "road", _quad(5.0), [Material("g")], _static(1))],
+                  [Camera("cam", math.radians(60.0), _static(1, look_at((0, -5, 2), (0, 0, 0))))])
+    built = build_scene(world, _settings(samples=7, threads=1, seed=11, view_transform="agx", exposure=-0.5,
+                                         light_paths={"max_bounces": 3, "clamp_indirect": 2.5,
+                                                      "transparent_bounces": 5}))
+    sc = built.scene
+    assert (sc.cycles.samples, sc.cycles.seed, sc.render.threads) == (7, 11, 1)
+    assert (sc.cycles.max_bounces, sc.cycles.transparent_max_bounces) == (3, 5)
+    assert sc.cycles.sample_clamp_indirect == pytest.approx(2.5)
+    assert sc.view_settings.view_transform == "AgX" and sc.view_settings.exposure == pytest.approx(-0.5)
+    assert not sc.render.use_motion_blur and sc.cycles.device == "CPU"
+    assert [o.pass_index for o in built.objects] == [1]
+    # the camera's horizontal field of view is the world's
+    cam = built.cameras[0].data
+    assert cam.sensor_fit == "HORIZONTAL" and cam.angle_x == pytest.approx(math.radians(60.0), rel=1e-6)

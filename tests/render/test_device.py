@@ -62,8 +62,9 @@ def test_explicit_gpu_present():
 
 @pytest.mark.parametrize("req", ["cuda", "optix", "hip", "oneapi"])
 def test_explicit_gpu_absent_is_a_clear_error(req):
+    other = {"CUDA": ["RTX A"]} if req == "hip" else {"HIP": ["Radeon"]}  # some other GPU exists
     with pytest.raises(DeviceError) as err:
-        choose_device(req, {**CPU, "HIP": [] if req == "hip" else ["Radeon"]} if req != "hip" else CPU, "linux", None)
+        choose_device(req, {**CPU, **other}, "linux", None)
     msg = str(err.value)
     assert req in msg and req.upper() in msg and "found:" in msg
     assert isinstance(err.value, SimgenError)
@@ -128,6 +129,8 @@ def test_settings_reject_unknown_device_and_bad_values():
         RenderSettings(passes={"rgb", "lidar"})
     with pytest.raises(SimgenError, match="samples"):
         RenderSettings(samples=0)
+    with pytest.raises(SimgenError, match="light_paths"):
+        RenderSettings(light_paths={"max_bounce": 4})
     assert RenderSettings(device="CUDA").device == "cuda"
 
 
