@@ -448,6 +448,15 @@ def _world_bounds(world: World) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def _fog_airlight(lighting: Lighting) -> float:
+    """Ambient radiance of fog (linear, before exposure): bright grey at high sun, dim at dusk, ~0 at night."""
+    if lighting.night:
+        return 0.01
+    sun = float(np.clip(math.sin(lighting.sun_elevation_rad) / math.sin(math.radians(30.0)), 0.05, 1.0))
+    clouds = float(np.clip(lighting.cloud_cover, 0.0, 1.0))
+    return 0.8 * sun * (1.0 - 0.35 * clouds)
+
+
 def _fog_box(world: World, weather_coll) -> None:
     lo, hi = _world_bounds(world)
     v = np.array([[x, y, z] for z in (lo[2], hi[2]) for y in (lo[1], hi[1]) for x in (lo[0], hi[0])])
@@ -456,8 +465,16 @@ def _fog_box(world: World, weather_coll) -> None:
     bm = bpy.data.materials.new("fog")
     n = _Nodes(bm.node_tree)
     out = n.add("ShaderNodeOutputMaterial")
-    vol = n.add("ShaderNodeVolumePrincipled", Density=float(world.weather.fog_density))
+    density = float(world.weather.fog_density)
+    vol = n.add("ShaderNodeVolumePrincipled", Density=density)
     vol.inputs["Color"].default_value = (0.85, 0.87, 0.9, 1.0)
+    # Airlight. Real fog looks bright because light scatters many times inside it; path tracing that costs many
+    # volume bounces. Instead the volume emits the ambient fog radiance A per unit of extinction, which gives
+    # Koschmieder's law along every ray: L = L0·exp(−σd) + A·(1 − exp(−σd)) — surfaces fade into a bright
+    # fog colour by day and into darkness at night, while single scattering still makes halos around lamps.
+    airlight = _fog_airlight(world.lighting)
+    vol.inputs["Emission Color"].default_value = (0.85, 0.87, 0.9, 1.0)
+    vol.inputs["Emission Strength"].default_value = density * airlight
     n.link(vol.outputs[0], out.inputs["Volume"])
     me.materials.append(bm)
     obj = bpy.data.objects.new("fog", me)
