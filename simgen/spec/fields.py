@@ -52,15 +52,11 @@ class SpecModel(BaseModel):
 
 
 # ---------------------------------------------------------------------------------------------- distributions
-class Uniform(SpecModel):
-    """Uniform on [low, high]."""
-
-    dist: Literal["uniform"] = Field(description="Distribution tag.")
-    low: float = Field(description="Lower end (inclusive).")
-    high: float = Field(description="Upper end; must be >= low.")
+class _LowHigh(SpecModel):
+    """Shared by the distributions given by a closed range [low, high]: low must not exceed high."""
 
     @model_validator(mode="after")
-    def _order(self) -> Uniform:
+    def _order(self):
         if self.low > self.high:
             raise PydanticCustomError("low_gt_high", "low ({low}) is greater than high ({high})",
                                       {"low": self.low, "high": self.high, "hint": "swap low and high"})
@@ -68,6 +64,14 @@ class Uniform(SpecModel):
 
     def support(self) -> tuple[float, float]:
         return self.low, self.high
+
+
+class Uniform(_LowHigh):
+    """Uniform on [low, high]."""
+
+    dist: Literal["uniform"] = Field(description="Distribution tag.")
+    low: float = Field(description="Lower end (inclusive).")
+    high: float = Field(description="Upper end; must be >= low.")
 
 
 class Normal(SpecModel):
@@ -92,40 +96,20 @@ class Normal(SpecModel):
         return self.mean, self.mean  # only the mean is checked against the field's bounds; samples are clipped
 
 
-class LogUniform(SpecModel):
+class LogUniform(_LowHigh):
     """exp(Uniform(log low, log high)); 0 < low <= high."""
 
     dist: Literal["log_uniform"] = Field(description="Distribution tag.")
     low: float = Field(gt=0, description="Lower end (> 0).")
     high: float = Field(gt=0, description="Upper end; must be >= low.")
 
-    @model_validator(mode="after")
-    def _order(self) -> LogUniform:
-        if self.low > self.high:
-            raise PydanticCustomError("low_gt_high", "low ({low}) is greater than high ({high})",
-                                      {"low": self.low, "high": self.high, "hint": "swap low and high"})
-        return self
 
-    def support(self) -> tuple[float, float]:
-        return self.low, self.high
-
-
-class IntRange(SpecModel):
+class IntRange(_LowHigh):
     """A uniformly chosen integer in [low, high], both ends included."""
 
     dist: Literal["int_range"] = Field(description="Distribution tag.")
     low: int = Field(description="Smallest value (inclusive).")
     high: int = Field(description="Largest value (inclusive); must be >= low.")
-
-    @model_validator(mode="after")
-    def _order(self) -> IntRange:
-        if self.low > self.high:
-            raise PydanticCustomError("low_gt_high", "low ({low}) is greater than high ({high})",
-                                      {"low": self.low, "high": self.high, "hint": "swap low and high"})
-        return self
-
-    def support(self) -> tuple[float, float]:
-        return self.low, self.high
 
 
 class Choice(SpecModel, Generic[T]):
