@@ -25,6 +25,8 @@ def render(
     device: str = typer.Option(None, "--device",
                                help="auto (best GPU, else CPU) | cpu | cuda | optix | hip | oneapi | metal. "
                                     "Overrides the config."),
+    threads: int = typer.Option(None, "--threads", min=0, help="CPU render threads (0 = all cores). Overrides the "
+                                                              "config."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Render a scene with exact labels (depth, flow, semantic/instance masks, normals, boxes)."""
@@ -44,6 +46,8 @@ def render(
                                                                                          show_time=False)],
                         force=True)
     cfg = load_render_config(config) if config else default_render_config()
+    if threads is not None:
+        cfg = cfg.model_copy(update={"threads": threads})
     bar = Progress(TextColumn("[bold]rendering {task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=not progress, transient=False)
     with bar:
