@@ -202,7 +202,7 @@ def render_scene(
                 previews.append(Path(resolved.scene.name) / seq_dir.name / name)
             t1 = time.perf_counter()
             writer.write_frame(labels, cur.rgb, scene=resolved.scene.name, variant=variant, seed=seed,
-                               tags=tags, knobs=knobs)
+                               tags=tags, knobs=knobs, passes=cfg.passes)
             t2 = time.perf_counter()
             for k, v in cur.timings.items():
                 per_stage[k] = per_stage.get(k, 0.0) + v

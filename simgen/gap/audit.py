@@ -274,7 +274,8 @@ def _read_manifest(root: Path) -> list[tuple[int, dict[str, Any]]]:
                 raise AuditError(f"{path}, line {lineno}: a manifest row must be an object with a 'files' map")
             for key in ("rgb", "instance", "meta"):
                 if key not in row["files"]:
-                    raise AuditError(f"{path}, line {lineno}: field files.{key} is missing")
+                    hint = "" if key == "meta" else f" (the audit needs it: render with '{key}' in the config's passes)"
+                    raise AuditError(f"{path}, line {lineno}: field files.{key} is missing{hint}")
             rows.append((lineno, row))
     if not rows:
         raise AuditError(f"{path}: the manifest has no rows")

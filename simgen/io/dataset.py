@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -106,9 +106,12 @@ class DatasetWriter:
                 "semantic": "8-bit PNG, class ids of `classes`",
                 "instance": "16-bit PNG, instance ids, 0 = none",
                 "normal": "float32 OpenEXR, channels X Y Z, OpenCV camera frame, 0 = no surface",
-                "reflection": "float32 OpenEXR, channels direct mirror glass in [0, 1]",
-                "reflection_semantic": "8-bit PNG, class id of the object seen via a reflection or through glass",
-                "reflection_instance": "16-bit PNG, instance id of the object seen via a reflection or through glass",
+                "reflection": "float32 OpenEXR, channels direct mirror glass, 0 or 1: a person seen directly, "
+                              "via a reflection, through glass",
+                "reflection_semantic": "8-bit PNG, class id of the person seen via a reflection, else through "
+                                       "glass, 0 = none",
+                "reflection_instance": "16-bit PNG, instance id of the person seen via a reflection, else through "
+                                       "glass, 0 = none",
                 "meta": "JSON: width, height, K, world_from_camera, camera, frame, fps, timestamp, objects",
             },
             **(extra_info or {}),
@@ -195,8 +198,13 @@ class DatasetWriter:
         tags: Sequence[str] = (),
         knobs: dict | None = None,
         meta_extra: dict | None = None,
+        passes: Collection[str] | None = None,
     ) -> dict:
         """Write every modality of one frame, then append its manifest row; returns the row.
+
+        passes: the outputs to keep (the render config's ``passes``: rgb, depth, flow, semantic, instance,
+        normal, reflection); a modality is kept when the part of its name before the first ``_`` is listed
+        (``flow_fwd_occlusion`` belongs to ``flow``). ``meta`` is always written. None = everything.
 
         rgb: (H, W, 3) uint8 sRGB. knobs: free-form values for slicing (weather, time of day, ...).
         Modalities written: rgb, depth, semantic, instance, normal, meta; flow_fwd/flow_bwd when present (not on
@@ -229,6 +237,9 @@ class DatasetWriter:
             writers["reflection_semantic"] = lambda p: formats.write_semantic(p, labels.reflection_semantic, atomic=False)
         if labels.reflection_instance is not None:
             writers["reflection_instance"] = lambda p: formats.write_instance(p, labels.reflection_instance, atomic=False)
+        if passes is not None:
+            keep = set(passes)
+            writers = {m: w for m, w in writers.items() if m.split("_")[0] in keep}
         meta = frame_meta(labels, meta_extra)
         writers["meta"] = lambda p: formats.write_json(p, meta, atomic=False)
 

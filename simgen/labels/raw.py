@@ -27,10 +27,11 @@ class RawFrame:
     vector: (H, W, 4) float32, Blender ``Vector`` pass from a 1-spp render, raster x right / y up:
         XY = p(t−1) − p(t), ZW = p(t) − p(t+1).
     normal: (H, W, 3) float32, world-space unit normals from the 1-spp pass.
-    reflection: optional (H, W, 3) float32 from the reflection label render: channel 0 = seen directly,
-        1 = seen via a mirror-like reflection, 2 = seen through glass; values in [0, 1].
-    reflection_index: optional (H, W) float32 label_key of the reflected/transmitted object seen at the pixel
-        (0 = none), if the renderer provides it.
+    reflection: optional (H, W, 3) float32 0/1 masks from the reflection label render: channel 0 = a person
+        (pedestrian, child, cyclist) seen directly, 1 = seen via a mirror-like reflection (car paint, puddles,
+        shop-window glass), 2 = seen through glass.
+    reflection_index: optional (H, W) float32 label_key of the person seen via a reflection at the pixel, else
+        of the one seen through glass, else 0 (:func:`simgen.labels.reflection.merge_reflection_keys`).
     K: (3, 3) float64 OpenCV intrinsics; world_from_camera: (4, 4) float64 OpenCV camera-to-world pose.
     timings: seconds spent per stage (``build``, ``beauty``, ``labels``), for the benchmark and summaries.
     """

@@ -129,10 +129,26 @@ def _caption(tile: np.ndarray, text: str, band: int = 14) -> np.ndarray:
     return out
 
 
+#: overlay colours of the reflection channels: seen directly, via a reflection, through glass
+REFLECTION_COLOURS = ((60, 220, 60), (255, 0, 255), (0, 200, 255))
+
+
+def reflection_overlay(rgb: np.ndarray, reflection: np.ndarray) -> np.ndarray:
+    """The image dimmed, with people seen directly in green, via a reflection in magenta, through glass in cyan.
+
+    rgb: (H, W, 3) uint8; reflection: (H, W, 3) 0/1 masks (direct, mirror, glass). Returns (H, W, 3) uint8."""
+    out = (np.asarray(rgb, np.float32) * 0.45).astype(np.uint8)
+    for ch, colour in enumerate(REFLECTION_COLOURS):
+        out[np.asarray(reflection)[..., ch] > 0] = colour
+    return out
+
+
 def contact_sheet(labels, rgb: np.ndarray) -> np.ndarray:
     """One picture of a frame's labels: rgb | depth | flow fwd (top), semantic | instance | normals (bottom),
-    each with a small caption. labels: :class:`simgen.labels.frame.FrameLabels`; rgb: (H, W, 3) uint8.
-    Returns (2·(H + 14), 3·W, 3) uint8 RGB. Without forward flow (last frame) the backward flow is shown."""
+    each with a small caption; with reflection labels a fourth column shows the reflection masks over the
+    image (top) and the instance ids of reflected people (bottom). labels:
+    :class:`simgen.labels.frame.FrameLabels`; rgb: (H, W, 3) uint8. Returns (2·(H + 14), C·W, 3) uint8 RGB,
+    C = 3 or 4. Without forward flow (last frame) the backward flow is shown."""
     if labels.flow_fwd is not None:
         flow_img, flow_cap = flow_to_color(labels.flow_fwd, labels.flow_fwd_valid), "flow fwd"
     elif labels.flow_bwd is not None:
@@ -147,5 +163,11 @@ def contact_sheet(labels, rgb: np.ndarray) -> np.ndarray:
         (instance_to_color(labels.instance), "instance"),
         (normals_to_color(labels.normal), "normals (cam)"),
     ]
+    if labels.reflection is not None:
+        tiles.insert(3, (reflection_overlay(rgb, labels.reflection), "reflections"))
+        refl_inst = labels.reflection_instance
+        tiles.append((instance_to_color(np.zeros(labels.instance.shape, np.uint16) if refl_inst is None
+                                        else refl_inst), "reflected instance"))
     tiles = [_caption(t, c) for t, c in tiles]
-    return np.concatenate([np.concatenate(tiles[:3], 1), np.concatenate(tiles[3:], 1)], 0)
+    cols = len(tiles) // 2
+    return np.concatenate([np.concatenate(tiles[:cols], 1), np.concatenate(tiles[cols:], 1)], 0)

@@ -13,10 +13,16 @@ each (frame, camera) up to three times, each time one view layer of the same sce
                 count) and the right ones in rain or fog, where the beauty ray scatters in the fog or hits a
                 streak.
 ``reflection``  only if asked: 1 spp with temporary materials that make pedestrians, children and cyclists
-                emit (Is Camera Ray, (1 − camera)·Is Reflection Ray, (1 − camera)·Is Transmission Ray),
-                reflective surfaces perfect mirrors, glass a clear refraction, everything else black; no
-                world, no lights. All reflection renders of a world are done first, in one go: swapping
-                materials makes Cycles re-sync shaders and the sky, which must not happen per frame.
+                emit key·(Is Camera Ray, (1 − camera)·Is Reflection Ray, (1 − camera)·Is Transmission Ray),
+                key being the object's label key (its ``pass_index``), reflective surfaces perfect mirrors,
+                glass a clear refraction, everything else black; no world, no lights, no clamping. Mirrors
+                and clear glass pass radiance with a throughput of exactly 1, so each channel holds the label
+                key of the person seen directly / via a reflection / through glass, or 0. Glass that is also
+                reflective (shop windows) does both in reality; it is rendered once as clear glass and, when
+                the world has any, once more as a mirror, and the two are merged (a reflected person wins
+                over one seen through the pane in the index map). All reflection renders of a world are
+                done first, in one go: swapping materials makes Cycles re-sync shaders and the sky, which
+                must not happen per frame.
 
 A ``RawFrame``'s depth / object index / position therefore come from the ``labels`` render (1 spp), not the
 beauty render: the values are identical without weather and correct with it.
@@ -39,6 +45,7 @@ import OpenEXR
 from mathutils import Matrix
 
 from simgen.labels.raw import RawFrame
+from simgen.labels.reflection import merge_reflection_keys
 from simgen.render.device import DeviceChoice, apply_device, select_device
 from simgen.render.settings import RenderSettings
 from simgen.world.conventions import intrinsics_from_hfov, opencv_camera_to_blender
@@ -262,8 +269,8 @@ class _ReflectionMaterials:
 
     Done once per world (a material or world change makes Cycles re-sync shaders and the sky)."""
 
-    def __init__(self, built: "BuiltScene", world: World):
-        self.built, self.world = built, world
+    def __init__(self, built: "BuiltScene", world: World, glass_mode: str = "clear"):
+        self.built, self.world, self.glass_mode = built, world, glass_mode
         self.cache: dict[tuple[str, float], object] = {}
 
     def _label(self, role: str, ior: float):
@@ -276,16 +283,20 @@ class _ReflectionMaterials:
         scene = self.built.scene
         self.saved_world = scene.world
         scene.world = None
+        # label keys are emitted as radiance: clamping would scale them
+        self.saved_clamp = (scene.cycles.sample_clamp_direct, scene.cycles.sample_clamp_indirect)
+        scene.cycles.sample_clamp_direct = scene.cycles.sample_clamp_indirect = 0.0
         self.saved = []
         for ent, obj in zip(self.world.entities, self.built.objects):
             slots = obj.data.materials
             self.saved.append(list(slots))
             for i, m in enumerate(ent.materials):
-                slots[i] = self._label(reflection_role(ent.class_name, m), m.ior)
+                slots[i] = self._label(reflection_role(ent.class_name, m, self.glass_mode), m.ior)
         return self
 
     def __exit__(self, *exc):
         self.built.scene.world = self.saved_world
+        self.built.scene.cycles.sample_clamp_direct, self.built.scene.cycles.sample_clamp_indirect = self.saved_clamp
         for obj, mats in zip(self.built.objects, self.saved):
             for i, bm in enumerate(mats):
                 obj.data.materials[i] = bm
@@ -295,16 +306,17 @@ class _ReflectionMaterials:
 def _reflection_shader(n: _Nodes, role: str, ior: float = 1.45):
     """The reflection-label shader of a surface. role: 'target' | 'mirror' | 'clear' | 'black'."""
     if role == "target":
-        # emission (Is Camera, (1 − camera)·Is Reflection, (1 − camera)·Is Transmission), strength 1
+        # emission key·(Is Camera, (1 − camera)·Is Reflection, (1 − camera)·Is Transmission), strength 1,
+        # key = the object's pass index (its label key)
         lp = n.add("ShaderNodeLightPath")
+        key = n.add("ShaderNodeObjectInfo").outputs["Object Index"]
         cam = lp.outputs["Is Camera Ray"]
         not_cam = n.math("SUBTRACT", 1.0, cam)
         refl = n.math("MULTIPLY", not_cam, lp.outputs["Is Reflection Ray"])
         trans = n.math("MULTIPLY", not_cam, lp.outputs["Is Transmission Ray"])
         comb = n.add("ShaderNodeCombineColor")
-        n.link(cam, comb.inputs[0])
-        n.link(refl, comb.inputs[1])
-        n.link(trans, comb.inputs[2])
+        for i, flag in enumerate((cam, refl, trans)):
+            n.link(n.math("MULTIPLY", flag, key), comb.inputs[i])
         sh = n.add("ShaderNodeEmission", Strength=1.0)
         n.link(comb.outputs[0], sh.inputs["Color"])
     elif role == "mirror":
@@ -316,15 +328,23 @@ def _reflection_shader(n: _Nodes, role: str, ior: float = 1.45):
     return sh.outputs[0]
 
 
-def reflection_role(class_name: str, mat: Material) -> str:
-    """How a surface behaves in the reflection-label render (see the module docstring)."""
+def reflection_role(class_name: str, mat: Material, glass_mode: str = "clear") -> str:
+    """How a surface behaves in the reflection-label render (see the module docstring).
+
+    glass_mode: what reflective glass is in this render, ``"clear"`` or ``"mirror"``."""
     if class_name in REFLECTION_TARGET_CLASSES:
         return "target"
     if mat.transmission >= 0.5:
-        return "clear"
+        return "mirror" if glass_mode == "mirror" and mat.reflective else "clear"
     if mat.reflective:
         return "mirror"
     return "black"
+
+
+def reflection_glass_modes(world: World) -> list[str]:
+    """The reflection renders a world needs: ``["clear"]``, plus ``"mirror"`` when it has reflective glass."""
+    reflective_glass = any(m.transmission >= 0.5 and m.reflective for e in world.entities for m in e.materials)
+    return ["clear", "mirror"] if reflective_glass else ["clear"]
 
 
 def _principled_material(name: str, mat: Material, weather: Weather, wet_surface: bool):
@@ -357,8 +377,8 @@ def _principled_material(name: str, mat: Material, weather: Weather, wet_surface
         col.inputs[0].default_value = tuple(base)
         n.link(f, col.inputs["Scale"])
         n.link(col.outputs[0], bsdf.inputs["Base Color"])
-    if wet_surface and weather.puddle_coverage > 0:
-        # puddles: where a large-scale noise exceeds a threshold the surface is a mirror-smooth film
+    if wet_surface and weather.puddle_coverage > 0 and not weather.puddle_entities:
+        # puddles (only when the world does not model them as labelled entities): where a large-scale noise exceeds a threshold the surface is a mirror-smooth film
         coords = n.add("ShaderNodeTexCoord").outputs["Object"]
         pn = n.add("ShaderNodeTexNoise", Scale=0.15, Detail=2.0)
         n.link(coords, pn.inputs["Vector"])
@@ -690,18 +710,19 @@ def render_world(
     with tempfile.TemporaryDirectory(prefix="simgen-render-") as tmp:
         tmpdir = Path(tmp)
         refl_seconds: dict[tuple[int, int], float] = {}
-        if reflection:
+        glass_modes = reflection_glass_modes(world) if reflection else []
+        for mode in glass_modes:
             # All reflection renders first: switching to and from the reflection layer makes Cycles re-sync
-            # the shaders and the sky, so it happens once per world instead of twice per frame.
-            with _ReflectionMaterials(built, world):
+            # the shaders and the sky, so it happens once per world and glass mode instead of per frame.
+            with _ReflectionMaterials(built, world, mode):
                 for f in frames:
                     scene.frame_set(f)
                     for ci, cam_obj in enumerate(built.cameras):
                         scene.camera = cam_obj
                         t = time.perf_counter()
-                        _render_layer(scene, _LAYER_REFLECTION, tmpdir / f"reflection-{f}-{ci}.exr",
+                        _render_layer(scene, _LAYER_REFLECTION, tmpdir / f"reflection-{mode}-{f}-{ci}.exr",
                                       filter_width=LABEL_FILTER_WIDTH)
-                        refl_seconds[(f, ci)] = time.perf_counter() - t
+                        refl_seconds[(f, ci)] = refl_seconds.get((f, ci), 0.0) + time.perf_counter() - t
         for f in frames:
             scene.frame_set(f)
             for ci, (cam_model, cam_obj) in enumerate(zip(world.cameras, built.cameras)):
@@ -726,13 +747,16 @@ def render_world(
                 lab = read_exr_passes(label_exr)
                 io += time.perf_counter() - t
 
-                refl = None
+                refl = refl_index = None
                 if reflection:
                     timings["reflection"] = refl_seconds[(f, ci)]
                     t = time.perf_counter()
-                    refl_exr = tmpdir / f"reflection-{f}-{ci}.exr"
-                    refl = np.clip(read_exr_passes(refl_exr)["Combined"][..., :3], 0.0, 1.0)
-                    refl_exr.unlink()
+                    keys = {}
+                    for mode in glass_modes:
+                        exr = tmpdir / f"reflection-{mode}-{f}-{ci}.exr"
+                        keys[mode] = read_exr_passes(exr)["Combined"][..., :3]
+                        exr.unlink()
+                    refl, refl_index = merge_reflection_keys(keys["clear"], keys.get("mirror"))
                     io += time.perf_counter() - t
                 timings["io"] = io
 
@@ -748,6 +772,7 @@ def render_world(
                     K=intrinsics_from_hfov(cam_model.hfov_rad, settings.width, settings.height),
                     world_from_camera=np.array(cam_model.poses[f], np.float64),
                     reflection=refl,
+                    reflection_index=refl_index,
                     timings=timings,
                 )
                 if on_frame is not None:

@@ -286,6 +286,20 @@ def test_reflection_modalities_round_trip(tmp_path):
     assert np.array_equal(sample["reflection_semantic"], lab.reflection_semantic)
 
 
+def test_only_the_configured_passes_are_written(tmp_path):
+    world = _world()
+    labels = _labels(world)
+    w = DatasetWriter(tmp_path)
+    w.begin_sequence("s", 0, cameras=["cam"])
+    row = w.write_frame(labels[1], _rgb(1), scene="s", variant=0, seed=0, passes=["rgb", "flow", "instance"])
+    assert set(row["files"]) == {"rgb", "flow_fwd", "flow_bwd", "flow_fwd_occlusion", "flow_bwd_occlusion",
+                                 "instance", "meta"}
+    on_disk = {p.name.split(".")[1] for p in (tmp_path / "s" / "0000").iterdir()}
+    assert on_disk == set(row["files"])
+    row = w.write_frame(labels[2], _rgb(2), scene="s", variant=0, seed=0, passes=["depth"])
+    assert set(row["files"]) == {"depth", "meta"}
+
+
 def test_existing_dataset_of_another_format_is_refused(tmp_path):
     (tmp_path / "dataset.json").write_text(json.dumps({"format": "something-else", "format_version": "7.0"}))
     with pytest.raises(OutputError, match="another format"):

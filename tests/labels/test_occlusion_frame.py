@@ -145,6 +145,25 @@ def test_contact_sheet():
     assert (np.all(tile == (0, 0, 142), -1)).sum() == (raw.object_index == 2).sum()
 
 
+def test_contact_sheet_shows_reflections_when_labelled():
+    cam = [look_at((0, -6, 2), (0, 0, 0.5))]
+    ents = [entity("g", "road", quad_mesh(30, 30), [np.eye(4)]),
+            entity("p", "pedestrian", box_mesh((0.5, 0.5, 1.8), (0, 0, 0.9)), [np.eye(4)], iid=3)]
+    world = make_world(ents, cam)
+    raw = render(world, 0, K, H, W)
+    mirror = np.zeros((H, W), bool)
+    mirror[2:5, 3:9] = True
+    raw.reflection = np.stack([raw.object_index == 2, mirror, np.zeros_like(mirror)], -1).astype(np.float32)
+    raw.reflection_index = np.where(mirror, 2.0, 0.0).astype(np.float32)
+    labels = compute_frame_labels(raw, world)
+    np.testing.assert_array_equal(labels.reflection_instance, np.where(mirror, 3, 0))
+    sheet = contact_sheet(labels, np.full((H, W, 3), 90, np.uint8))
+    assert sheet.shape == (2 * (H + 14), 4 * W, 3)
+    tile = sheet[14:H + 14, 3 * W:]  # top row, fourth column: the reflection overlay
+    assert (np.all(tile == (255, 0, 255), -1)).sum() == mirror.sum()
+    assert (np.all(tile == (60, 220, 60), -1)).sum() == (raw.object_index == 2).sum() > 0
+
+
 def test_no_false_occlusion_on_slanted_ground_with_subpixel_motion():
     """Camera driving forward over an empty ground plane: every surface point stays visible (targets fall between
     pixel centres at different depths), so nothing may be flagged occluded; points near the image border leave it."""

@@ -338,10 +338,51 @@ def test_reflection_masks_mirror_glass_and_direct(bpy_module):
     assert expect_mirror.sum() > 20 and expect_glass.sum() > 20
     assert np.sum(got_mirror[flat == 3] != expect_mirror[flat == 3]) <= 2
     assert np.sum(got_glass != expect_glass) <= 2
+    # the index map names the pedestrian (label key 2) wherever it is seen via the mirror or through glass
+    seen = (raw.reflection[..., 1] + raw.reflection[..., 2]) > 0
+    assert set(np.unique(raw.reflection_index[seen])) == {2.0} and not raw.reflection_index[~seen].any()
     # fog and the wet sky-lit scene are only in the picture: labels see the ground at the analytic depth
     t = -eye[2] / _rays(_K(hfov), pose)[..., 2]
     np.testing.assert_allclose(raw.depth[idx == 1], t[idx == 1], rtol=1e-4)
     assert 5 < raw.rgb.mean() < 250
+
+
+@pytest.mark.slow
+def test_shop_window_reflects_one_pedestrian_and_shows_another(bpy_module):
+    """Reflective shop-window glass: a person in front of it is labelled as a reflection, one behind as seen
+    through it, each with its own label key; checked by mirroring and casting rays analytically."""
+    hfov = math.radians(75.0)
+    eye = np.array([0.0, 0.0, 1.5])
+    pose = look_at(eye, (0.0, 8.0, 1.2))
+    window_y = 6.0
+    behind_lo, behind_hi = np.array([1.25, 7.75, 0.0]), np.array([1.75, 8.25, 1.8])
+    front_lo, front_hi = np.array([-1.75, 2.75, 0.0]), np.array([-1.25, 3.25, 1.8])
+    ground = Entity("ground", "road", _quad(40.0), [Material("g", (0.3, 0.3, 0.3))], _static(1))
+    behind = Entity("behind", "pedestrian", _box(0.5, 0.5, 1.8), [Material("a", (0.6, 0.4, 0.3))],
+                    _static(1, pose_from_xyz_yaw(1.5, 8.0, 0.0, 0.0)), instance_id=1)
+    front = Entity("front", "pedestrian", _box(0.5, 0.5, 1.8), [Material("b", (0.2, 0.3, 0.6))],
+                   _static(1, pose_from_xyz_yaw(-1.5, 3.0, 0.0, 0.0)), instance_id=2)
+    window = Entity("window", "window",
+                    Mesh([(-3, window_y, 0), (3, window_y, 0), (3, window_y, 3), (-3, window_y, 3)], [(0, 1, 2, 3)]),
+                    [Material("shop glass", transmission=1.0, roughness=0.0, ior=1.5, reflective=True)], _static(1))
+    world = World("shop", 1, 10.0, [ground, behind, front, window], [Camera("cam", hfov, _static(1, pose))],
+                  lighting=Lighting())
+    (raw,) = _render(world, _settings(passes={"rgb", "reflection"}))
+    idx = raw.object_index.astype(int).reshape(-1)
+    d = _rays(_K(hfov), pose).reshape(-1, 3)
+    on_window = idx == 4
+    hit = eye + ((window_y - eye[1]) / d[:, 1])[:, None] * d
+    expect_mirror = on_window & _ray_box_hit(hit, d * [1, -1, 1], front_lo, front_hi)
+    expect_glass = on_window & _ray_box_hit(eye, d, behind_lo, behind_hi)
+    assert expect_mirror.sum() > 15 and expect_glass.sum() > 15
+    direct, via_mirror, via_glass = (raw.reflection[..., k].reshape(-1) == 1 for k in range(3))
+    assert np.array_equal(direct, (idx == 2) | (idx == 3))
+    assert np.sum(via_mirror != expect_mirror) <= 3
+    assert np.sum(via_glass != expect_glass) <= 3
+    index = raw.reflection_index.reshape(-1)
+    assert set(np.unique(index[via_mirror])) == {3.0}  # the person in front, mirrored
+    assert set(np.unique(index[via_glass & ~via_mirror])) == {2.0}  # the person behind the pane
+    assert not index[~(via_mirror | via_glass)].any()
 
 
 def test_night_is_lit_by_local_lights_only(bpy_module):
@@ -384,6 +425,26 @@ def test_open_glass_sheet_becomes_a_closed_slab(bpy_module):
     assert len(p2) == 6 and len(v2) == 8
     v3, p3, _ = thicken_open_glass(sheet, set())
     assert len(p3) == 1
+
+
+def test_labelled_puddles_replace_the_procedural_ones(bpy_module):
+    """A world whose puddles are entities gets no procedural (unlabelled) puddle noise on its road."""
+    import bpy
+
+    from simgen.render.blender import build_scene
+    from simgen.world.model import Weather
+
+    def noise_nodes(puddle_entities):
+        weather = Weather(wetness=0.8, puddle_coverage=0.4, puddle_entities=puddle_entities)
+        world = World("p", 1, 10.0, [Entity("g", "road", _quad(5.0), [Material("g")], _static(1))],
+                      [Camera("cam", math.radians(60.0), _static(1, look_at((0, -5, 2), (0, 0, 0))))],
+                      weather=weather)
+        build_scene(world, _settings())
+        mat = bpy.data.objects["g"].data.materials[0]
+        return sum(node.bl_idname == "ShaderNodeTexNoise" for node in mat.node_tree.nodes)
+
+    assert noise_nodes(False) == 1
+    assert noise_nodes(True) == 0
 
 
 def test_settings_reach_cycles(bpy_module):
