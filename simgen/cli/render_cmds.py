@@ -62,7 +62,7 @@ def render(
     err.print(f"[green]done[/]: {summary.frames} frame(s) x {summary.cameras} camera(s) of '{summary.scene}' "
               f"(seed {summary.seed}, variant {summary.variant}) in {summary.seconds:.1f} s "
               f"({summary.seconds_per_frame:.2f} s/frame)")
-    err.print(f"device: {summary.device}")
+    err.print(summary.device)
     err.print(f"stages: {stages}")
     for preview in summary.previews:
         err.print(f"preview: {preview}")

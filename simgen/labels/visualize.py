@@ -167,7 +167,7 @@ def contact_sheet(labels, rgb: np.ndarray) -> np.ndarray:
         tiles.insert(3, (reflection_overlay(rgb, labels.reflection), "reflections"))
         refl_inst = labels.reflection_instance
         tiles.append((instance_to_color(np.zeros(labels.instance.shape, np.uint16) if refl_inst is None
-                                        else refl_inst), "reflected instance"))
+                                        else refl_inst), "refl. instance"))
     tiles = [_caption(t, c) for t, c in tiles]
     cols = len(tiles) // 2
     return np.concatenate([np.concatenate(tiles[:cols], 1), np.concatenate(tiles[cols:], 1)], 0)
