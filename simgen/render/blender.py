@@ -378,7 +378,8 @@ def _principled_material(name: str, mat: Material, weather: Weather, wet_surface
         n.link(f, col.inputs["Scale"])
         n.link(col.outputs[0], bsdf.inputs["Base Color"])
     if wet_surface and weather.puddle_coverage > 0 and not weather.puddle_entities:
-        # puddles (only when the world does not model them as labelled entities): where a large-scale noise exceeds a threshold the surface is a mirror-smooth film
+        # procedural puddles, only when the world has no labelled puddle entities: where a large-scale noise
+        # exceeds a threshold the surface is a mirror-smooth film
         coords = n.add("ShaderNodeTexCoord").outputs["Object"]
         pn = n.add("ShaderNodeTexNoise", Scale=0.15, Detail=2.0)
         n.link(coords, pn.inputs["Vector"])
