@@ -368,6 +368,8 @@ def _principled_material(name: str, mat: Material, weather: Weather, wet_surface
     bsdf.inputs["Metallic"].default_value = float(mat.metallic)
     bsdf.inputs["Transmission Weight"].default_value = float(mat.transmission)
     bsdf.inputs["IOR"].default_value = float(mat.ior)
+    bsdf.inputs["Coat Weight"].default_value = float(mat.coat)
+    bsdf.inputs["Coat Roughness"].default_value = float(mat.coat_roughness)
     bsdf.inputs["Emission Color"].default_value = (*mat.emission_color, 1.0)
     bsdf.inputs["Emission Strength"].default_value = float(mat.emission_strength)
     if mat.texture != "none":

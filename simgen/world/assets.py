@@ -181,7 +181,7 @@ def _glass() -> Material:
 
 def _vehicle_materials(colour: RGB) -> list[Material]:
     return [
-        _mat("paint", colour, roughness=0.25, metallic=0.6, reflective=True),
+        _mat("paint", colour, roughness=0.35, metallic=0.6, reflective=True, coat=1.0),
         _glass(),
         _mat("trim", (0.02, 0.02, 0.02), roughness=0.5),
         _mat("tyre", (0.015, 0.015, 0.015), roughness=0.9, texture="noise", texture_scale=30.0),
@@ -391,7 +391,7 @@ def _cyclist(colour: RGB, rng: np.random.Generator):
 
 def _motorcycle(colour: RGB, rng: np.random.Generator):
     b = _Builder()
-    mats = [_mat("paint", colour, roughness=0.25, metallic=0.6, reflective=True),
+    mats = [_mat("paint", colour, roughness=0.35, metallic=0.6, reflective=True, coat=1.0),
             _mat("metal", (0.6, 0.6, 0.62), roughness=0.3, metallic=1.0),
             _mat("seat", (0.02, 0.02, 0.02), roughness=0.6),
             _mat("tyre", (0.015, 0.015, 0.015), roughness=0.9)]

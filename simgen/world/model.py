@@ -37,6 +37,9 @@ class Material:
     texture_scale: float = 1.0
     #: this surface shows reflections that the reflection labels must trace (windows, puddles, car paint)
     reflective: bool = False
+    #: weight of a smooth clear coat over the base layer (car paint: sharp reflections over a rougher base)
+    coat: float = 0.0
+    coat_roughness: float = 0.03
 
 
 @dataclass

@@ -89,7 +89,8 @@ def _expected_reflections(world, meta):
     return expected.reshape(H, W), decidable.reshape(H, W)
 
 
-@pytest.mark.parametrize("scene", ["pedestrian_reflection_window", "pedestrian_reflection_puddle"])
+@pytest.mark.parametrize("scene", ["pedestrian_reflection_window", "pedestrian_reflection_puddle",
+                                   "pedestrian_reflection_car"])
 def test_reflected_people_are_where_mirrored_rays_meet_them(scene, tmp_path, bpy_module):
     from simgen.io.dataset import DatasetReader
 

@@ -447,6 +447,22 @@ def test_labelled_puddles_replace_the_procedural_ones(bpy_module):
     assert noise_nodes(True) == 0
 
 
+def test_car_paint_gets_its_clear_coat(bpy_module):
+    import bpy
+
+    from simgen.render.blender import build_scene
+
+    paint = Material("paint", (0.05, 0.05, 0.3), roughness=0.35, metallic=0.6, reflective=True, coat=1.0)
+    world = World("c", 1, 10.0, [Entity("car", "car", _box(4, 2, 1.4), [paint], _static(1), instance_id=1)],
+                  [Camera("cam", math.radians(60.0), _static(1, look_at((0, -8, 2), (0, 0, 0.7))))])
+    build_scene(world, _settings())
+    bsdf = next(n for n in bpy.data.objects["car"].data.materials[0].node_tree.nodes
+                if n.bl_idname == "ShaderNodeBsdfPrincipled")
+    assert bsdf.inputs["Coat Weight"].default_value == pytest.approx(1.0)
+    assert bsdf.inputs["Coat Roughness"].default_value == pytest.approx(0.03)
+    assert bsdf.inputs["Roughness"].default_value == pytest.approx(0.35)
+
+
 def test_settings_reach_cycles(bpy_module):
     from simgen.render.blender import build_scene
 
