@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from simgen.errors import OutputError, SimgenError
-from simgen.spec import RenderConfig, ResolvedScene, default_render_config, load_scene, resolve
+from simgen.spec import RenderConfig, ResolvedScene, default_render_config, resolve
+from simgen.spec.sweep import scene_variant
 from simgen.world.model import World
 
 log = logging.getLogger("simgen.render")
@@ -71,14 +72,17 @@ def settings_from_config(cfg: RenderConfig, *, seed: int, device: str | None = N
 
 
 def prepare(scene_path: str | Path, *, seed: int, variant: int, cfg: RenderConfig) -> tuple[ResolvedScene, World]:
-    """Load, resolve and build a scene without Blender. Raises SimgenError subclasses on user mistakes."""
+    """Load, resolve and build a scene without Blender. Raises SimgenError subclasses on user mistakes.
+
+    ``scene_path`` may be a sweep file (or a scene with a ``sweep:`` section): ``variant`` then picks the sweep
+    point, whose own seed, if the sweep lists seeds, replaces ``seed``."""
     from simgen.world.build import build_world
 
     path = Path(scene_path)
     if not path.is_file():
         raise SimgenError(f"scene file not found: {path}")
-    spec = load_scene(path)
-    resolved = resolve(spec, seed=seed, variant=variant)
+    spec, seed, labels = scene_variant(path, variant, seed)  # a sweep file: variant = the sweep point
+    resolved = resolve(spec, seed=seed, variant=variant, sweep=labels)
     world = build_world(resolved, cfg.width, cfg.height)
     return resolved, world
 
@@ -159,6 +163,7 @@ def render_scene(
     started = time.perf_counter()
     cfg = cfg or default_render_config()
     resolved, world = prepare(scene_path, seed=seed, variant=variant, cfg=cfg)
+    seed = resolved.seed  # a sweep point may fix its own seed
     settings = settings_from_config(cfg, seed=seed, device=device)
     count = min(x for x in (frames, cfg.frames, world.frame_count) if x is not None)
     if frames is not None and frames < 1:

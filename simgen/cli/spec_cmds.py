@@ -108,16 +108,8 @@ def resolve_cmd(
     variant: int = typer.Option(0, "--variant", min=0, help="Variant index (the sweep point, if the file sweeps)."),
 ) -> None:
     """Print the fully sampled scene as JSON."""
-    from simgen.spec import SpecError, expand_sweep, resolve
-    from simgen.spec.errors import Issue
+    from simgen.spec import resolve
+    from simgen.spec.sweep import scene_variant
 
-    variants = expand_sweep(file)
-    if len(variants) > 1 or variants[0].overrides:
-        if variant >= len(variants):
-            raise SpecError([Issue(str(file), 1, 1, "sweep", f"variant {variant} does not exist",
-                                   f"this sweep has variants 0..{len(variants) - 1}")])
-        v = variants[variant]
-        spec, use_seed = v.spec, (v.seed if v.seed is not None else seed)
-    else:
-        spec, use_seed = variants[0].spec, seed
-    typer.echo(resolve(spec, use_seed, variant, source=str(file)).model_dump_json(indent=2))
+    spec, use_seed, labels = scene_variant(file, variant, seed)
+    typer.echo(resolve(spec, use_seed, variant, source=str(file), sweep=labels).model_dump_json(indent=2))

@@ -97,13 +97,13 @@ def parse_slice_keys(spec: str | Sequence[str] | None) -> list[str]:
 
 
 def _dig(meta: Mapping[str, Any], dotted: str) -> Any:
-    cur: Any = meta
-    for part in dotted.split("."):
-        if isinstance(cur, Mapping) and part in cur:
-            cur = cur[part]
-        else:
-            return _MISSING
-    return cur
+    """``meta[dotted]`` if that key exists literally (``sweep.weather``), else the nested path, else _MISSING."""
+    if isinstance(meta, Mapping) and dotted in meta:
+        return meta[dotted]
+    head, dot, rest = dotted.partition(".")
+    if dot and isinstance(meta, Mapping) and head in meta:
+        return _dig(meta[head], rest)
+    return _MISSING
 
 
 def lookup(meta: Mapping[str, Any] | None, key: str) -> Any:

@@ -282,10 +282,12 @@ def _edge_cases(spec: S.SceneSpec, s: _Sampler) -> list[R.REdgeCase]:
     return out
 
 
-def resolve(spec: S.SceneSpec, seed: int, variant: int = 0, *, source: str | None = None) -> R.ResolvedScene:
+def resolve(spec: S.SceneSpec, seed: int, variant: int = 0, *, source: str | None = None,
+            sweep: dict[str, str] | None = None) -> R.ResolvedScene:
     """Sample every distribution of ``spec``; deterministic in (spec, seed, variant). Seed 0 is a seed.
 
-    ``source`` (the scene file) defaults to the path the spec was loaded from, if known.
+    ``source`` (the scene file) defaults to the path the spec was loaded from, if known. ``sweep``: the labels of
+    the sweep point this spec is (:func:`simgen.spec.sweep.scene_variant`), recorded for slicing.
     """
     s = _Sampler(seed, spec.scene.name, variant)
     road = _road(spec, s)
@@ -297,5 +299,5 @@ def resolve(spec: S.SceneSpec, seed: int, variant: int = 0, *, source: str | Non
                                           tags=list(spec.scene.tags)),
         road=road, objects=_objects(spec, s), ego=_ego(spec, s, road), cameras=_cameras(spec, s),
         frames=spec.frames, fps=spec.fps, lighting=_lighting(spec, s), weather=_weather(spec, s, road),
-        edge_cases=_edge_cases(spec, s),
+        edge_cases=_edge_cases(spec, s), sweep=dict(sweep or {}),
     )

@@ -250,6 +250,8 @@ class ResolvedScene(_R):
     lighting: RLighting
     weather: RWeather
     edge_cases: list[REdgeCase]
+    sweep: dict[str, str] = Field(default_factory=dict,
+                                  description="For a sweep point: swept path -> label of the chosen value.")
 
     def knobs(self) -> dict[str, Any]:
         """Flat sampled values useful for slicing a dataset (weather, time of day, night, layout, ...)."""
@@ -267,4 +269,5 @@ class ResolvedScene(_R):
             "wetness": w.wetness,
             "snow": w.snow,
             "edge_cases": sorted({e.kind for e in self.edge_cases}),
+            **{f"sweep.{path}": label for path, label in self.sweep.items()},
         }

@@ -211,4 +211,22 @@ def expand_sweep(spec_or_sweep_file: str | Path) -> list[Variant]:
     return variants
 
 
-__all__ = ["Variant", "expand_sweep", "format_path"]
+def scene_variant(path: str | Path, variant: int, seed: int) -> tuple[S.SceneSpec, int, dict[str, str]]:
+    """The spec, base seed and sweep labels of variant ``variant`` of a scene or sweep file.
+
+    For a file that sweeps, ``variant`` picks the sweep point (it must exist) and the point's seed, when the sweep
+    lists ``seeds``, replaces ``seed``; labels map each swept path to the chosen value's label. For a plain scene
+    every ``variant`` is valid (it only selects the random stream) and the labels are empty.
+    Raises :class:`SpecError` for invalid files and missing variants.
+    """
+    variants = expand_sweep(path)
+    if len(variants) == 1 and not variants[0].overrides and variants[0].seed is None:
+        return variants[0].spec, int(seed), {}
+    if not 0 <= variant < len(variants):
+        raise SpecError([Issue(str(path), 1, 1, "sweep", f"variant {variant} does not exist",
+                               f"this sweep has variants 0..{len(variants) - 1}")])
+    v = variants[variant]
+    return v.spec, int(v.seed if v.seed is not None else seed), dict(v.labels)
+
+
+__all__ = ["Variant", "expand_sweep", "format_path", "scene_variant"]

@@ -47,3 +47,24 @@ def test_interrupted_render_leaves_dataset_unchanged_then_rerender_replaces(tmp_
         for rel in r["files"].values():
             assert (out / rel).is_file()
     assert (out / rows[0]["scene"] / "0000" / "preview.png").is_file()
+
+
+def test_a_sweep_point_renders_with_its_seed_and_labels(tmp_path, bpy_module):
+    from simgen.cli import main
+
+    sweep = REPO / "scenes" / "sweeps" / "weather_time.yaml"
+    out = tmp_path / "ds"
+    # variant 5 of weather x time x seeds [0, 1]: the 3rd (weather, time) pair = clear at 22:30, with seed 1
+    code = main(["render", str(sweep), "--out", str(out), "--config", str(REPO / "render_configs" / "test.yaml"),
+                 "--variant", "5", "--frames", "1", "--no-progress"])
+    assert code == 0
+    (row,) = _rows(out)
+    assert row["scene"] == "city_street_noon" and row["variant"] == 5 and row["seed"] == 1
+    assert row["knobs"]["sweep.weather"] == "clear" and row["knobs"]["sweep.lighting.time_of_day"] == "22:30"
+    assert row["knobs"]["night"] is True and row["knobs"]["fog_density"] == 0.0
+    resolved = json.loads((out / "city_street_noon" / "0005" / "scene.resolved.json").read_text())
+    assert resolved["sweep"] == {"weather": "clear", "lighting.time_of_day": "22:30"}
+    # a point the sweep does not have is a clean error, and nothing is written for it
+    code = main(["render", str(sweep), "--out", str(out), "--config", str(REPO / "render_configs" / "test.yaml"),
+                 "--variant", "18", "--frames", "1", "--no-progress"])
+    assert code == 1 and len(_rows(out)) == 1

@@ -59,6 +59,17 @@ def test_dotted_key_and_bool_values():
     assert _by_label(slices) == {"weather.rain=false": [1], "weather.rain=true": [0, 2]}
 
 
+def test_sweep_knobs_with_dots_in_their_names_slice():
+    # simgen manifests store sweep levels flat under knobs, as "sweep.<path>"
+    metas = [{"knobs": {"sweep.weather": w, "sweep.lighting.time_of_day": t}} for w, t in
+             (("rain", "08:00"), ("clear", "08:00"), ("rain", "22:30"))]
+    slices, _ = sl.group_slices(metas, ["sweep.weather", "sweep.lighting.time_of_day"])
+    assert _by_label(slices) == {"sweep.weather=clear": [1], "sweep.weather=rain": [0, 2],
+                                 "sweep.lighting.time_of_day=08:00": [0, 1],
+                                 "sweep.lighting.time_of_day=22:30": [2]}
+    assert sl.lookup({"a": {"b": {"c": 1}}}, "a.b.c") == 1 and sl.lookup({"a": 1}, "a.b") is None
+
+
 def test_rank_slices_furthest_first_skips_skipped():
     def mk(v, ratio, skipped=False):
         s = sl.Slice("k", v, np.arange(3), skipped=skipped)

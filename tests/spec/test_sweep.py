@@ -72,6 +72,30 @@ def test_scene_without_sweep_is_one_variant(tmp_path):
     assert v.index == 0 and v.overrides == {} and v.spec.scene.name == "sw"
 
 
+def test_scene_variant_picks_the_point_its_seed_and_labels(tmp_path):
+    from simgen.spec.sweep import scene_variant
+
+    p = _write(tmp_path, "s.yaml", SCENE + """sweep:
+  parameters:
+    - path: weather
+      values:
+        clear: {fog_density: 0}
+        rain: {rain_intensity: 0.8}
+  seeds: [3, 4, 5]
+""")
+    spec, seed, labels = scene_variant(p, 4, seed=99)
+    assert (seed, labels) == (4, {"weather": "rain"}) and spec.weather.rain_intensity == 0.8
+    r = resolve(spec, seed, 4, sweep=labels)
+    assert r.sweep == {"weather": "rain"} and r.knobs()["sweep.weather"] == "rain" and r.seed == 4
+    with pytest.raises(SpecError, match=r"variant 6 does not exist.*0\.\.5"):
+        scene_variant(p, 6, seed=0)
+    # a plain scene: every variant is a fresh random stream, the seed is the caller's, no labels
+    plain = _write(tmp_path, "plain.yaml", SCENE)
+    spec, seed, labels = scene_variant(plain, 17, seed=99)
+    assert (seed, labels) == (99, {}) and spec.scene.name == "sw"
+    assert "sweep.weather" not in resolve(spec, seed, 17).knobs()
+
+
 def test_random_sweep_is_deterministic_and_in_range(tmp_path):
     _write(tmp_path, "s.yaml", SCENE)
     text = """scene: s.yaml
