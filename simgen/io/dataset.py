@@ -112,6 +112,8 @@ class DatasetWriter:
                                        "glass, 0 = none",
                 "reflection_instance": "16-bit PNG, instance id of the person seen via a reflection, else through "
                                        "glass, 0 = none",
+                "reflection_strength": "float32 OpenEXR, channels mirror glass in [0, 1]: share of the reflected / "
+                                       "see-through person's light reaching the camera (surface Fresnel)",
                 "meta": "JSON: width, height, K, world_from_camera, camera, frame, fps, timestamp, objects",
             },
             **(extra_info or {}),
@@ -237,6 +239,9 @@ class DatasetWriter:
             writers["reflection_semantic"] = lambda p: formats.write_semantic(p, labels.reflection_semantic, atomic=False)
         if labels.reflection_instance is not None:
             writers["reflection_instance"] = lambda p: formats.write_instance(p, labels.reflection_instance, atomic=False)
+        if labels.reflection_strength is not None:
+            writers["reflection_strength"] = lambda p: formats.write_reflection_strength(
+                p, labels.reflection_strength, atomic=False)
         if passes is not None:
             keep = set(passes)
             writers = {m: w for m, w in writers.items() if m.split("_")[0] in keep}
@@ -332,6 +337,8 @@ class DatasetReader:
                 out["normal"] = formats.read_normal(p)
             elif modality == "reflection":
                 out["reflection"] = formats.read_reflection(p)
+            elif modality == "reflection_strength":
+                out["reflection_strength"] = formats.read_reflection_strength(p)
             elif modality in ("flow_fwd", "flow_bwd"):
                 flow = formats.read_flo(p)
                 valid = formats.flo_valid(flow)

@@ -167,6 +167,22 @@ def read_reflection(path: Path) -> np.ndarray:
     return np.stack([ch[n] for n in REFLECTION_CHANNELS], -1).astype(np.float32, copy=False)
 
 
+REFLECTION_STRENGTH_CHANNELS = ("mirror", "glass")
+
+
+def write_reflection_strength(path: Path, strength: np.ndarray, atomic: bool = True) -> None:
+    """strength: (H, W, 2) float32 in [0, 1] -> EXR channels ``mirror``, ``glass``."""
+    write_exr(path, {n: strength[..., i] for i, n in enumerate(REFLECTION_STRENGTH_CHANNELS)}, atomic)
+
+
+def read_reflection_strength(path: Path) -> np.ndarray:
+    ch = read_exr(path)
+    missing = set(REFLECTION_STRENGTH_CHANNELS) - set(ch)
+    if missing:
+        raise FormatError(f"{path}: missing channels {sorted(missing)}")
+    return np.stack([ch[n] for n in REFLECTION_STRENGTH_CHANNELS], -1).astype(np.float32, copy=False)
+
+
 # ---- Middlebury .flo ------------------------------------------------------------------------------------------
 
 def encode_flo(flow: np.ndarray, valid: np.ndarray | None = None) -> bytes:

@@ -33,6 +33,7 @@ MODALITY_EXT = {
     "reflection": "exr",
     "reflection_semantic": "png",
     "reflection_instance": "png",
+    "reflection_strength": "exr",
     "meta": "json",
 }
 

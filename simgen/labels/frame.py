@@ -49,6 +49,8 @@ class FrameLabels:
     reflection: optional (H, W, 3) float32 in [0, 1] (direct, via mirror, via glass), passed through.
     reflection_semantic / reflection_instance: optional (H, W) uint8 / uint16 class and instance ids of the
     object seen via a reflection or through glass at each pixel (0 = none), when the renderer provides them.
+    reflection_strength: optional (H, W, 2) float32 in [0, 1], share of the reflected / see-through person's light
+    reaching the camera (surface Fresnel), passed through.
     K: (3, 3) float64 OpenCV intrinsics; world_from_camera: (4, 4) float64 OpenCV camera-to-world.
     """
 
@@ -77,6 +79,7 @@ class FrameLabels:
     reflection: np.ndarray | None = None
     reflection_semantic: np.ndarray | None = None
     reflection_instance: np.ndarray | None = None
+    reflection_strength: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -158,6 +161,8 @@ def compute_frame_labels(
         clip_start=float(cam.clip_start), clip_end=float(cam.clip_end), depth=depth, semantic=semantic,
         instance=instance, normal=normal, objects=[],
         reflection=None if raw.reflection is None else np.asarray(raw.reflection, np.float32),
+        reflection_strength=None if raw.reflection_strength is None else np.asarray(raw.reflection_strength,
+                                                                                     np.float32),
     )
 
     if raw.reflection_index is not None:

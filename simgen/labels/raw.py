@@ -32,6 +32,8 @@ class RawFrame:
         shop-window glass), 2 = seen through glass.
     reflection_index: optional (H, W) float32 label_key of the person seen via a reflection at the pixel, else
         of the one seen through glass, else 0 (:func:`simgen.labels.reflection.merge_reflection_keys`).
+    reflection_strength: optional (H, W, 2) float32 in [0, 1]: the share of the reflected (0) / see-through (1)
+        person's light that reaches the camera (Fresnel; :func:`simgen.labels.reflection.merge_reflection_strength`).
     K: (3, 3) float64 OpenCV intrinsics; world_from_camera: (4, 4) float64 OpenCV camera-to-world pose.
     timings: seconds spent per stage (``build``, ``beauty``, ``labels``), for the benchmark and summaries.
     """
@@ -48,6 +50,7 @@ class RawFrame:
     world_from_camera: np.ndarray
     reflection: np.ndarray | None = None
     reflection_index: np.ndarray | None = None
+    reflection_strength: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @property

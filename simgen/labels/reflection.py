@@ -33,3 +33,29 @@ def merge_reflection_keys(clear: np.ndarray, mirror: np.ndarray | None) -> tuple
     masks = (keys > 0).astype(np.float32)
     index = np.where(keys[..., 1] > 0, keys[..., 1], keys[..., 2]).astype(np.float32)
     return masks, index
+
+
+def merge_reflection_strength(clear: np.ndarray, mirror: np.ndarray | None, clear_strength: np.ndarray,
+                              mirror_strength: np.ndarray | None) -> np.ndarray:
+    """Reflection-strength renders -> (H, W, 2) float32: how much of the reflected / see-through person reaches
+    the pixel (product of the surfaces' Fresnel reflectances / transmittances along the path), 0 where none.
+
+    clear / mirror: the label-key renders as for :func:`merge_reflection_keys`; clear_strength / mirror_strength:
+    the matching strength renders (H, W, 3), channel 1 via a reflection, 2 through glass. Each channel is taken
+    from the render whose key it merges (a reflection in shop glass from the mirror render, a view through
+    it from the clear one)."""
+    keys = _keys(clear, "clear")
+    cs = np.asarray(clear_strength, np.float32)
+    if cs.shape != keys.shape:
+        raise LabelError(f"strength render shape {cs.shape} differs from the key render's {keys.shape}")
+    out = np.stack([np.where(keys[..., 1] > 0, cs[..., 1], 0.0), np.where(keys[..., 2] > 0, cs[..., 2], 0.0)], -1)
+    if mirror is not None:
+        if mirror_strength is None:
+            raise LabelError("a mirror key render needs its strength render")
+        m = _keys(mirror, "mirror")
+        ms = np.asarray(mirror_strength, np.float32)
+        if m.shape != keys.shape or ms.shape != keys.shape:
+            raise LabelError("reflection renders differ in shape")
+        out[..., 0] = np.where(m[..., 1] > 0, ms[..., 1], out[..., 0])
+        out[..., 1] = np.where(keys[..., 2] > 0, out[..., 1], np.where(m[..., 2] > 0, ms[..., 2], 0.0))
+    return np.clip(out, 0.0, 1.0).astype(np.float32)

@@ -20,9 +20,12 @@ each (frame, camera) up to three times, each time one view layer of the same sce
                 key of the person seen directly / via a reflection / through glass, or 0. Glass that is also
                 reflective (shop windows) does both in reality; it is rendered once as clear glass and, when
                 the world has any, once more as a mirror, and the two are merged (a reflected person wins
-                over one seen through the pane in the index map). All reflection renders of a world are
-                done first, in one go: swapping materials makes Cycles re-sync shaders and the sky, which
-                must not happen per frame.
+                over one seen through the pane in the index map). Each of these has a twin, the strength
+                render: people emit 1 and every mirror / pane passes its real Fresnel reflectance /
+                transmittance, so a pixel holds how much of the reflected person reaches the camera (Russian
+                roulette is off for these renders: it would turn small throughputs into 0-or-boosted values).
+                All reflection renders of a world are done first, in one go: swapping materials makes Cycles
+                re-sync shaders and the sky, which must not happen per frame.
 
 A ``RawFrame``'s depth / object index / position therefore come from the ``labels`` render (1 spp), not the
 beauty render: the values are identical without weather and correct with it.
@@ -45,7 +48,7 @@ import OpenEXR
 from mathutils import Matrix
 
 from simgen.labels.raw import RawFrame
-from simgen.labels.reflection import merge_reflection_keys
+from simgen.labels.reflection import merge_reflection_keys, merge_reflection_strength
 from simgen.render.device import DeviceChoice, apply_device, select_device
 from simgen.render.settings import RenderSettings
 from simgen.world.conventions import intrinsics_from_hfov, opencv_camera_to_blender
@@ -254,14 +257,38 @@ def _texture_factor(n: _Nodes, kind: str, scale: float):
     raise ValueError(f"unknown texture {kind!r}")
 
 
-def _reflection_material(role: str, ior: float = 1.45):
-    """A stand-alone material holding the reflection-label shader of ``role``."""
-    bm = bpy.data.materials.new(f"_reflection_{role}_{ior:g}")
+def _reflection_material(role: str, ior: float = 1.45, strength: bool = False, model: tuple = ()):
+    """A stand-alone material holding the reflection-label shader of ``role`` (see :func:`_reflection_shader`)."""
+    bm = bpy.data.materials.new(f"_reflection_{role}_{ior:g}_{'s' if strength else 'k'}_{model}")
     n = _Nodes(bm.node_tree)
     out = n.add("ShaderNodeOutputMaterial")
-    n.link(_reflection_shader(n, role, ior), out.inputs["Surface"])
+    n.link(_reflection_shader(n, role, ior, strength, model), out.inputs["Surface"])
     bm.cycles.emission_sampling = "NONE"
     return bm
+
+
+def reflectance_model(mat: Material) -> tuple:
+    """How much of a reflection a surface passes on, for the reflection-strength render (hashable).
+
+    ``("dielectric", ior, weight)``: Fresnel reflectance of a smooth dielectric (glass, water, wet asphalt; the
+    clear coat of car paint: IOR 1.5 weighted by the coat); ``("metal", f0)``: a bare metal reflects its base
+    colour's mean, independent of angle."""
+    if mat.transmission >= 0.5:
+        return ("dielectric", round(float(mat.ior), 6), 1.0)
+    if mat.coat > 0:
+        return ("dielectric", 1.5, round(float(min(mat.coat, 1.0)), 6))
+    if mat.metallic >= 0.5:
+        return ("metal", round(float(np.mean(mat.base_color)), 6))
+    return ("dielectric", round(float(mat.ior), 6), 1.0)
+
+
+#: Cycles settings of the reflection renders: no clamping, no Russian roulette before the bounce limits
+_REFLECTION_EXACT = {
+    "sample_clamp_direct": 0.0,
+    "sample_clamp_indirect": 0.0,
+    "min_light_bounces": lambda c: c.max_bounces,
+    "min_transparent_bounces": lambda c: c.transparent_max_bounces,
+}
 
 
 class _ReflectionMaterials:
@@ -269,43 +296,65 @@ class _ReflectionMaterials:
 
     Done once per world (a material or world change makes Cycles re-sync shaders and the sky)."""
 
-    def __init__(self, built: "BuiltScene", world: World, glass_mode: str = "clear"):
-        self.built, self.world, self.glass_mode = built, world, glass_mode
-        self.cache: dict[tuple[str, float], object] = {}
+    def __init__(self, built: "BuiltScene", world: World, glass_mode: str = "clear", strength: bool = False):
+        self.built, self.world, self.glass_mode, self.strength = built, world, glass_mode, strength
+        self.cache: dict[tuple, object] = {}
 
-    def _label(self, role: str, ior: float):
-        key = (role, float(ior) if role == "clear" else 0.0)
+    def _label(self, role: str, mat: Material):
+        ior = float(mat.ior) if role == "clear" else 0.0
+        model = reflectance_model(mat) if self.strength and role in ("mirror", "clear") else ()
+        key = (role, ior, model)
         if key not in self.cache:
-            self.cache[key] = _reflection_material(role, key[1] or 1.45)
+            self.cache[key] = _reflection_material(role, ior or 1.45, self.strength, model)
         return self.cache[key]
 
     def __enter__(self):
         scene = self.built.scene
         self.saved_world = scene.world
         scene.world = None
-        # label keys are emitted as radiance: clamping would scale them
-        self.saved_clamp = (scene.cycles.sample_clamp_direct, scene.cycles.sample_clamp_indirect)
-        scene.cycles.sample_clamp_direct = scene.cycles.sample_clamp_indirect = 0.0
+        # label keys are emitted as radiance: clamping would scale them; strengths are path throughputs, which
+        # Russian roulette would turn into 0-or-boosted at 1 spp: no clamping, no early path termination
+        c = scene.cycles
+        self.saved_cycles = {k: getattr(c, k) for k in _REFLECTION_EXACT}
+        for k, v in _REFLECTION_EXACT.items():
+            setattr(c, k, v(c) if callable(v) else v)
         self.saved = []
         for ent, obj in zip(self.world.entities, self.built.objects):
             slots = obj.data.materials
             self.saved.append(list(slots))
             for i, m in enumerate(ent.materials):
-                slots[i] = self._label(reflection_role(ent.class_name, m, self.glass_mode), m.ior)
+                slots[i] = self._label(reflection_role(ent.class_name, m, self.glass_mode), m)
         return self
 
     def __exit__(self, *exc):
         self.built.scene.world = self.saved_world
-        self.built.scene.cycles.sample_clamp_direct, self.built.scene.cycles.sample_clamp_indirect = self.saved_clamp
+        for k, v in self.saved_cycles.items():
+            setattr(self.built.scene.cycles, k, v)
         for obj, mats in zip(self.built.objects, self.saved):
             for i, bm in enumerate(mats):
                 obj.data.materials[i] = bm
         return False
 
 
-def _reflection_shader(n: _Nodes, role: str, ior: float = 1.45):
-    """The reflection-label shader of a surface. role: 'target' | 'mirror' | 'clear' | 'black'."""
-    if role == "target":
+def _reflection_shader(n: _Nodes, role: str, ior: float = 1.45, strength: bool = False, model: tuple = ()):
+    """The reflection-label shader of a surface. role: 'target' | 'mirror' | 'clear' | 'black'.
+
+    strength=False: people emit their label key, mirrors and glass pass everything (throughput 1).
+    strength=True: people emit 1 and mirrors / glass pass what the surface really reflects / transmits for
+    ``model`` (:func:`reflectance_model`): Fresnel reflectance F or, through glass, 1 − F per face. Every
+    surface has a single perfectly sharp lobe, so one sample per pixel gives the exact product along the path.
+    """
+    if role == "target" and strength:
+        lp = n.add("ShaderNodeLightPath")
+        cam = lp.outputs["Is Camera Ray"]
+        not_cam = n.math("SUBTRACT", 1.0, cam)
+        comb = n.add("ShaderNodeCombineColor")
+        n.link(cam, comb.inputs[0])
+        n.link(n.math("MULTIPLY", not_cam, lp.outputs["Is Reflection Ray"]), comb.inputs[1])
+        n.link(n.math("MULTIPLY", not_cam, lp.outputs["Is Transmission Ray"]), comb.inputs[2])
+        sh = n.add("ShaderNodeEmission", Strength=1.0)
+        n.link(comb.outputs[0], sh.inputs["Color"])
+    elif role == "target":
         # emission key·(Is Camera, (1 − camera)·Is Reflection, (1 − camera)·Is Transmission), strength 1,
         # key = the object's pass index (its label key)
         lp = n.add("ShaderNodeLightPath")
@@ -321,11 +370,23 @@ def _reflection_shader(n: _Nodes, role: str, ior: float = 1.45):
         n.link(comb.outputs[0], sh.inputs["Color"])
     elif role == "mirror":
         sh = n.add("ShaderNodeBsdfGlossy", Color=(1, 1, 1, 1), Roughness=0.0)
+        if strength:
+            n.link(_reflectance(n, model), sh.inputs["Color"])
     elif role == "clear":
         sh = n.add("ShaderNodeBsdfRefraction", Color=(1, 1, 1, 1), Roughness=0.0, IOR=float(ior))
+        if strength:
+            n.link(n.math("SUBTRACT", 1.0, _reflectance(n, model)), sh.inputs["Color"])
     else:
         sh = n.add("ShaderNodeEmission", Color=(0, 0, 0, 1), Strength=0.0)
     return sh.outputs[0]
+
+
+def _reflectance(n: _Nodes, model: tuple):
+    """A float socket: the reflectance of ``model`` for the current ray (Fresnel node: shading normal, ray)."""
+    if model[0] == "metal":
+        return n.math("ADD", 0.0, float(model[1]))
+    fresnel = n.add("ShaderNodeFresnel", IOR=float(model[1]))
+    return n.math("MULTIPLY", fresnel.outputs["Fac"], float(model[2]))
 
 
 def reflection_role(class_name: str, mat: Material, glass_mode: str = "clear") -> str:
@@ -714,16 +775,16 @@ def render_world(
         tmpdir = Path(tmp)
         refl_seconds: dict[tuple[int, int], float] = {}
         glass_modes = reflection_glass_modes(world) if reflection else []
-        for mode in glass_modes:
+        for mode, what in ((m, w) for m in glass_modes for w in ("keys", "strength")):
             # All reflection renders first: switching to and from the reflection layer makes Cycles re-sync
-            # the shaders and the sky, so it happens once per world and glass mode instead of per frame.
-            with _ReflectionMaterials(built, world, mode):
+            # the shaders and the sky, so it happens once per world and render kind instead of per frame.
+            with _ReflectionMaterials(built, world, mode, strength=what == "strength"):
                 for f in frames:
                     scene.frame_set(f)
                     for ci, cam_obj in enumerate(built.cameras):
                         scene.camera = cam_obj
                         t = time.perf_counter()
-                        _render_layer(scene, _LAYER_REFLECTION, tmpdir / f"reflection-{mode}-{f}-{ci}.exr",
+                        _render_layer(scene, _LAYER_REFLECTION, tmpdir / f"reflection-{mode}-{what}-{f}-{ci}.exr",
                                       filter_width=LABEL_FILTER_WIDTH)
                         refl_seconds[(f, ci)] = refl_seconds.get((f, ci), 0.0) + time.perf_counter() - t
         for f in frames:
@@ -750,16 +811,19 @@ def render_world(
                 lab = read_exr_passes(label_exr)
                 io += time.perf_counter() - t
 
-                refl = refl_index = None
+                refl = refl_index = refl_strength = None
                 if reflection:
                     timings["reflection"] = refl_seconds[(f, ci)]
                     t = time.perf_counter()
-                    keys = {}
-                    for mode in glass_modes:
-                        exr = tmpdir / f"reflection-{mode}-{f}-{ci}.exr"
-                        keys[mode] = read_exr_passes(exr)["Combined"][..., :3]
+                    got = {}
+                    for mode, what in ((m, w) for m in glass_modes for w in ("keys", "strength")):
+                        exr = tmpdir / f"reflection-{mode}-{what}-{f}-{ci}.exr"
+                        got[mode, what] = read_exr_passes(exr)["Combined"][..., :3]
                         exr.unlink()
-                    refl, refl_index = merge_reflection_keys(keys["clear"], keys.get("mirror"))
+                    refl, refl_index = merge_reflection_keys(got["clear", "keys"], got.get(("mirror", "keys")))
+                    refl_strength = merge_reflection_strength(
+                        got["clear", "keys"], got.get(("mirror", "keys")),
+                        got["clear", "strength"], got.get(("mirror", "strength")))
                     io += time.perf_counter() - t
                 timings["io"] = io
 
@@ -776,6 +840,7 @@ def render_world(
                     world_from_camera=np.array(cam_model.poses[f], np.float64),
                     reflection=refl,
                     reflection_index=refl_index,
+                    reflection_strength=refl_strength,
                     timings=timings,
                 )
                 if on_frame is not None:

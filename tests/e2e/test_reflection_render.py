@@ -33,9 +33,26 @@ def _render(scene: str, out):
     return row, world
 
 
+def _fresnel(cos_i, n):
+    """Unpolarised Fresnel reflectance of a smooth dielectric of relative index n (the Fresnel equations)."""
+    sin_t = np.sqrt(np.clip(1 - cos_i**2, 0, 1)) / n
+    cos_t = np.sqrt(np.clip(1 - sin_t**2, 0, 1))
+    rs = (cos_i - n * cos_t) / (cos_i + n * cos_t)
+    rp = (n * cos_i - cos_t) / (n * cos_i + cos_t)
+    return 0.5 * (rs**2 + rp**2)
+
+
+def _reflectance(mat, cos_i):
+    """What a smooth reflective surface reflects: glass / water / wet asphalt by their IOR, car paint by its
+    clear coat (IOR 1.5)."""
+    if mat.transmission < 0.5 and mat.coat > 0:
+        return mat.coat * _fresnel(cos_i, 1.5)
+    return _fresnel(cos_i, mat.ior)
+
+
 def _scene_mesh(world, frame: int = 0):
-    """One trimesh of every labelled entity at ``frame``, with per-face entity index and reflectivity."""
-    verts, faces, ent_of, mirror_of = [], [], [], []
+    """One trimesh of every labelled entity at ``frame``, with per-face entity index, reflectivity, material."""
+    verts, faces, ent_of, mirror_of, mat_of = [], [], [], [], []
     offset = 0
     for k, e in enumerate(world.entities):
         if not e.label_visible:
@@ -49,8 +66,9 @@ def _scene_mesh(world, frame: int = 0):
         offset += len(v)
         ent_of.append(np.full(len(tris), k))
         mirror_of.append(np.array([e.materials[m].reflective for m in fm], bool))
+        mat_of.extend(e.materials[m] for m in fm)
     mesh = trimesh.Trimesh(np.concatenate(verts), np.concatenate(faces), process=False)
-    return mesh, np.concatenate(ent_of), np.concatenate(mirror_of)
+    return mesh, np.concatenate(ent_of), np.concatenate(mirror_of), mat_of
 
 
 def _first_hits(mesh, origins, dirs):
@@ -63,8 +81,9 @@ def _first_hits(mesh, origins, dirs):
 
 
 def _expected_reflections(world, meta):
-    """(H, W) instance id of the person seen via one mirror bounce (0 = none) and a mask of decidable pixels."""
-    mesh, ent_of, mirror_of = _scene_mesh(world)
+    """(H, W) instance id of the person seen via one mirror bounce (0 = none), a mask of decidable pixels and
+    (H, W) the reflectance of that bounce (0 elsewhere)."""
+    mesh, ent_of, mirror_of, mat_of = _scene_mesh(world)
     K, pose = np.array(meta["K"]), np.array(meta["world_from_camera"])
     v, u = np.mgrid[0:H, 0:W].astype(np.float64)
     d = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], -1).reshape(-1, 3)
@@ -76,17 +95,20 @@ def _expected_reflections(world, meta):
     n *= -np.sign(np.einsum("ij,ij->i", n, d[on_mirror]))[:, None]  # the side facing the camera
     r = d[on_mirror] - 2 * np.einsum("ij,ij->i", d[on_mirror], n)[:, None] * n
     face2, _ = _first_hits(mesh, hit[on_mirror] + 1e-4 * n, r)
+    cos_i = np.abs(np.einsum("ij,ij->i", d[on_mirror], n))
     expected = np.zeros(len(d), np.int64)
+    strength = np.zeros(len(d))
     decidable = np.ones(len(d), bool)
     ents = world.entities
-    for i, f2 in zip(np.flatnonzero(on_mirror), face2):
+    for i, f1, f2, c in zip(np.flatnonzero(on_mirror), face[on_mirror], face2, cos_i):
         if f2 < 0:
             continue
         if mirror_of[f2]:
             decidable[i] = False  # a second mirror bounce: not modelled here
         elif ents[ent_of[f2]].class_name in PEOPLE:
             expected[i] = ents[ent_of[f2]].instance_id
-    return expected.reshape(H, W), decidable.reshape(H, W)
+            strength[i] = _reflectance(mat_of[f1], c)
+    return expected.reshape(H, W), decidable.reshape(H, W), strength.reshape(H, W)
 
 
 @pytest.mark.parametrize("scene", ["pedestrian_reflection_window", "pedestrian_reflection_puddle",
@@ -96,7 +118,7 @@ def test_reflected_people_are_where_mirrored_rays_meet_them(scene, tmp_path, bpy
 
     row, world = _render(scene, tmp_path)
     sample = DatasetReader(tmp_path)[0]
-    expected, decidable = _expected_reflections(world, sample["meta"])
+    expected, decidable, expected_strength = _expected_reflections(world, sample["meta"])
     got = sample["reflection_instance"].astype(np.int64)
     via_mirror = sample["reflection"][..., 1] == 1
     assert (expected > 0).sum() >= 10, "the scene must show a reflected person"
@@ -109,3 +131,11 @@ def test_reflected_people_are_where_mirrored_rays_meet_them(scene, tmp_path, bpy
     people_ids = {o["instance_id"] for o in sample["meta"]["objects"] if o["class"] in PEOPLE}
     assert not np.isin(sample["instance"][via_mirror], sorted(people_ids)).any()
     assert set(np.unique(got[got > 0])) <= people_ids
+    # every labelled reflection carries the share of light that reaches the camera (a product of Fresnel
+    # reflectances: a few per cent off glass head-on, less after two bounces), never more than all of it
+    strength = sample["reflection_strength"][..., 0]
+    assert np.all((strength[via_mirror] > 0) & (strength[via_mirror] <= 1.0)) and not strength[~via_mirror].any()
+    # single-bounce pixels: the Fresnel reflectance of the surface hit, from its normal and the ray
+    single = both & (expected_strength > 0)
+    assert single.sum() >= 10
+    np.testing.assert_allclose(strength[single], expected_strength[single], atol=1e-5)

@@ -272,6 +272,7 @@ def test_reflection_modalities_round_trip(tmp_path):
     ri = np.zeros((H, W), np.float32)
     ri[:4, :5] = 2  # the car's label key, seen in a mirror
     raw.reflection_index = ri
+    raw.reflection_strength = rng.uniform(0, 1, (H, W, 2)).astype(np.float32)
     lab = compute_frame_labels(raw, world)
     assert np.array_equal(lab.reflection_instance == 4, ri == 2)
     assert np.all(lab.reflection_semantic[ri == 2] == class_table().by_name("car").id)
@@ -284,6 +285,8 @@ def test_reflection_modalities_round_trip(tmp_path):
     assert np.array_equal(sample["reflection_instance"], lab.reflection_instance)
     assert sample["reflection_instance"].dtype == np.uint16
     assert np.array_equal(sample["reflection_semantic"], lab.reflection_semantic)
+    assert row["files"]["reflection_strength"] == "s/0000/000000.reflection_strength.exr"
+    assert np.array_equal(sample["reflection_strength"], raw.reflection_strength)
 
 
 def test_only_the_configured_passes_are_written(tmp_path):

@@ -48,3 +48,26 @@ def test_blended_keys_are_refused_not_rounded():
         merge_reflection_keys(np.zeros((2, 3)), None)
     with pytest.raises(LabelError, match="differ in shape"):
         merge_reflection_keys(_render(), _render(shape=(3, 3)))
+
+
+def test_strength_follows_the_render_each_channel_came_from():
+    from simgen.labels.reflection import merge_reflection_strength
+
+    # (1, 0): seen through the pane in the clear render, reflected in it in the mirror render
+    clear = _render(mirror=[((0, 1), 7)], glass=[((1, 0), 9), ((1, 1), 9)])
+    mirror = _render(mirror=[((0, 1), 7), ((1, 0), 4)], glass=[((0, 0), 6)])
+    cs = np.zeros((2, 3, 3), np.float32)
+    cs[0, 1, 1], cs[1, 0, 2], cs[1, 1, 2] = 0.5, 0.9, 0.8
+    cs[0, 2, 1] = 0.7  # strength without a key (cannot happen): ignored
+    ms = np.zeros((2, 3, 3), np.float32)
+    ms[0, 1, 1], ms[1, 0, 1], ms[0, 0, 2] = 0.25, 0.06, 0.95
+    out = merge_reflection_strength(clear, mirror, cs, ms)
+    assert out.shape == (2, 3, 2) and out.dtype == np.float32
+    np.testing.assert_allclose(out[..., 0], [[0, 0.25, 0], [0.06, 0, 0]])
+    np.testing.assert_allclose(out[..., 1], [[0.95, 0, 0], [0.9, 0.8, 0]])
+    # without reflective glass only the clear render counts
+    np.testing.assert_allclose(merge_reflection_strength(clear, None, cs, None)[..., 0], [[0, 0.5, 0], [0, 0, 0]])
+    with pytest.raises(LabelError, match="strength render"):
+        merge_reflection_strength(clear, mirror, cs, None)
+    with pytest.raises(LabelError, match="shape"):
+        merge_reflection_strength(clear, None, cs[:1], None)

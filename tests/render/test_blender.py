@@ -385,6 +385,49 @@ def test_shop_window_reflects_one_pedestrian_and_shows_another(bpy_module):
     assert not index[~(via_mirror | via_glass)].any()
 
 
+def _fresnel(cos_i, n):
+    """Unpolarised Fresnel reflectance of a smooth dielectric (relative index n) from the Fresnel equations."""
+    sin_t = np.sqrt(np.clip(1 - cos_i**2, 0, 1)) / n
+    cos_t = np.sqrt(1 - sin_t**2)
+    rs = (cos_i - n * cos_t) / (cos_i + n * cos_t)
+    rp = (n * cos_i - cos_t) / (n * cos_i + cos_t)
+    return 0.5 * (rs**2 + rp**2)
+
+
+@pytest.mark.slow
+def test_reflection_strength_is_the_fresnel_reflectance_of_the_window(bpy_module):
+    """A shop window along the street (IOR 1.5) seen at grazing angles: the reflected person arrives with the
+    Fresnel reflectance F of each pixel's incidence angle, the person inside the shop with (1 − F)² (the two faces
+    of a parallel slab)."""
+    hfov, ior = math.radians(75.0), 1.5
+    eye = np.array([0.0, 0.0, 1.5])
+    pose = look_at(eye, (1.5, 10.0, 1.2))
+    window_x = 3.0
+    inside = Entity("inside", "pedestrian", _box(1.0, 1.0, 1.8), [Material("a")],
+                    _static(1, pose_from_xyz_yaw(4.5, 16.0, 0.0, 0.0)), instance_id=1)
+    street = Entity("street", "pedestrian", _box(1.0, 1.0, 1.8), [Material("b")],
+                    _static(1, pose_from_xyz_yaw(1.5, 12.0, 0.0, 0.0)), instance_id=2)
+    # the pane faces the street (normal −x)
+    window = Entity("window", "window",
+                    Mesh([(window_x, 4, 0), (window_x, 4, 3), (window_x, 30, 3), (window_x, 30, 0)], [(0, 1, 2, 3)]),
+                    [Material("shop glass", transmission=1.0, roughness=0.0, ior=ior, reflective=True)], _static(1))
+    world = World("shop", 1, 10.0, [inside, street, window], [Camera("cam", hfov, _static(1, pose))])
+    (raw,) = _render(world, _settings(passes={"rgb", "reflection"}))
+    assert raw.reflection_strength is not None and raw.reflection_strength.shape == (H, W, 2)
+    d = _rays(_K(hfov), pose)
+    cos_i = np.abs(d[..., 0]) / np.linalg.norm(d, axis=-1)
+    F = _fresnel(cos_i, ior)
+    via_mirror, via_glass = raw.reflection[..., 1] == 1, raw.reflection[..., 2] == 1
+    assert via_mirror.sum() > 15 and via_glass.sum() > 15
+    assert set(np.unique(raw.reflection_index[via_mirror])) == {2.0}
+    np.testing.assert_allclose(raw.reflection_strength[..., 0][via_mirror], F[via_mirror], atol=1e-4)
+    np.testing.assert_allclose(raw.reflection_strength[..., 1][via_glass], (1 - F[via_glass]) ** 2, atol=1e-4)
+    assert not raw.reflection_strength[..., 0][~via_mirror].any()
+    assert not raw.reflection_strength[..., 1][~via_glass].any()
+    # grazing incidence: far stronger than the 4 % of a pane seen head-on, and varying across the reflection
+    assert F[via_mirror].min() > 0.1 and F[via_mirror].max() - F[via_mirror].min() > 0.02
+
+
 def test_night_is_lit_by_local_lights_only(bpy_module):
     from simgen.world.model import Light
 
