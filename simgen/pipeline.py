@@ -147,12 +147,14 @@ def render_scene(
     frames: int | None = None,
     device: str | None = None,
     on_frame: Callable[[int, int], None] | None = None,
+    on_reflection: Callable[[int, int], None] | None = None,
 ) -> RenderSummary:
     """Render one scene file into the native dataset at ``out``.
 
     cfg: render configuration (default: :func:`simgen.spec.default_render_config`). frames: render only the
     first N frames. device: overrides ``cfg.device``. on_frame(done, total): progress callback, once per frame
-    and camera written. Raises :class:`SimgenError` subclasses (spec errors, missing scene, unknown or missing
+    and camera written. on_reflection(done, total): progress of the reflection-label pre-pass (only with the
+    ``reflection`` pass), which runs before the first frame. Raises :class:`SimgenError` subclasses (spec errors, missing scene, unknown or missing
     device, unwritable output) before anything is written under ``out``.
     """
     from simgen.io.dataset import DatasetWriter
@@ -218,7 +220,7 @@ def render_scene(
                 on_frame(done, total)
 
         # Frame t is labelled once t+1 is rendered (occlusion needs the neighbour's depth); the window is 3 frames.
-        for raw in blender.render_world(world, settings, frames=list(range(count))):
+        for raw in blender.render_world(world, settings, frames=list(range(count)), on_reflection=on_reflection):
             window = pending[raw.camera]
             window.append(raw)
             if len(window) == 2 and window[0].frame == 0:

@@ -53,11 +53,20 @@ def render(
     with bar:
         task = bar.add_task(scene.name, total=None)
 
+        refl_task = None
+
         def on_frame(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
+        def on_reflection(done: int, total: int) -> None:
+            nonlocal refl_task
+            if refl_task is None:
+                refl_task = bar.add_task("reflection labels", total=total)
+            bar.update(refl_task, completed=done)
+
         summary = render_scene(scene, out, cfg=cfg, seed=seed, variant=variant, frames=frames,
-                               device=device.lower() if device else None, on_frame=on_frame)
+                               device=device.lower() if device else None, on_frame=on_frame,
+                               on_reflection=on_reflection)
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in sorted(summary.per_stage.items()))
     err.print(f"[green]done[/]: {summary.frames} frame(s) x {summary.cameras} camera(s) of '{summary.scene}' "
               f"(seed {summary.seed}, variant {summary.variant}) in {summary.seconds:.1f} s "

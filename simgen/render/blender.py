@@ -750,11 +750,13 @@ def render_world(
     settings: RenderSettings,
     frames: list[int] | None = None,
     on_frame: Callable[[RawFrame], None] | None = None,
+    on_reflection: Callable[[int, int], None] | None = None,
 ) -> Iterator[RawFrame]:
     """Render ``world``: yields one :class:`RawFrame` per (frame, camera), frames in the given order.
 
     frames: 0-based frame indices (default: all). on_frame: called with each RawFrame before it is yielded
-    (progress reporting). Timings per frame (seconds): ``build`` (scene build, on the first frame yielded;
+    (progress reporting). on_reflection(done, total): called after each render of the reflection pre-pass, which
+    renders the reflection labels of every frame before the first frame is yielded. Timings per frame (seconds): ``build`` (scene build, on the first frame yielded;
     0 after), ``beauty``, ``labels`` (1-spp label render), ``reflection`` (if asked), ``io`` (writing and
     reading the temporary EXR/PNG files). Temporary files live in a directory removed when the generator
     finishes or is closed.
@@ -775,6 +777,7 @@ def render_world(
         tmpdir = Path(tmp)
         refl_seconds: dict[tuple[int, int], float] = {}
         glass_modes = reflection_glass_modes(world) if reflection else []
+        refl_total, refl_done = len(glass_modes) * 2 * len(frames) * len(built.cameras), 0
         for mode, what in ((m, w) for m in glass_modes for w in ("keys", "strength")):
             # All reflection renders first: switching to and from the reflection layer makes Cycles re-sync
             # the shaders and the sky, so it happens once per world and render kind instead of per frame.
@@ -787,6 +790,9 @@ def render_world(
                         _render_layer(scene, _LAYER_REFLECTION, tmpdir / f"reflection-{mode}-{what}-{f}-{ci}.exr",
                                       filter_width=LABEL_FILTER_WIDTH)
                         refl_seconds[(f, ci)] = refl_seconds.get((f, ci), 0.0) + time.perf_counter() - t
+                        refl_done += 1
+                        if on_reflection is not None:
+                            on_reflection(refl_done, refl_total)
         for f in frames:
             scene.frame_set(f)
             for ci, (cam_model, cam_obj) in enumerate(zip(world.cameras, built.cameras)):

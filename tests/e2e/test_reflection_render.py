@@ -27,7 +27,11 @@ def _render(scene: str, out):
 
     cfg = load_render_config("test").model_copy(update={
         "width": W, "height": H, "passes": ["rgb", "depth", "semantic", "instance", "reflection"]})
-    render_scene(REPO / "scenes" / f"{scene}.yaml", out, cfg=cfg, frames=1)
+    progress = []
+    render_scene(REPO / "scenes" / f"{scene}.yaml", out, cfg=cfg, frames=1,
+                 on_reflection=lambda done, total: progress.append((done, total)))
+    # key + strength renders, for clear glass and (all these scenes have shop windows) glass as a mirror
+    assert progress == [(1, 4), (2, 4), (3, 4), (4, 4)]
     row = json.loads((out / "manifest.jsonl").read_text().splitlines()[0])
     _, world = prepare(REPO / "scenes" / f"{scene}.yaml", seed=row["seed"], variant=row["variant"], cfg=cfg)
     return row, world
