@@ -8,9 +8,12 @@ differ). This module therefore reports, for each metric,
   drawn **without replacement** (sampling with replacement duplicates rows, which biases Fréchet distance and the
   k-NN metrics toward "more similar" / "smaller ball");
 * ``ci_low``/``ci_high`` — the percentile interval (level ``1 - alpha``) of those subsample values: the spread
-  of the metric at size ``n`` over subsamples of the available data. When ``n`` is a large share of a pool, the
-  subsamples overlap and the interval is narrower than fresh data would give (finite-population effect);
-  :func:`compare` uses at most half of each pool by default for that reason;
+  of the metric at size ``n`` over subsamples of the available data. With groups (video blocks, rendered
+  sequences), each subsample is made of whole groups drawn at random, so correlated neighbours move together and
+  the interval shows the spread between groups rather than the much smaller spread between frames of the same
+  groups. When ``n`` is a large share of a pool, the subsamples overlap and the interval is narrower than fresh
+  data would give (finite-population effect); :func:`compare` uses at most half of each pool by default for
+  that reason;
 * ``baseline`` with its interval — the same metric between two halves of the *real* set, split by group (no
   group — e.g. video or recording — on both sides), each subsampled to the same ``n``;
 * ``ratio`` — the calibrated gap ratio, oriented so that **ratio > 1 always means "further apart than real is
@@ -57,6 +60,7 @@ __all__ = [
     "METRIC_OUTPUTS",
     "make_metric",
     "split_by_group",
+    "draw_by_group",
     "subsample_ci",
     "real_baseline",
     "gap_ratio",
@@ -255,6 +259,31 @@ def _groups_array(groups: Any, n: int, fn: str, name: str) -> np.ndarray | None:
     return g
 
 
+def _group_members(groups: np.ndarray) -> list[np.ndarray]:
+    """Row indices of each group (``None`` entries are groups of their own), in order of first appearance."""
+    labels: dict[Any, list[int]] = {}
+    for i, v in enumerate(groups):
+        labels.setdefault(("__none__", i) if v is None else v, []).append(i)
+    return [np.array(m, dtype=np.int64) for m in labels.values()]
+
+
+def draw_by_group(members: list[np.ndarray] | None, size: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` distinct row indices of ``range(size)``: uniformly when ``members`` is None, else from whole groups.
+
+    ``members``: the row indices of each group. Groups are taken in random order until they hold at least ``n``
+    rows; ``n`` of those rows are then drawn without replacement (so only the last group is ever cut).
+    """
+    if members is None:
+        return rng.choice(size, n, replace=False)
+    chosen, have = [], 0
+    for j in rng.permutation(len(members)):
+        chosen.append(members[j])
+        have += len(members[j])
+        if have >= n:
+            break
+    return rng.choice(np.concatenate(chosen), n, replace=False)
+
+
 # --------------------------------------------------------------------------------------------------- public API
 
 
@@ -272,7 +301,8 @@ def subsample_ci(
     """Metric between ``a`` ``(Na, D)`` and ``b`` ``(Nb, D)`` over ``reps`` subsamples of ``n`` rows of each set.
 
     Rows are drawn **without replacement** within each subsample (independently for ``a`` and ``b``, afresh per
-    repetition). ``metric`` is a key of :data:`METRIC_OUTPUTS`, a callable from :func:`make_metric`, or any
+    repetition). When a side has groups, its subsample is drawn by group: groups in random order until they hold
+    at least ``n`` rows, then ``n`` rows of those (:func:`draw_by_group`). ``metric`` is a key of :data:`METRIC_OUTPUTS`, a callable from :func:`make_metric`, or any
     callable ``f(a, b, rng) -> float | {name: float}`` (a callable taking ``groups_a``/``groups_b`` as 4th/5th
     arguments receives the subsampled group labels). Returns ``{output name: Interval}`` (a float-valued callable
     is keyed by its ``__name__``); ``Interval.value`` is the mean over repetitions, ``ci_low``/``ci_high`` the
@@ -289,10 +319,12 @@ def subsample_ci(
         raise MetricInputError(f"{fn}: n={n} exceeds the available samples (a has {len(x)}, b has {len(y)})")
     ga = _groups_array(groups_a, len(x), fn, "groups_a")
     gb = _groups_array(groups_b, len(y), fn, "groups_b")
+    members_a = None if ga is None else _group_members(ga)
+    members_b = None if gb is None else _group_members(gb)
     rows = []
     for _ in range(reps):
-        ia = rng.choice(len(x), n, replace=False)
-        ib = rng.choice(len(y), n, replace=False)
+        ia = draw_by_group(members_a, len(x), n, rng)
+        ib = draw_by_group(members_b, len(y), n, rng)
         rows.append(
             _call_metric(metric, x[ia], y[ib], rng, None if ga is None else ga[ia], None if gb is None else gb[ib])
         )
@@ -306,15 +338,11 @@ def split_by_group(groups: Any, rng: np.random.Generator) -> tuple[np.ndarray, n
     ``rng`` and each is put on the side with fewer samples so far, so the halves differ in size by at most the
     largest group. Needs at least 2 distinct groups.
     """
-    g = np.asarray(groups, dtype=object).reshape(-1)
-    labels: dict[Any, list[int]] = {}
-    for i, v in enumerate(g):
-        labels.setdefault(("__none__", i) if v is None else v, []).append(i)
-    if len(labels) < 2:
+    members = _group_members(np.asarray(groups, dtype=object).reshape(-1))
+    if len(members) < 2:
         raise MetricInputError(
-            f"split_by_group: the real set has {len(labels)} group(s); a real-vs-real baseline needs at least 2"
+            f"split_by_group: the real set has {len(members)} group(s); a real-vs-real baseline needs at least 2"
         )
-    members = list(labels.values())
     order = rng.permutation(len(members))
     # largest groups first (in random order among equals) keeps the halves balanced
     order = sorted(order, key=lambda j: -len(members[j]))
@@ -339,7 +367,7 @@ def real_baseline(
     """The metric between two halves of ``real`` ``(N, D)``, split by ``real_groups`` ``(N,)``, at size ``n``.
 
     Each repetition draws a fresh random split (:func:`split_by_group`: no group on both sides), then ``n`` rows
-    without replacement from each half, and computes ``metric(half1, half2)`` (half 1 plays the synthetic role,
+    without replacement from each half, by group (:func:`draw_by_group`) as :func:`subsample_ci` does, and computes ``metric(half1, half2)`` (half 1 plays the synthetic role,
     half 2 the real reference). ``real_groups=None`` treats every sample as its own group — only right for
     independent images, never for video frames. Returns ``{output name: Interval}`` as :func:`subsample_ci`.
     Raises :class:`MetricInputError` when a half has fewer than ``n`` rows.
@@ -358,8 +386,9 @@ def real_baseline(
                 f"{fn}: a group-wise half of the real set has {min(len(h1), len(h2))} samples, fewer than n={n}; "
                 "use a smaller n or more real data (or smaller groups)"
             )
-        i1 = rng.choice(h1, n, replace=False)
-        i2 = rng.choice(h2, n, replace=False)
+        # drawn by group like the synthetic-vs-real subsamples, so both pairs are equally diverse
+        i1 = h1[draw_by_group(_group_members(g[h1]), len(h1), n, rng)]
+        i2 = h2[draw_by_group(_group_members(g[h2]), len(h2), n, rng)]
         rows.append(_call_metric(metric, x[i1], x[i2], rng, g[i1], g[i2]))
     return _collect(rows, n, alpha)
 

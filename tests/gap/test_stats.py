@@ -37,6 +37,33 @@ def test_subsample_ci_draws_without_replacement_and_orders_interval():
     assert iv.value == pytest.approx(float(iv.values.mean()))
 
 
+def test_draw_by_group_takes_whole_groups_first():
+    rng = np.random.default_rng(5)
+    groups = np.repeat(np.arange(10), 30)
+    members = S._group_members(groups.astype(object))
+    for _ in range(20):
+        idx = S.draw_by_group(members, len(groups), 50, rng)
+        assert len(idx) == 50 and len(np.unique(idx)) == 50
+        assert len(np.unique(groups[idx])) <= 2  # two groups of 30 hold 50 rows
+    assert len(np.unique(groups[S.draw_by_group(None, len(groups), 50, rng)])) > 2
+
+
+def test_grouped_intervals_show_the_spread_between_groups():
+    """Frames of one video block are alike: subsampling frames hides how much another set of blocks would differ;
+    subsampling whole groups shows it."""
+    rng = np.random.default_rng(6)
+    a, ga = _grouped(rng, 24, 20, d=4, offset=2.0)
+    b, gb = _grouped(rng, 24, 20, d=4, offset=2.0)
+
+    def mean_gap(x, y, rng):
+        return float(np.linalg.norm(x.mean(0) - y.mean(0)))
+
+    flat = S.subsample_ci(mean_gap, a, b, n=120, reps=40, alpha=0.1, rng=np.random.default_rng(1))["mean_gap"]
+    grouped = S.subsample_ci(mean_gap, a, b, n=120, reps=40, alpha=0.1, rng=np.random.default_rng(1),
+                             groups_a=ga, groups_b=gb)["mean_gap"]
+    assert grouped.ci_high - grouped.ci_low > 2 * (flat.ci_high - flat.ci_low)
+
+
 def test_subsample_ci_rejects_n_larger_than_a_set():
     rng = np.random.default_rng(0)
     with pytest.raises(MetricInputError, match="exceeds"):
