@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from simgen.errors import OutputError, SimgenError
+from simgen.io.gallery import write_index
 from simgen.spec import RenderConfig, ResolvedScene, default_render_config, resolve
 from simgen.spec.sweep import scene_variant
 from simgen.world.model import World
@@ -45,6 +46,8 @@ class RenderSummary:
     per_stage: dict[str, float] = field(default_factory=dict)
     #: contact sheets (rgb | depth | flow | semantic | instance | normals) of each camera's first frame
     previews: list[Path] = field(default_factory=list)
+    #: OUT/index.html: a page with every sequence of the dataset (None if it could not be written)
+    index: Path | None = None
 
     @property
     def seconds_per_frame(self) -> float:
@@ -238,6 +241,11 @@ def render_scene(
         raise OutputError(f"cannot write to {out}: {err.strerror or err}") from err
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    index = None
+    try:  # derived from the manifest: the dataset is complete without it
+        index = write_index(out)
+    except OSError as err:
+        log.warning("could not write %s: %s", out / "index.html", err.strerror or err)
     return RenderSummary(out=out, scene=resolved.scene.name, variant=variant, seed=seed, frames=count,
                          cameras=len(world.cameras), device=choice.message, seconds=time.perf_counter() - started,
-                         per_stage=per_stage, previews=[out / p for p in previews])
+                         per_stage=per_stage, previews=[out / p for p in previews], index=index)

@@ -76,3 +76,5 @@ def render(
     for preview in summary.previews:
         err.print(f"preview: {preview}")
     err.print(f"output: {summary.out.resolve()}  (manifest: {summary.out / 'manifest.jsonl'})")
+    if summary.index is not None:
+        err.print(f"browse: {summary.index}")

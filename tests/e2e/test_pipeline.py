@@ -64,6 +64,8 @@ def test_a_sweep_point_renders_with_its_seed_and_labels(tmp_path, bpy_module):
     assert row["knobs"]["night"] is True and row["knobs"]["fog_density"] == 0.0
     resolved = json.loads((out / "city_street_noon" / "0005" / "scene.resolved.json").read_text())
     assert resolved["sweep"] == {"weather": "clear", "lighting.time_of_day": "22:30"}
+    index = (out / "index.html").read_text()
+    assert "city_street_noon / 5" in index and 'src="city_street_noon/0005/preview.png"' in index
     # a point the sweep does not have is a clean error, and nothing is written for it
     code = main(["render", str(sweep), "--out", str(out), "--config", str(REPO / "render_configs" / "test.yaml"),
                  "--variant", "18", "--frames", "1", "--no-progress"])
