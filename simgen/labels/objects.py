@@ -90,7 +90,7 @@ def object_record(
     """
     h, w = instance.shape
     pose = np.asarray(entity.poses[frame], np.float64)
-    verts = entity.mesh.vertices
+    verts = entity.vertices_at(frame)
     tris = triangulate(entity.mesh.faces)
     box = tight_box(verts, pose)
     mask = instance == entity.instance_id

@@ -467,6 +467,39 @@ def _principled_material(name: str, mat: Material, weather: Weather, wet_surface
 # scene
 
 
+def _shape_key_frames(obj, vertex_frames: np.ndarray) -> None:
+    """Deform ``obj`` per frame: one shape key per frame holding its vertices, at weight 1 on its own frame and 0
+    on the neighbouring ones (linear in between), so frame f shows exactly ``vertex_frames[f]``. Cycles takes
+    the deformation at t ± 1 into the Vector pass, so flow of a deforming object is exact too."""
+    obj.shape_key_add(name="rest", from_mix=False)
+    n = len(vertex_frames)
+    for f in range(n):
+        kb = obj.shape_key_add(name=f"frame_{f}", from_mix=False)
+        kb.slider_min = 0.0
+        kb.data.foreach_set("co", np.ascontiguousarray(vertex_frames[f], np.float32).reshape(-1))
+        kb.value = 0.0
+    key = obj.data.shape_keys
+    key.use_relative = True
+    for f in range(n):
+        kb = key.key_blocks[f"frame_{f}"]
+        for g in (f - 1, f, f + 1):
+            if 0 <= g < n:
+                kb.value = 1.0 if g == f else 0.0
+                kb.keyframe_insert("value", frame=g)
+    _linear_keys(key.animation_data.action)
+
+
+def _linear_keys(action) -> None:
+    """Make every keyframe of ``action`` linear (no overshoot between frames)."""
+    curves = getattr(action, "fcurves", None)
+    if curves is None:  # layered actions (Blender 4.4+)
+        curves = [fc for layer in action.layers for strip in layer.strips
+                  for bag in strip.channelbags for fc in bag.fcurves]
+    for fc in curves:
+        for kp in fc.keyframe_points:
+            kp.interpolation = "LINEAR"
+
+
 def _keyframe(obj, poses: np.ndarray, to_blender=None) -> None:
     """Set ``obj``'s world matrix per frame; keyframe every frame when it moves (Vector pass needs keys)."""
     mats = poses if to_blender is None else np.stack([to_blender(p) for p in poses])
@@ -687,6 +720,8 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
         obj.pass_index = key  # label_key >= 1: index 0 is the sky
         (main if ent.label_visible else weather_coll).objects.link(obj)
         _keyframe(obj, ent.poses)
+        if ent.vertex_frames is not None and not glass:
+            _shape_key_frames(obj, ent.vertex_frames)
         objects.append(obj)
 
     cameras = [_camera_object(c, settings, main) for c in world.cameras]

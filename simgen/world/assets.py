@@ -119,9 +119,13 @@ class _Builder:
 
     def __init__(self) -> None:
         self.parts: list[tuple[np.ndarray, np.ndarray, int]] = []
+        self.groups: list[int] = []
+        #: rig part of the parts added next (people: :data:`PERSON_BONES`)
+        self.group = 0
 
     def add(self, v: np.ndarray, f: np.ndarray, mat: int) -> None:
         self.parts.append((np.asarray(v, float), np.asarray(f, np.int64), mat))
+        self.groups.append(self.group)
 
     def box(self, x0, x1, y0, y1, z0, z1, mat: int) -> None:
         lo = np.array([min(x0, x1), min(y0, y1), min(z0, z1)])
@@ -161,13 +165,16 @@ class _Builder:
         self.add(v, _BOX_F, mat)
 
     def mesh(self) -> Mesh:
-        vs, fs, ms, off = [], [], [], 0
-        for v, f, mat in self.parts:
+        vs, fs, ms, gs, off = [], [], [], [], 0
+        for (v, f, mat), g in zip(self.parts, self.groups):
             vs.append(v)
             fs.append(f + off)
             ms.append(np.full(len(f), mat, np.int64))
+            gs.append(np.full(len(v), g, np.int64))
             off += len(v)
-        return Mesh(np.concatenate(vs), np.concatenate(fs), np.concatenate(ms))
+        groups = np.concatenate(gs)
+        return Mesh(np.concatenate(vs), np.concatenate(fs), np.concatenate(ms),
+                    vertex_group=groups if groups.any() else None)
 
 
 def _mat(name: str, rgb: RGB, **kw) -> Material:
@@ -293,21 +300,29 @@ def _person_materials(colour: RGB, rng: np.random.Generator) -> list[Material]:
     ]
 
 
+#: rig parts of a person's vertices (``Mesh.vertex_group``): the body, then legs and arms on the +y / −y side
+PERSON_BONES = {"body": 0, "leg_left": 1, "leg_right": 2, "arm_left": 3, "arm_right": 4}
+
+
 def _person_parts(b: _Builder, height: float, child: bool) -> None:
-    """A standing person of ``height`` metres facing +x, arms down (rigid)."""
+    """A standing person of ``height`` metres facing +x, arms down; legs and arms tagged as rig parts."""
     h = height
     head_r = (0.085 if not child else 0.095) * h / (1.75 if not child else 1.15)
     leg = 0.47 * h
     hip_w = 0.1 * h
-    b.box(-0.06 * h, 0.09 * h, -hip_w - 0.04 * h, hip_w + 0.04 * h, 0.0, 0.04 * h, SHOES)
     for s in (-1, 1):
+        b.group = PERSON_BONES["leg_left" if s > 0 else "leg_right"]
+        b.box(-0.06 * h, 0.09 * h, s * hip_w / 2 - 0.05 * h, s * hip_w / 2 + 0.05 * h, 0.0, 0.04 * h, SHOES)
         b.box(-0.04 * h, 0.04 * h, s * hip_w / 2 - 0.04 * h, s * hip_w / 2 + 0.04 * h, 0.04 * h, leg, BOTTOM)
+    b.group = PERSON_BONES["body"]
     torso_top = leg + 0.31 * h
     b.box(-0.07 * h, 0.07 * h, -0.12 * h, 0.12 * h, leg, torso_top, TOP)
     for s in (-1, 1):
+        b.group = PERSON_BONES["arm_left" if s > 0 else "arm_right"]
         y0, y1 = sorted((s * 0.125 * h, s * 0.165 * h))
         b.box(-0.03 * h, 0.03 * h, y0, y1, leg + 0.02 * h, torso_top - 0.01 * h, TOP)
         b.box(-0.025 * h, 0.025 * h, y0, y1, leg - 0.03 * h, leg + 0.02 * h, SKIN)  # hands
+    b.group = PERSON_BONES["body"]
     b.cyl((0, 0, torso_top + 0.02 * h), 0.03 * h, 0.04 * h, "z", SKIN, sections=8)
     hc = h - head_r
     b.sphere((0, 0, hc), head_r, SKIN)
@@ -525,7 +540,52 @@ def make_asset(class_name: str, colour: str | RGB | None, scale, rng: np.random.
     # builders author the ground contact at the origin; put the lowest point exactly on z = 0
     lo, _ = mesh.bounds()
     v = mesh.vertices - [0.0, 0.0, lo[2]]
-    return Mesh(v * s, mesh.faces, mesh.face_material), mats
+    return Mesh(v * s, mesh.faces, mesh.face_material, vertex_group=mesh.vertex_group), mats
+
+
+#: gait of people (``animation``): leg swing and arm swing amplitudes (radians), stride as a share of the
+#: person's height (metres moved per full gait cycle), cadence when standing still (cycles per second)
+GAITS = {"walking": (0.42, 0.35, 0.8, 0.9), "running": (0.7, 0.6, 1.3, 1.4)}
+
+
+def person_pose_frames(mesh: Mesh, phases: np.ndarray, gait: str) -> np.ndarray:
+    """(T, V, 3) vertices of a person mesh swinging legs and arms at the gait ``phases`` (T,) radians.
+
+    Each leg turns about its hip (the top centre of its vertices) around the lateral y axis by
+    ``±leg · sin(phase)``, each arm about its shoulder against the leg on its side; the body stays put. Parts are
+    rotated rigidly, so limb lengths are kept exactly. Raises :class:`AssetError` for a mesh without a person rig
+    or an unknown gait.
+    """
+    if gait not in GAITS:
+        raise AssetError(f"unknown gait '{gait}' (known: {', '.join(GAITS)})")
+    if mesh.vertex_group is None:
+        raise AssetError("this mesh has no person rig (vertex_group)")
+    leg_amp, arm_amp, _, _ = GAITS[gait]
+    out = np.repeat(mesh.vertices[None], len(phases), axis=0)
+    swing = {"leg_left": leg_amp, "leg_right": -leg_amp, "arm_left": -arm_amp, "arm_right": arm_amp}
+    for part, amp in swing.items():
+        sel = mesh.vertex_group == PERSON_BONES[part]
+        if not sel.any():
+            continue
+        v = mesh.vertices[sel]
+        pivot = np.array([v[:, 0].mean(), v[:, 1].mean(), v[:, 2].max()])
+        for t, phase in enumerate(phases):
+            a = amp * math.sin(float(phase))
+            c, s_ = math.cos(a), math.sin(a)
+            rot = np.array([[c, 0.0, s_], [0.0, 1.0, 0.0], [-s_, 0.0, c]])  # a turn about +y
+            out[t, sel] = (v - pivot) @ rot.T + pivot
+    return out
+
+
+def gait_phases(poses: np.ndarray, fps: float, height: float, gait: str, phase0: float = 0.0) -> np.ndarray:
+    """(T,) gait phase of a person with world poses (T, 4, 4): one cycle per stride of ground travelled, or the
+    standing cadence when the person does not move."""
+    _, _, stride_share, cadence = GAITS[gait]
+    steps = np.linalg.norm(np.diff(poses[:, :2, 3], axis=0), axis=1)
+    travelled = np.concatenate([[0.0], np.cumsum(steps)])
+    if travelled[-1] < 1e-6:
+        return phase0 + 2 * math.pi * cadence * np.arange(len(poses)) / fps
+    return phase0 + 2 * math.pi * travelled / (stride_share * height)
 
 
 def light_mounts(class_name: str, scale=1.0, mesh: Mesh | None = None) -> list[LightMount]:

@@ -24,7 +24,8 @@ from simgen.classes import class_table
 from simgen.errors import SimgenError
 from simgen.rng import stream
 from simgen.world import weather as wx
-from simgen.world.assets import VEHICLES, LightMount, light_mounts, make_asset
+from simgen.world.assets import GAITS, VEHICLES, LightMount, gait_phases, light_mounts, make_asset, \
+    person_pose_frames
 from simgen.world.conventions import intrinsics_from_hfov, pose_from_xyz_yaw, project
 from simgen.world.layout import Facade, Layout, RoadParams, build_layout, glass_material
 from simgen.world.model import Camera, Entity, Light, Lighting, Material, Mesh, Weather, World
@@ -273,6 +274,16 @@ class _Build:
                 self.groups.append(_Obj(f"{g.name}_{inst.index}", g.class_name, mesh, mats, item.poses, attrs,
                                         mounts=tuple(light_mounts(g.class_name, inst.scale, mesh))))
 
+    def gait(self, o: _Obj) -> np.ndarray | None:
+        """Per-frame vertices of a walking / running person (legs and arms swing with the distance covered), or
+        None for everything that keeps its shape."""
+        gait = o.attributes.get("animation")
+        if gait not in GAITS or o.mesh.vertex_group is None or self.T < 2:
+            return None
+        phase0 = float(self.rng(f"gait/{o.name}").uniform(0.0, 2 * math.pi))
+        height = float(o.mesh.vertices[:, 2].max())
+        return person_pose_frames(o.mesh, gait_phases(o.poses, float(self.r.fps), height, gait, phase0), gait)
+
     # street lights ----------------------------------------------------------------------------------------
     def street_lights(self) -> None:
         sl = self.r.lighting.street_lights
@@ -367,7 +378,7 @@ class _Build:
         for o in self.groups + self.edge + self.lamps:
             thing = table.by_name(o.class_name).thing
             ent = Entity(o.name, o.class_name, o.mesh, o.materials, o.poses, next_id if thing else 0,
-                         deforming=o.deforming, attributes=o.attributes)
+                         deforming=o.deforming, attributes=o.attributes, vertex_frames=self.gait(o))
             if thing:
                 next_id += 1
             things.append(ent)

@@ -53,6 +53,8 @@ class Mesh:
     vertices: np.ndarray
     faces: np.ndarray
     face_material: np.ndarray | None = None
+    #: optional (V,) int64 rig part of each vertex (people: see :data:`simgen.world.assets.PERSON_BONES`)
+    vertex_group: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.vertices = np.asarray(self.vertices, np.float64).reshape(-1, 3)
@@ -64,6 +66,10 @@ class Mesh:
             raise ValueError(f"faces must be (F, 3) or (F, 4), got {self.faces.shape}")
         if len(self.face_material) != len(self.faces):
             raise ValueError("face_material must have one entry per face")
+        if self.vertex_group is not None:
+            self.vertex_group = np.asarray(self.vertex_group, np.int64)
+            if self.vertex_group.shape != (len(self.vertices),):
+                raise ValueError("vertex_group must have one entry per vertex")
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Axis-aligned (min, max) corners in the object frame, each (3,) float64."""
@@ -79,6 +85,8 @@ class Entity:
     instance_id: stable over the sequence; 0 for stuff (road, sidewalk, building walls).
     deforming: the mesh changes shape over time (walking people) — rigid reprojection does not hold.
     label_visible: False for weather geometry (rain streaks, snow flakes): hidden in every label pass.
+    vertex_frames: for a deforming entity, (T, V, 3) float64 vertices in the object frame at every frame
+    (``mesh.vertices`` is the rest shape; faces and materials stay the same).
     """
 
     name: str
@@ -91,12 +99,23 @@ class Entity:
     label_visible: bool = True
     #: free-form facts for labels and audits (colour name, scale, edge-case role such as "reflected_pedestrian")
     attributes: dict = field(default_factory=dict)
+    vertex_frames: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.poses = np.asarray(self.poses, np.float64)
         if self.poses.ndim != 3 or self.poses.shape[1:] != (4, 4):
             raise ValueError(f"{self.name}: poses must be (T, 4, 4), got {self.poses.shape}")
         class_table().by_name(self.class_name)  # raises KeyError on an unknown class
+        if self.vertex_frames is not None:
+            self.vertex_frames = np.asarray(self.vertex_frames, np.float64)
+            want = (len(self.poses), len(self.mesh.vertices), 3)
+            if self.vertex_frames.shape != want:
+                raise ValueError(f"{self.name}: vertex_frames must be {want}, got {self.vertex_frames.shape}")
+            self.deforming = True
+
+    def vertices_at(self, frame: int) -> np.ndarray:
+        """(V, 3) object-frame vertices at ``frame`` (the rest shape unless the entity deforms)."""
+        return self.mesh.vertices if self.vertex_frames is None else self.vertex_frames[frame]
 
 
 @dataclass

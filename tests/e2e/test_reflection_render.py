@@ -64,7 +64,7 @@ def _scene_mesh(world, frame: int = 0):
         f = np.asarray(e.mesh.faces)
         tris = f if f.shape[1] == 3 else np.concatenate([f[:, [0, 1, 2]], f[:, [0, 2, 3]]])
         fm = e.mesh.face_material if f.shape[1] == 3 else np.concatenate([e.mesh.face_material] * 2)
-        v = e.mesh.vertices @ e.poses[frame][:3, :3].T + e.poses[frame][:3, 3]
+        v = e.vertices_at(frame) @ e.poses[frame][:3, :3].T + e.poses[frame][:3, 3]  # walkers deform
         verts.append(v)
         faces.append(tris + offset)
         offset += len(v)

@@ -8,7 +8,7 @@ import trimesh
 
 from simgen.classes import class_table
 from simgen.errors import SimgenError
-from simgen.world.assets import COLOURS, REGISTRY, light_mounts, make_asset
+from simgen.world.assets import COLOURS, REGISTRY, AssetError, light_mounts, make_asset
 
 THINGS = [c.name for c in class_table().classes if c.thing]
 #: rough real-world sizes (length x, width y, height z), metres, with a tolerance factor
@@ -110,3 +110,40 @@ def test_light_mounts_point_the_right_way():
         assert d[0] > 0.99 and d[2] < 0  # forward, slightly down
         assert h.local_pose[0, 3] >= mesh.bounds()[1][0]
     assert light_mounts("tree") == []
+
+
+def test_walking_person_swings_rigid_limbs_about_hips_and_shoulders():
+    from simgen.world.assets import PERSON_BONES, gait_phases, person_pose_frames
+
+    mesh, _ = make_asset("pedestrian", "red", 1.0, np.random.default_rng(3))
+    g = mesh.vertex_group
+    assert g is not None and set(np.unique(g)) == set(PERSON_BONES.values())
+    phases = np.linspace(0.0, 2 * np.pi, 9)
+    frames = person_pose_frames(mesh, phases, "walking")
+    assert frames.shape == (9, len(mesh.vertices), 3)
+    body = g == PERSON_BONES["body"]
+    np.testing.assert_array_equal(frames[:, body], np.broadcast_to(mesh.vertices[body], frames[:, body].shape))
+    for part in ("leg_left", "leg_right", "arm_left", "arm_right"):
+        sel = g == PERSON_BONES[part]
+        rest = mesh.vertices[sel]
+        for f in frames[:, sel]:
+            # a rigid turn: every pairwise distance within the limb is kept
+            np.testing.assert_allclose(np.linalg.norm(f[:, None] - f[None], axis=-1),
+                                       np.linalg.norm(rest[:, None] - rest[None], axis=-1), atol=1e-9)
+            np.testing.assert_allclose(f[:, 1], rest[:, 1])  # the swing stays in the walking plane
+    # legs swing in opposite directions; an arm against the leg on its side; phase 0 is the rest pose
+    foot = lambda part, k: frames[k, g == PERSON_BONES[part], 0].mean() - mesh.vertices[g == PERSON_BONES[part], 0].mean()  # noqa: E731
+    quarter = 2  # phase pi/2: largest swing
+    assert foot("leg_left", quarter) * foot("leg_right", quarter) < 0
+    assert foot("leg_left", quarter) * foot("arm_left", quarter) < 0
+    assert abs(foot("leg_left", quarter)) > 0.1
+    np.testing.assert_allclose(frames[0], mesh.vertices, atol=1e-12)
+    # the phase follows the ground covered: one cycle per stride
+    poses = np.stack([np.eye(4)] * 5)
+    poses[:, 0, 3] = np.arange(5) * 0.35
+    ph = gait_phases(poses, 10.0, 1.75, "walking")
+    np.testing.assert_allclose(np.diff(ph), 2 * np.pi * 0.35 / (0.8 * 1.75))
+    still = gait_phases(np.stack([np.eye(4)] * 5), 10.0, 1.75, "walking")
+    np.testing.assert_allclose(np.diff(still), 2 * np.pi * 0.9 / 10.0)
+    with pytest.raises(AssetError, match="rig"):
+        person_pose_frames(make_asset("car", "red", 1.0, np.random.default_rng(0))[0], phases, "walking")
