@@ -157,8 +157,9 @@ def render_scene(
     cfg: render configuration (default: :func:`simgen.spec.default_render_config`). frames: render only the
     first N frames. device: overrides ``cfg.device``. on_frame(done, total): progress callback, once per frame
     and camera written. on_reflection(done, total): progress of the reflection-label pre-pass (only with the
-    ``reflection`` pass), which runs before the first frame. Raises :class:`SimgenError` subclasses (spec errors, missing scene, unknown or missing
-    device, unwritable output) before anything is written under ``out``.
+    ``reflection`` pass), which runs before the first frame. Raises :class:`SimgenError` subclasses (spec
+    errors, missing scene, unknown or missing device, unwritable output) before anything is written under
+    ``out``. Afterwards ``out/index.html`` is rewritten (:func:`simgen.io.gallery.write_index`).
     """
     from simgen.io.dataset import DatasetWriter
     from simgen.io import formats

@@ -302,8 +302,9 @@ def subsample_ci(
 
     Rows are drawn **without replacement** within each subsample (independently for ``a`` and ``b``, afresh per
     repetition). When a side has groups, its subsample is drawn by group: groups in random order until they hold
-    at least ``n`` rows, then ``n`` rows of those (:func:`draw_by_group`). ``metric`` is a key of :data:`METRIC_OUTPUTS`, a callable from :func:`make_metric`, or any
-    callable ``f(a, b, rng) -> float | {name: float}`` (a callable taking ``groups_a``/``groups_b`` as 4th/5th
+    at least ``n`` rows, then ``n`` rows of those (:func:`draw_by_group`). ``metric`` is a key of
+    :data:`METRIC_OUTPUTS`, a callable from :func:`make_metric`, or any callable
+    ``f(a, b, rng) -> float | {name: float}`` (a callable taking ``groups_a``/``groups_b`` as 4th/5th
     arguments receives the subsampled group labels). Returns ``{output name: Interval}`` (a float-valued callable
     is keyed by its ``__name__``); ``Interval.value`` is the mean over repetitions, ``ci_low``/``ci_high`` the
     ``alpha/2`` and ``1 - alpha/2`` percentiles. Needs ``n <= min(Na, Nb)``; ``n`` equal to a pool size makes
@@ -367,8 +368,8 @@ def real_baseline(
     """The metric between two halves of ``real`` ``(N, D)``, split by ``real_groups`` ``(N,)``, at size ``n``.
 
     Each repetition draws a fresh random split (:func:`split_by_group`: no group on both sides), then ``n`` rows
-    without replacement from each half, by group (:func:`draw_by_group`) as :func:`subsample_ci` does, and computes ``metric(half1, half2)`` (half 1 plays the synthetic role,
-    half 2 the real reference). ``real_groups=None`` treats every sample as its own group — only right for
+    without replacement from each half, by group (:func:`draw_by_group`) as :func:`subsample_ci` does, and
+    computes ``metric(half1, half2)`` (half 1 plays the synthetic role, half 2 the real reference). ``real_groups=None`` treats every sample as its own group — only right for
     independent images, never for video frames. Returns ``{output name: Interval}`` as :func:`subsample_ci`.
     Raises :class:`MetricInputError` when a half has fewer than ``n`` rows.
     """

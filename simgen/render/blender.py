@@ -790,11 +790,11 @@ def render_world(
     """Render ``world``: yields one :class:`RawFrame` per (frame, camera), frames in the given order.
 
     frames: 0-based frame indices (default: all). on_frame: called with each RawFrame before it is yielded
-    (progress reporting). on_reflection(done, total): called after each render of the reflection pre-pass, which
-    renders the reflection labels of every frame before the first frame is yielded. Timings per frame (seconds): ``build`` (scene build, on the first frame yielded;
-    0 after), ``beauty``, ``labels`` (1-spp label render), ``reflection`` (if asked), ``io`` (writing and
-    reading the temporary EXR/PNG files). Temporary files live in a directory removed when the generator
-    finishes or is closed.
+    (progress reporting). on_reflection(done, total): called after each render of the reflection pre-pass,
+    which renders the reflection labels of every frame before the first frame is yielded. Timings per frame
+    (seconds): ``build`` (scene build, on the first frame yielded; 0 after), ``beauty``, ``labels`` (1-spp
+    label render), ``reflection`` (if asked), ``io`` (writing and reading the temporary EXR/PNG files).
+    Temporary files live in a directory removed when the generator finishes or is closed.
     """
     frames = list(range(world.frame_count)) if frames is None else [int(f) for f in frames]
     bad = [f for f in frames if not 0 <= f < world.frame_count]
@@ -811,9 +811,11 @@ def render_world(
     with tempfile.TemporaryDirectory(prefix="simgen-render-") as tmp:
         tmpdir = Path(tmp)
         refl_seconds: dict[tuple[int, int], float] = {}
+        # (glass mode, what is emitted) of every reflection render a frame needs
         glass_modes = reflection_glass_modes(world) if reflection else []
-        refl_total, refl_done = len(glass_modes) * 2 * len(frames) * len(built.cameras), 0
-        for mode, what in ((m, w) for m in glass_modes for w in ("keys", "strength")):
+        refl_renders = [(m, w) for m in glass_modes for w in ("keys", "strength")]
+        refl_total, refl_done = len(refl_renders) * len(frames) * len(built.cameras), 0
+        for mode, what in refl_renders:
             # All reflection renders first: switching to and from the reflection layer makes Cycles re-sync
             # the shaders and the sky, so it happens once per world and render kind instead of per frame.
             with _ReflectionMaterials(built, world, mode, strength=what == "strength"):
@@ -857,7 +859,7 @@ def render_world(
                     timings["reflection"] = refl_seconds[(f, ci)]
                     t = time.perf_counter()
                     got = {}
-                    for mode, what in ((m, w) for m in glass_modes for w in ("keys", "strength")):
+                    for mode, what in refl_renders:
                         exr = tmpdir / f"reflection-{mode}-{what}-{f}-{ci}.exr"
                         got[mode, what] = read_exr_passes(exr)["Combined"][..., :3]
                         exr.unlink()

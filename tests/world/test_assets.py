@@ -132,7 +132,10 @@ def test_walking_person_swings_rigid_limbs_about_hips_and_shoulders():
                                        np.linalg.norm(rest[:, None] - rest[None], axis=-1), atol=1e-9)
             np.testing.assert_allclose(f[:, 1], rest[:, 1])  # the swing stays in the walking plane
     # legs swing in opposite directions; an arm against the leg on its side; phase 0 is the rest pose
-    foot = lambda part, k: frames[k, g == PERSON_BONES[part], 0].mean() - mesh.vertices[g == PERSON_BONES[part], 0].mean()  # noqa: E731
+    def foot(part, k):  # mean forward displacement of a limb at phase k
+        sel = g == PERSON_BONES[part]
+        return frames[k, sel, 0].mean() - mesh.vertices[sel, 0].mean()
+
     quarter = 2  # phase pi/2: largest swing
     assert foot("leg_left", quarter) * foot("leg_right", quarter) < 0
     assert foot("leg_left", quarter) * foot("arm_left", quarter) < 0
