@@ -88,12 +88,12 @@ def write_index(root: str | Path) -> Path:
     """(Re)write ``root/index.html`` from the dataset's manifest; returns its path."""
     root = Path(root)
     seqs = _sequences(root)
-    frames = sum(s["rows"] for s in seqs.values())
+    images = sum(s["rows"] for s in seqs.values())  # frames x cameras
     cards = "".join(_card(root, scene, variant, seq) for (scene, variant), seq in seqs.items())
     # nothing about where the dataset lies: the same renders give the same bytes wherever they are written
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>simgen dataset</title>"
             f"<style>{_STYLE}</style></head><body><h1>simgen dataset</h1>"
-            f'<div class="sub">{len(seqs)} sequence(s), {frames} frame(s) · each picture: rgb, depth, flow, '
+            f'<div class="sub">{len(seqs)} sequence(s), {images} image(s) · each picture: rgb, depth, flow, '
             f"(reflections,) semantic, instance, normals of the first frame</div>"
             f"{cards or '<p>No sequences yet.</p>'}</body></html>\n")
     path = root / INDEX_NAME

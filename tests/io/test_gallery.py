@@ -48,7 +48,7 @@ def test_index_shows_every_sequence_with_its_preview_and_knobs(tmp_path):
     assert page.images == ["street/0000/preview.png", "street/0003/preview.png"]
     assert all((tmp_path / src).is_file() for src in page.images)
     text = "".join(page.text)
-    assert "2 sequence(s), 5 frame(s)" in text and "3 frame(s)" in text and "2 frame(s)" in text
+    assert "2 sequence(s), 5 image(s)" in text and "3 frame(s)" in text and "2 frame(s)" in text
     # values are shown, and escaped: tags and knobs cannot inject markup
     assert "rain & fog" in text and "a<b" in text and "0.05" in text and "22:30" in text
     assert "<b" not in write_index(tmp_path).read_text().replace("<body", "")
