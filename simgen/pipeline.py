@@ -195,7 +195,7 @@ def render_scene(
         seq_dir = writer.begin_sequence(resolved.scene.name, variant, [c.name for c in world.cameras],
                                         resolved=json.loads(resolved.model_dump_json()))
         previews: list[Path] = []
-        tags, knobs = list(resolved.scene.tags), resolved.knobs()
+        tags, knobs = resolved.dataset_tags(), resolved.knobs()
         pending: dict[str, list] = {c.name: [] for c in world.cameras}  # per camera: [prev, current]
         done, total = 0, count * len(world.cameras)
 

@@ -232,6 +232,14 @@ class REdgeCase(_R):
     params: dict[str, Any]
 
 
+#: tags that describe conditions: :meth:`ResolvedScene.dataset_tags` derives them from the resolved values
+CONDITION_TAGS = frozenset({"day", "night", "clear", "rain", "fog", "snow", "wet"})
+#: fog density (1/m) from which a scene counts as foggy: meteorological visibility 3 / density below 300 m
+FOG_TAG_DENSITY = 0.01
+#: road wetness from which a scene counts as wet (the road is then a mirror in the reflection labels too)
+WET_TAG_WETNESS = 0.5
+
+
 class ResolvedScene(_R):
     """A fully sampled scene (see the module docstring for units and frames)."""
 
@@ -252,6 +260,25 @@ class ResolvedScene(_R):
     edge_cases: list[REdgeCase]
     sweep: dict[str, str] = Field(default_factory=dict,
                                   description="For a sweep point: swept path -> label of the chosen value.")
+
+    def dataset_tags(self) -> list[str]:
+        """The tags a rendered frame carries: the author's, with the condition tags (:data:`CONDITION_TAGS`)
+        derived from the resolved values instead — so a sweep that turns a clear noon street into a rainy night
+        is tagged ``night``, ``rain``, not ``day``, ``clear``."""
+        lt, w = self.lighting, self.weather
+        derived = ["night" if lt.night else "day"]
+        if w.rain_intensity > 0:
+            derived.append("rain")
+        if w.snow > 0:
+            derived.append("snow")
+        if w.fog_density >= FOG_TAG_DENSITY:
+            derived.append("fog")
+        if w.wetness >= WET_TAG_WETNESS:
+            derived.append("wet")
+        if not {"rain", "snow", "fog"} & set(derived):
+            derived.append("clear")
+        authored = [t for t in self.scene.tags if t not in CONDITION_TAGS]
+        return list(dict.fromkeys(authored + derived))
 
     def knobs(self) -> dict[str, Any]:
         """Flat sampled values useful for slicing a dataset (weather, time of day, night, layout, ...)."""

@@ -62,6 +62,8 @@ def test_a_sweep_point_renders_with_its_seed_and_labels(tmp_path, bpy_module):
     assert row["scene"] == "city_street_noon" and row["variant"] == 5 and row["seed"] == 1
     assert row["knobs"]["sweep.weather"] == "clear" and row["knobs"]["sweep.lighting.time_of_day"] == "22:30"
     assert row["knobs"]["night"] is True and row["knobs"]["fog_density"] == 0.0
+    # the scene file says "day, clear"; the sweep made it night: the tags follow what was rendered
+    assert "night" in row["tags"] and "day" not in row["tags"] and "city" in row["tags"]
     resolved = json.loads((out / "city_street_noon" / "0005" / "scene.resolved.json").read_text())
     assert resolved["sweep"] == {"weather": "clear", "lighting.time_of_day": "22:30"}
     index = (out / "index.html").read_text()

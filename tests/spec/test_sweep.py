@@ -96,6 +96,24 @@ def test_scene_variant_picks_the_point_its_seed_and_labels(tmp_path):
     assert "sweep.weather" not in resolve(spec, seed, 17).knobs()
 
 
+def test_condition_tags_follow_the_resolved_values(tmp_path):
+    p = _write(tmp_path, "s.yaml", SCENE.replace("scene: {name: sw}", "scene: {name: sw, tags: [city, day, clear]}")
+               + """sweep:
+  parameters:
+    - path: weather
+      values:
+        dry: {fog_density: 0.0}
+        storm: {rain_intensity: 0.9, wetness: 1.0, fog_density: 0.03}
+    - path: lighting.time_of_day
+      values: ["12:00", "23:00"]
+""")
+    tags = {(v.labels["weather"], v.labels["lighting.time_of_day"]): resolve(v.spec, 0, v.index).dataset_tags()
+            for v in expand_sweep(p)}
+    assert tags[("dry", "12:00")] == ["city", "day", "clear"]
+    assert tags[("storm", "23:00")] == ["city", "night", "rain", "fog", "wet"]
+    assert tags[("dry", "23:00")] == ["city", "night", "clear"]
+
+
 def test_random_sweep_is_deterministic_and_in_range(tmp_path):
     _write(tmp_path, "s.yaml", SCENE)
     text = """scene: s.yaml
