@@ -13,6 +13,9 @@ and ``instance`` PNGs; see the on-disk contract in README) and measures
   colour, one size, one place), and colour that almost determines the class (a cross-validated shallow tree
   telling class c from the other classes by mean Lab colour alone);
 * **edge-case tags** — share of frames carrying each tag of the manifest rows;
+* **reflections** (when the dataset has reflection labels) — share of frames that show a person in a reflection,
+  their size and strength (share of light reflected), and frames tagged ``pedestrian_reflection`` in which no
+  reflected person is visible at all (the edge case the scene promises is not in the picture);
 * **near-duplicate frames** — 64-bit DCT perceptual hashes, Hamming distance at most a threshold.
 
 :func:`nearest_real_neighbours` separately flags synthetic images whose features lie closer to a real image than
@@ -144,6 +147,7 @@ class AuditResult:
     per_class: dict[str, Any] = field(default_factory=dict)
     background: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, float] = field(default_factory=dict)
+    reflections: dict[str, Any] = field(default_factory=dict)
     near_duplicates: list[dict[str, Any]] = field(default_factory=list)
     near_duplicate_pairs: int = 0
     plots: dict[str, Any] = field(default_factory=dict)
@@ -370,6 +374,58 @@ def _colour_predicts(lab: np.ndarray, labels: np.ndarray, cls: str, seed: int) -
     return float(cross_val_score(clf, lab, y, cv=cv, scoring="balanced_accuracy").mean())
 
 
+#: the tag of scenes whose point is a person seen in a reflection
+REFLECTION_TAG = "pedestrian_reflection"
+
+
+def _reflection_numbers(root: Path, row: Mapping[str, Any], lineno: int, tags: list[str]
+                        ) -> tuple[int, float, list[str]]:
+    from simgen.io import formats
+
+    try:
+        mirror = formats.read_reflection(_file(root, row, "reflection", lineno))[..., 1] > 0
+        strength = float("nan")
+        if "reflection_strength" in row["files"] and mirror.any():
+            s = formats.read_reflection_strength(_file(root, row, "reflection_strength", lineno))[..., 0]
+            strength = float(np.median(s[mirror]))
+    except (OSError, KeyError, ValueError, RuntimeError) as e:
+        raise AuditError(f"{root / 'manifest.jsonl'}, line {lineno}: cannot read the reflection labels ({e})") from None
+    return int(mirror.sum()), strength, tags
+
+
+def _reflection_findings(frames: list[tuple[int, float, list[str]]], findings: list[Finding],
+                         plots: dict[str, Any]) -> dict[str, Any]:
+    """Summary of reflected people over the frames with reflection labels; appends findings and a plot."""
+    if not frames:
+        return {}
+    px = np.array([f[0] for f in frames])
+    strength = np.array([f[1] for f in frames], float)
+    shown = px > 0
+    out = {
+        "frames": len(frames),
+        "frames_with_reflected_person": int(shown.sum()),
+        "share": float(shown.mean()),
+        "median_pixels": float(np.median(px[shown])) if shown.any() else 0.0,
+        "median_strength": float(np.nanmedian(strength[shown])) if np.isfinite(strength[shown]).any() else None,
+    }
+    plots["frames showing a reflected person"] = {"yes": int(shown.sum()), "no": int((~shown).sum())}
+    msg = f"a person is seen in a reflection in {out['share']:.0%} of the {len(frames)} frames with reflection labels"
+    if shown.any():
+        msg += f" (median {out['median_pixels']:.0f} px"
+        msg += f", median strength {out['median_strength']:.2f})" if out["median_strength"] is not None else ")"
+    findings.append(Finding("info", "reflection_share", msg, dict(out)))
+    tagged = np.array([REFLECTION_TAG in f[2] for f in frames])
+    missing = tagged & ~shown
+    out["tagged_without_reflection"] = int(missing.sum())
+    if missing.any():
+        findings.append(Finding(
+            "warn", "reflection_tag_not_shown",
+            f"{int(missing.sum())} of {int(tagged.sum())} frames tagged '{REFLECTION_TAG}' show no reflected person: "
+            "the reflection the scene is about is out of view or hidden", {"frames": int(missing.sum()),
+                                                                            "tagged": int(tagged.sum())}))
+    return out
+
+
 def audit_dataset(
     root: Path | str, config: AuditConfig | None = None, progress: bool = True, seed: int = 0
 ) -> AuditResult:
@@ -393,6 +449,8 @@ def audit_dataset(
     sequences: list[tuple[str, str]] = []
     frame_tags: list[list[str]] = []
     frame_classes: list[set[str]] = []
+    #: per frame with reflection labels: (reflected-person pixels, their median strength or NaN, tags)
+    frame_reflections: list[tuple[int, float, list[str]]] = []
     skipped_objects = 0
 
     iterator: Any = rows
@@ -420,6 +478,8 @@ def audit_dataset(
         tags = row.get("tags") or []
         frame_tags.append([str(t) for t in (tags if isinstance(tags, list) else [tags])])
         hashes.append(perceptual_hash(np.ascontiguousarray(rgb)))
+        if "reflection" in row["files"]:
+            frame_reflections.append(_reflection_numbers(root, row, lineno, frame_tags[-1]))
 
         # per-instance colour sums in one pass
         ids = inst.reshape(-1).astype(np.int64)
@@ -658,6 +718,9 @@ def audit_dataset(
         if t not in tag_counts:
             findings.append(Finding("warn", "tag_missing", f"expected tag '{t}' is on no frame", {"tag": t}))
 
+    # ---------------------------------------------------------------- reflections
+    reflections = _reflection_findings(frame_reflections, findings, plots)
+
     # ---------------------------------------------------------------- near duplicates
     dups: list[dict[str, Any]] = []
     n_pairs = 0
@@ -698,6 +761,7 @@ def audit_dataset(
         per_class=per_class,
         background=background,
         tags=tag_share,
+        reflections=reflections,
         near_duplicates=dups,
         near_duplicate_pairs=n_pairs,
         plots=plots,

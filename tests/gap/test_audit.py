@@ -278,3 +278,29 @@ def test_nearest_real_neighbours_flags_copies_only():
     assert res.suspicious[0]["distance"] < 0.01 * res.threshold
     with pytest.raises(MetricInputError):
         A.nearest_real_neighbours(synth, real, ["x"], [f"r{i}" for i in range(200)], groups)
+
+
+def test_reflections_are_counted_and_a_promised_reflection_that_is_not_shown_is_warned(tmp_path):
+    from simgen.io import DatasetWriter
+    from tests.io.test_dataset import H, K, W, _rgb, _world
+    from tests.labels.synth import render
+    from simgen.labels import compute_frame_labels
+
+    world = _world()
+    w = DatasetWriter(tmp_path)
+    w.begin_sequence("s", 0, cameras=["cam"])
+    for t, px in enumerate((12, 0, 30)):
+        raw = render(world, t, K, H, W)
+        mirror = np.zeros((H, W), bool)
+        mirror.reshape(-1)[:px] = True
+        raw.reflection = np.stack([np.zeros_like(mirror), mirror, np.zeros_like(mirror)], -1).astype(np.float32)
+        raw.reflection_index = np.where(mirror, 2.0, 0.0).astype(np.float32)
+        raw.reflection_strength = np.stack([np.where(mirror, 0.1 * (t + 1), 0.0), np.zeros((H, W))], -1)
+        w.write_frame(compute_frame_labels(raw, world), _rgb(t), scene="s", variant=0, seed=0,
+                      tags=["pedestrian_reflection"] if t < 2 else [])
+    result = A.audit_dataset(tmp_path, progress=False)
+    r = result.reflections
+    assert (r["frames"], r["frames_with_reflected_person"], r["tagged_without_reflection"]) == (3, 2, 1)
+    assert r["median_pixels"] == 21.0 and r["median_strength"] == pytest.approx(0.2)
+    assert "reflection_tag_not_shown" in _codes(result, "warn")
+    assert json.loads(json.dumps(result.to_json()))["reflections"]["share"] == pytest.approx(2 / 3)
