@@ -14,13 +14,14 @@ DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "oneapi", "metal")
 
 @app.command("render")
 def render(
-    scene: Path = typer.Argument(..., help="Scene YAML file (e.g. scenes/quickstart.yaml)."),
+    scene: Path = typer.Argument(..., help="Scene or sweep YAML file (e.g. scenes/quickstart.yaml)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output dataset folder (created; sequences are added)."),
     config: str = typer.Option(None, "--config", "-c",
                                help="Render config: a preset name (test, preview, production) or a YAML file. "
                                     "Default: the embedded CPU-friendly default (320x240, 16 spp, denoised)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Scene seed (0 is a seed like any other)."),
-    variant: int = typer.Option(0, "--variant", min=0, help="Variant index (for sweeps)."),
+    variant: int = typer.Option(0, "--variant", min=0, help="Sweep point K of a sweep file; for a plain scene, "
+                                                            "another independent draw of its random values."),
     frames: int = typer.Option(None, "--frames", min=1, help="Render only the first N frames."),
     device: str = typer.Option(None, "--device",
                                help="auto (best GPU, else CPU) | cpu | cuda | optix | hip | oneapi | metal. "
