@@ -344,28 +344,20 @@ def _reflection_shader(n: _Nodes, role: str, ior: float = 1.45, strength: bool =
     ``model`` (:func:`reflectance_model`): Fresnel reflectance F or, through glass, 1 − F per face. Every
     surface has a single perfectly sharp lobe, so one sample per pixel gives the exact product along the path.
     """
-    if role == "target" and strength:
+    if role == "target":
+        # emission (Is Camera, (1 − camera)·Is Reflection, (1 − camera)·Is Transmission), strength 1, each
+        # times key = the object's pass index (its label key) unless this is the strength render
         lp = n.add("ShaderNodeLightPath")
         cam = lp.outputs["Is Camera Ray"]
         not_cam = n.math("SUBTRACT", 1.0, cam)
+        flags = (cam, n.math("MULTIPLY", not_cam, lp.outputs["Is Reflection Ray"]),
+                 n.math("MULTIPLY", not_cam, lp.outputs["Is Transmission Ray"]))
+        if not strength:
+            key = n.add("ShaderNodeObjectInfo").outputs["Object Index"]
+            flags = tuple(n.math("MULTIPLY", flag, key) for flag in flags)
         comb = n.add("ShaderNodeCombineColor")
-        n.link(cam, comb.inputs[0])
-        n.link(n.math("MULTIPLY", not_cam, lp.outputs["Is Reflection Ray"]), comb.inputs[1])
-        n.link(n.math("MULTIPLY", not_cam, lp.outputs["Is Transmission Ray"]), comb.inputs[2])
-        sh = n.add("ShaderNodeEmission", Strength=1.0)
-        n.link(comb.outputs[0], sh.inputs["Color"])
-    elif role == "target":
-        # emission key·(Is Camera, (1 − camera)·Is Reflection, (1 − camera)·Is Transmission), strength 1,
-        # key = the object's pass index (its label key)
-        lp = n.add("ShaderNodeLightPath")
-        key = n.add("ShaderNodeObjectInfo").outputs["Object Index"]
-        cam = lp.outputs["Is Camera Ray"]
-        not_cam = n.math("SUBTRACT", 1.0, cam)
-        refl = n.math("MULTIPLY", not_cam, lp.outputs["Is Reflection Ray"])
-        trans = n.math("MULTIPLY", not_cam, lp.outputs["Is Transmission Ray"])
-        comb = n.add("ShaderNodeCombineColor")
-        for i, flag in enumerate((cam, refl, trans)):
-            n.link(n.math("MULTIPLY", flag, key), comb.inputs[i])
+        for i, flag in enumerate(flags):
+            n.link(flag, comb.inputs[i])
         sh = n.add("ShaderNodeEmission", Strength=1.0)
         n.link(comb.outputs[0], sh.inputs["Color"])
     elif role == "mirror":
@@ -475,7 +467,6 @@ def _shape_key_frames(obj, vertex_frames: np.ndarray) -> None:
     n = len(vertex_frames)
     for f in range(n):
         kb = obj.shape_key_add(name=f"frame_{f}", from_mix=False)
-        kb.slider_min = 0.0
         kb.data.foreach_set("co", np.ascontiguousarray(vertex_frames[f], np.float32).reshape(-1))
         kb.value = 0.0
     key = obj.data.shape_keys

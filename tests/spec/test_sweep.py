@@ -15,6 +15,16 @@ cameras:
 weather: {fog_density: 0.01}
 """
 
+#: a sweep section: two weather levels x three seeds
+WEATHER_SWEEP = """sweep:
+  parameters:
+    - path: weather
+      values:
+        clear: {fog_density: 0}
+        rain: {rain_intensity: 0.8}
+  seeds: [3, 4, 5]
+"""
+
 
 def _write(tmp_path, name, text):
     p = tmp_path / name
@@ -49,14 +59,7 @@ sweep:
 
 
 def test_sweep_inside_a_scene_with_labels_and_seeds(tmp_path):
-    p = _write(tmp_path, "s.yaml", SCENE + """sweep:
-  parameters:
-    - path: weather
-      values:
-        clear: {fog_density: 0}
-        rain: {rain_intensity: 0.8}
-  seeds: [3, 4, 5]
-""")
+    p = _write(tmp_path, "s.yaml", SCENE + WEATHER_SWEEP)
     vs = expand_sweep(p)
     assert len(vs) == 6
     assert [(v.labels["weather"], v.seed) for v in vs] == [
@@ -75,14 +78,7 @@ def test_scene_without_sweep_is_one_variant(tmp_path):
 def test_scene_variant_picks_the_point_its_seed_and_labels(tmp_path):
     from simgen.spec.sweep import scene_variant
 
-    p = _write(tmp_path, "s.yaml", SCENE + """sweep:
-  parameters:
-    - path: weather
-      values:
-        clear: {fog_density: 0}
-        rain: {rain_intensity: 0.8}
-  seeds: [3, 4, 5]
-""")
+    p = _write(tmp_path, "s.yaml", SCENE + WEATHER_SWEEP)
     spec, seed, labels = scene_variant(p, 4, seed=99)
     assert (seed, labels) == (4, {"weather": "rain"}) and spec.weather.rain_intensity == 0.8
     r = resolve(spec, seed, 4, sweep=labels)
