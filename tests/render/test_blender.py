@@ -500,7 +500,7 @@ def test_night_is_lit_by_local_lights_only(bpy_module):
 
 
 def test_open_glass_sheet_becomes_a_closed_slab(bpy_module):
-    from simgen.render.blender import GLASS_THICKNESS, _is_closed, thicken_open_glass
+    from simgen.render.meshes import GLASS_THICKNESS, is_closed as _is_closed, thicken_open_glass
 
     sheet = Mesh([(0, 0, 0), (1, 0, 0), (1, 0, 1), (0, 0, 1)], [(0, 1, 2, 3)])  # normal −y
     verts, polys, fmat = thicken_open_glass(sheet, {0})
