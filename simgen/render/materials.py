@@ -14,6 +14,15 @@ from simgen.world.model import Material, Weather
 WET_CLASSES = class_table().with_fact("wets")
 
 
+def load_image(path: str):
+    """The Blender image of ``path`` (loaded once per file; colour data in sRGB as stored)."""
+    key = str(path)
+    for img in bpy.data.images:
+        if img.filepath == key:
+            return img
+    return bpy.data.images.load(key, check_existing=True)
+
+
 def principled_material(name: str, mat: Material, weather: Weather, wet_surface: bool):
     """A principled node tree for ``mat`` (wet/snowy when ``wet_surface`` and the weather says so)."""
     bm = bpy.data.materials.new(name)
@@ -39,6 +48,24 @@ def principled_material(name: str, mat: Material, weather: Weather, wet_surface:
     bsdf.inputs["Coat Roughness"].default_value = float(mat.coat_roughness)
     bsdf.inputs["Emission Color"].default_value = (*mat.emission_color, 1.0)
     bsdf.inputs["Emission Strength"].default_value = float(mat.emission_strength)
+    if mat.image:
+        tex = n.add("ShaderNodeTexImage")
+        tex.image = load_image(mat.image)
+        tex.interpolation = "Linear"
+        uvmap = n.add("ShaderNodeUVMap")
+        uvmap.uv_map = "uv"
+        n.link(uvmap.outputs["UV"], tex.inputs["Vector"])
+        tint = n.add("ShaderNodeMix")
+        tint.data_type = "RGBA"
+        tint.blend_type = "MULTIPLY"
+        tint.inputs["Factor"].default_value = 1.0
+        n.link(tex.outputs["Color"], tint.inputs["A"])
+        tint.inputs["B"].default_value = (*base, 1.0)
+        n.link(tint.outputs["Result"], bsdf.inputs["Base Color"])
+        if mat.alpha_cutout:
+            # a binary cut-out (alpha >= 0.5 is there): the label passes use the same 0.5 threshold
+            cut = n.math("GREATER_THAN", tex.outputs["Alpha"], 0.5)
+            n.link(cut, bsdf.inputs["Alpha"])
     if mat.texture != "none":
         f = texture_factor(n, mat.texture, mat.texture_scale)
         col = n.add("ShaderNodeVectorMath")

@@ -63,8 +63,12 @@ def thicken_open_glass(mesh: Mesh, glass: set[int], thickness: float = GLASS_THI
     return new_verts, out_polys, np.asarray(out_mat, np.int64)
 
 
-def new_mesh(name: str, verts: np.ndarray, polys, face_material: np.ndarray):
-    """A Blender mesh from (V, 3) vertices and polygons ((F, n) array or list of index arrays), data API only."""
+def new_mesh(name: str, verts: np.ndarray, polys, face_material: np.ndarray, uv: np.ndarray | None = None,
+             smooth: bool = False):
+    """A Blender mesh from (V, 3) vertices and polygons ((F, n) array or list of index arrays), data API only.
+
+    uv: optional texture coordinates per face corner, (F, n, 2) for an (F, n) array, or for the first F of a
+    polygon list (polygons beyond them, e.g. glass side walls, get (0, 0)). smooth: interpolated normals."""
     me = bpy.data.meshes.new(name)
     if isinstance(polys, np.ndarray):
         flat = polys.reshape(-1)
@@ -81,7 +85,15 @@ def new_mesh(name: str, verts: np.ndarray, polys, face_material: np.ndarray):
     me.polygons.foreach_set("loop_start", starts.astype(np.int32))
     me.polygons.foreach_set("material_index", np.asarray(face_material, np.int32))
     me.update(calc_edges=True)
-    # flat shading: the shading normal is the face normal (smooth normals would bend refraction in thin
-    # glass slabs and blur the Normal pass across box edges)
-    me.shade_flat()
+    if uv is not None:
+        corners = np.zeros((len(flat), 2), np.float32)
+        given = np.asarray(uv, np.float32).reshape(-1, 2)
+        corners[: len(given)] = given
+        me.uv_layers.new(name="uv").data.foreach_set("uv", corners.ravel())
+    # flat shading by default: the shading normal is the face normal (smooth normals would bend refraction in
+    # thin glass slabs and blur the Normal pass across box edges); organic meshes ask for smooth shading
+    if smooth:
+        me.shade_smooth()
+    else:
+        me.shade_flat()
     return me

@@ -200,7 +200,7 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
         glass = {i for i, m in enumerate(ent.materials) if m.transmission > 0}
         verts, polys, fmat = thicken_open_glass(ent.mesh, glass) if glass else (
             ent.mesh.vertices, ent.mesh.faces, ent.mesh.face_material)
-        me = new_mesh(ent.name, verts, polys, fmat)
+        me = new_mesh(ent.name, verts, polys, fmat, ent.mesh.uv, ent.mesh.smooth)
         for bm in bmats:
             me.materials.append(bm)
         obj = bpy.data.objects.new(ent.name, me)
