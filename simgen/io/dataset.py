@@ -7,6 +7,7 @@ so a crash never leaves a half file under a final name and the manifest never re
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import warnings
@@ -414,23 +415,32 @@ class FrameMeta:
             raise DatasetError(f"{where}: bad meta ({err})") from None
 
 
-def _read_modality(path: Path, modality: str):
+_EXR_READERS = {"depth": "read_depth", "normal": "read_normal", "reflection": "read_reflection",
+                "reflection_strength": "read_reflection_strength"}
+_PNG_KINDS = {"rgb": (3, np.uint8), "semantic": (2, np.uint8), "instance": (2, np.uint16)}
+
+
+def decode_modality(data: bytes, modality: str, name: str):
+    """Decode one stored modality from its file bytes (as in :meth:`DatasetReader.read`); ``name`` (the file or
+    archive member) is used in error messages. Raises :class:`simgen.io.formats.FormatError`."""
     if modality == "meta":
-        return formats.read_json(path)
-    if modality == "depth":
-        return formats.read_depth(path)
-    if modality == "normal":
-        return formats.read_normal(path)
-    if modality == "reflection":
-        return formats.read_reflection(path)
-    if modality == "reflection_strength":
-        return formats.read_reflection_strength(path)
+        try:
+            return json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise formats.FormatError(f"{name}: not valid JSON ({err})") from None
+    if modality in _EXR_READERS:
+        try:
+            return getattr(formats, _EXR_READERS[modality])(io.BytesIO(data))
+        except formats.FormatError as err:
+            raise formats.FormatError(f"{name}: {str(err).split(': ', 1)[-1]}") from None
+        except KeyError as err:
+            raise formats.FormatError(f"{name}: missing channel {err}") from None
     if modality in ("flow_fwd", "flow_bwd"):
-        return formats.read_flo(path)
-    img = formats.read_png(path)
-    expect = {"rgb": (3, np.uint8), "semantic": (2, np.uint8), "instance": (2, np.uint16)}.get(modality)
+        return formats.decode_flo(data, name)
+    img = formats.decode_png(data, name)
+    expect = _PNG_KINDS.get(modality)
     if expect and (img.ndim != expect[0] or img.dtype != expect[1]):
-        raise formats.FormatError(f"{path}: {modality} must be a {expect[0]}-D {np.dtype(expect[1]).name} PNG, "
+        raise formats.FormatError(f"{name}: {modality} must be a {expect[0]}-D {np.dtype(expect[1]).name} PNG, "
                                   f"got {img.shape} {img.dtype}")
     return img
 
@@ -534,7 +544,7 @@ class DatasetReader:
             at = f" (manifest line {line})" if line else ""
             raise DatasetError(f"{p}: missing file ({modality}){at}")
         try:
-            return _read_modality(p, modality)
+            return decode_modality(p.read_bytes(), modality, str(p))
         except formats.FormatError as err:
             raise DatasetError(str(err)) from None
         except (OSError, ValueError, UnicodeDecodeError) as err:

@@ -60,10 +60,14 @@ def write_png(path: Path, img: np.ndarray, atomic: bool = True) -> None:
 
 def read_png(path: Path) -> np.ndarray:
     """Read a PNG unchanged: (H, W) uint8/uint16, or (H, W, 3) in RGB order."""
-    data = np.frombuffer(Path(path).read_bytes(), np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    return decode_png(Path(path).read_bytes(), str(path))
+
+
+def decode_png(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Decode PNG bytes unchanged: (H, W) uint8/uint16, or (H, W, 3) in RGB order."""
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None:
-        raise FormatError(f"{path}: not a readable PNG")
+        raise FormatError(f"{name}: not a readable PNG")
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB if img.shape[2] == 4 else cv2.COLOR_BGR2RGB)
     return img
@@ -110,11 +114,12 @@ def write_exr(path: Path, channels: dict[str, np.ndarray], atomic: bool = True) 
         _write(Path(path))
 
 
-def read_exr(path: Path) -> dict[str, np.ndarray]:
-    """All channels of an OpenEXR file (every part) as (H, W) arrays (float32 for FLOAT channels)."""
+def read_exr(path) -> dict[str, np.ndarray]:
+    """All channels of an OpenEXR file (every part) as (H, W) arrays (float32 for FLOAT channels).
+    path: a file path or a binary file object (e.g. ``io.BytesIO`` of the file's bytes)."""
     out: dict[str, np.ndarray] = {}
     try:
-        with OpenEXR.File(str(path), separate_channels=True) as f:
+        with OpenEXR.File(path if hasattr(path, "read") else str(path), separate_channels=True) as f:
             for part in f.parts:
                 for name, ch in part.channels.items():
                     out[name] = np.array(ch.pixels)

@@ -100,7 +100,10 @@ def parse_filter(text: str) -> Filter:
     op = "=" if op == "==" else op
     if key == "tag" and op not in ("=", "!="):
         raise SelectionError(f"filter {text!r}: tags take = or != only")
-    return Filter(key, op, raw if key == "tag" else _value(raw), text)
+    value = raw if key == "tag" else _value(raw)
+    if op in ("<", "<=", ">", ">=") and (isinstance(value, (bool, str))):
+        raise SelectionError(f"filter {text!r}: {op} needs a number, got {raw!r}")
+    return Filter(key, op, value, text)
 
 
 def parse_splits(text: str | None) -> dict[str, float]:

@@ -109,7 +109,7 @@ class ShardExporter(Exporter):
         self._bytes += sum(len(d) for d in payload.values())
         self._pending.append({"index": index, "sample_id": row.sample_id, "outputs": [self._final.name],
                               "shard": self._final.name, "key": key, "members": sorted(payload),
-                              "row": row.raw, "counts": dict(counts)})
+                              "variant_dir": row.sequence[1], "row": row.raw, "counts": dict(counts)})
         out: list[dict] = []
         if len(self._pending) >= self.shard_samples or self._bytes >= self.shard_bytes:
             out = self.flush()
@@ -126,8 +126,9 @@ def _ledger_records(out: Path) -> list[dict]:
 
 
 def manifest_table(records: list[dict]):
-    """A pyarrow Table, one row per sample: index, key, sample_id, scene, variant (text), camera, frame, seed,
-    timestamp, width, height, tags (list of text), knobs (JSON text), one ``knob.<name>`` column per knob (number,
+    """A pyarrow Table, one row per sample: index, key, sample_id, scene, variant (the variant folder name, text),
+    camera, frame, seed, timestamp, width, height, tags (list of text), knobs (JSON text), row (the native manifest
+    row, JSON text), one ``knob.<name>`` column per knob (number,
     boolean or text; null where a sample lacks it), one ``count.<class>`` column per class (visible objects of
     that class, int32), shard and members (list of text)."""
     import pyarrow as pa
@@ -135,7 +136,7 @@ def manifest_table(records: list[dict]):
     knob_names = sorted({k for rec in records for k in rec["row"].get("knobs", {})})
     names = class_table().names
     cols: dict[str, list] = {c: [] for c in ("index", "key", "sample_id", "scene", "variant", "camera", "frame", "seed",
-                                             "timestamp", "width", "height", "tags", "knobs", "shard", "members")}
+                                             "timestamp", "width", "height", "tags", "knobs", "shard", "members", "row")}
     for rec in records:
         row = rec["row"]
         cols["index"].append(int(rec["index"]))
@@ -143,7 +144,7 @@ def manifest_table(records: list[dict]):
         cols["sample_id"].append(rec["sample_id"])
         for k in ("scene", "camera"):
             cols[k].append(str(row.get(k)))
-        cols["variant"].append(str(row.get("variant")))
+        cols["variant"].append(str(rec.get("variant_dir", row.get("variant"))))
         for k in ("frame", "seed", "width", "height"):
             cols[k].append(row.get(k))
         cols["timestamp"].append(row.get("timestamp"))
@@ -151,6 +152,7 @@ def manifest_table(records: list[dict]):
         cols["knobs"].append(json.dumps(row.get("knobs", {}), sort_keys=True))
         cols["shard"].append(rec["shard"])
         cols["members"].append(list(rec["members"]))
+        cols["row"].append(json.dumps(row, sort_keys=True))
     arrays = {k: pa.array(v) for k, v in cols.items()}
     for name in knob_names:
         values = [rec["row"].get("knobs", {}).get(name) for rec in records]
