@@ -29,6 +29,8 @@ Encodings (devkit readmes):
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from pathlib import Path
 
@@ -37,7 +39,7 @@ import numpy as np
 from simgen.classes import class_table
 from simgen.errors import OutputError
 from simgen.io import formats
-from simgen.io.atomic import staged_files
+from simgen.io.atomic import temp_path_for
 from simgen.io.dataset import FrameMeta, ManifestRow
 from simgen.io.export import Exporter
 
@@ -183,15 +185,26 @@ class KittiExporter(Exporter):
 
 
 def write_files(out: Path, files: dict[str, object]) -> None:
-    """Write every file of one sample or none: values are bytes or a source Path to copy."""
+    """Write every file of one sample or none: values are bytes or a source Path to copy. Each file is written
+    under a temporary name and all are renamed once all are written (no fsync: an interrupted process leaves no
+    partial file under a final name; the ledger line that follows is what marks the sample done)."""
+    staged: list[tuple[Path, Path]] = []
     try:
-        with staged_files() as group:
-            for rel, content in files.items():
-                dest = out / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                if isinstance(content, Path):
-                    group.add(dest, lambda p, src=content: shutil.copyfile(src, p))
-                else:
-                    group.add(dest, lambda p, data=content: Path(p).write_bytes(data))
-    except OSError as err:
-        raise OutputError(f"cannot write {err.filename or out}: {err.strerror or err}") from None
+        for rel, content in files.items():
+            dest = out / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = temp_path_for(dest)
+            staged.append((tmp, dest))
+            if isinstance(content, Path):
+                shutil.copyfile(content, tmp)
+            else:
+                tmp.write_bytes(content)
+    except BaseException as err:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        if isinstance(err, OSError):
+            raise OutputError(f"cannot write {err.filename or out}: {err.strerror or err}") from None
+        raise
+    for tmp, dest in staged:
+        os.replace(tmp, dest)
