@@ -445,6 +445,39 @@ def decode_modality(data: bytes, modality: str, name: str):
     return img
 
 
+def iter_manifest(path: str | Path, errors: list | None = None) -> Iterator[tuple[int, object]]:
+    """(1-based line number, decoded JSON value) of every non-empty line of a ``manifest.jsonl``.
+
+    The one place that parses the manifest. A missing file yields nothing. A torn last line (an append cut short
+    by a crash) is skipped with a warning. Any other line that is not JSON raises :class:`DatasetError`
+    (``path:line: not valid JSON``; the error has ``.path`` and ``.line``) — or, when ``errors`` is a list, is
+    appended to it and skipped. Rows are not checked here: :meth:`ManifestRow.parse` does that.
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    try:
+        lines = path.read_bytes().split(b"\n")
+    except OSError as err:
+        raise DatasetError(f"{path}: cannot read ({err.strerror or err})") from None
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            if i == len(lines) - 1:  # an append cut short by a crash
+                warnings.warn(f"{path}: ignoring a truncated last line", stacklevel=2)
+                continue
+            exc = DatasetError(f"{path}:{i + 1}: not valid JSON ({getattr(err, 'msg', err)})")
+            exc.path, exc.line = path, i + 1
+            if errors is None:
+                raise exc from None
+            errors.append(exc)
+            continue
+        yield i + 1, row
+
+
 class DatasetReader:
     """The one reader of a native dataset (see :mod:`simgen.io.layout`): ``dataset.json``, ``manifest.jsonl``,
     per-frame meta and every modality, read lazily.
@@ -481,30 +514,15 @@ class DatasetReader:
         return self.root / MANIFEST
 
     def _read_rows(self) -> Iterator[ManifestRow]:
-        path = self.root / MANIFEST
-        if not path.exists():
-            return
-        lines = path.read_bytes().split(b"\n")
-        for i, line in enumerate(lines):
-            if not line.strip():
-                continue
-            where = f"{path}:{i + 1}"
+        errors: list[DatasetError] | None = None if self.strict else []
+        for line, row in iter_manifest(self.root / MANIFEST, errors):
             try:
-                row = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                if i == len(lines) - 1:  # an append cut short by a crash
-                    warnings.warn(f"{path}: ignoring a truncated last line", stacklevel=2)
-                    continue
-                err = DatasetError(f"{where}: not valid JSON")
-            else:
-                try:
-                    yield ManifestRow.parse(row, i + 1, where)
-                    continue
-                except DatasetError as e:
-                    err = e
-            if self.strict:
-                raise err
-            self.problems.append(str(err))
+                yield ManifestRow.parse(row, line, f"{self.root / MANIFEST}:{line}")
+            except DatasetError as err:
+                if self.strict:
+                    raise
+                self.problems.append(str(err))
+        self.problems[:0] = [str(e) for e in errors or []]
 
     def __len__(self) -> int:
         return len(self.rows)
