@@ -265,22 +265,23 @@ def _read_manifest(root: Path) -> list[tuple[int, dict[str, Any]]]:
     path = root / "manifest.jsonl"
     if not path.is_file():
         raise AuditError(f"{path}: no manifest.jsonl here; is {root} a simgen dataset?")
+    from simgen.io.dataset import DatasetError, iter_manifest
+
     rows = []
-    with path.open("r", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise AuditError(f"{path}, line {lineno}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("files"), dict):
-                raise AuditError(f"{path}, line {lineno}: a manifest row must be an object with a 'files' map")
-            for key in ("rgb", "instance", "meta"):
-                if key not in row["files"]:
-                    hint = "" if key == "meta" else f" (the audit needs it: render with '{key}' in the config's passes)"
-                    raise AuditError(f"{path}, line {lineno}: field files.{key} is missing{hint}")
-            rows.append((lineno, row))
+    try:
+        parsed = list(iter_manifest(path))
+    except DatasetError as e:
+        if getattr(e, "line", None) is None:
+            raise AuditError(str(e)) from None
+        raise AuditError(f"{path}, line {e.line}: {e.reason}") from None
+    for lineno, row in parsed:
+        if not isinstance(row, dict) or not isinstance(row.get("files"), dict):
+            raise AuditError(f"{path}, line {lineno}: a manifest row must be an object with a 'files' map")
+        for key in ("rgb", "instance", "meta"):
+            if key not in row["files"]:
+                hint = "" if key == "meta" else f" (the audit needs it: render with '{key}' in the config's passes)"
+                raise AuditError(f"{path}, line {lineno}: field files.{key} is missing{hint}")
+        rows.append((lineno, row))
     if not rows:
         raise AuditError(f"{path}: the manifest has no rows")
     return rows

@@ -184,21 +184,17 @@ def _video_items(path: Path, rel: str, max_frames: int | None, stride: int) -> l
 
 
 def _discover_dataset(root: Path) -> list[ImageItem]:
+    from simgen.io.dataset import DatasetError, iter_manifest
+
     manifest = root / MANIFEST_NAME
     items: list[ImageItem] = []
     seen: dict[str, int] = {}
     try:
-        lines = manifest.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise GapDataError(f"cannot read {manifest}: {err}") from None
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+        rows = list(iter_manifest(manifest))
+    except DatasetError as err:
+        raise GapDataError(str(err)) from None
+    for lineno, row in rows:
         where = f"{manifest}:{lineno}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise GapDataError(f"{where}: invalid JSON ({err.msg})") from None
         if not isinstance(row, dict):
             raise GapDataError(f"{where}: a manifest row must be a JSON object")
         files = row.get("files")

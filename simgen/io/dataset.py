@@ -450,7 +450,7 @@ def iter_manifest(path: str | Path, errors: list | None = None) -> Iterator[tupl
 
     The one place that parses the manifest. A missing file yields nothing. A torn last line (an append cut short
     by a crash) is skipped with a warning. Any other line that is not JSON raises :class:`DatasetError`
-    (``path:line: not valid JSON``; the error has ``.path`` and ``.line``) — or, when ``errors`` is a list, is
+    (``path:line: not valid JSON``; the error has ``.path``, ``.line`` and ``.reason``) — or, when ``errors`` is a list, is
     appended to it and skipped. Rows are not checked here: :meth:`ManifestRow.parse` does that.
     """
     path = Path(path)
@@ -469,8 +469,9 @@ def iter_manifest(path: str | Path, errors: list | None = None) -> Iterator[tupl
             if i == len(lines) - 1:  # an append cut short by a crash
                 warnings.warn(f"{path}: ignoring a truncated last line", stacklevel=2)
                 continue
-            exc = DatasetError(f"{path}:{i + 1}: not valid JSON ({getattr(err, 'msg', err)})")
-            exc.path, exc.line = path, i + 1
+            reason = f"not valid JSON ({getattr(err, 'msg', err)})"
+            exc = DatasetError(f"{path}:{i + 1}: {reason}")
+            exc.path, exc.line, exc.reason = path, i + 1, reason
             if errors is None:
                 raise exc from None
             errors.append(exc)

@@ -8,7 +8,6 @@ links by relative path.
 from __future__ import annotations
 
 import html
-import json
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -32,15 +31,11 @@ td.k { color: #666; }
 
 
 def _sequences(root: Path) -> "OrderedDict[tuple[str, str], dict[str, Any]]":
+    from simgen.io.dataset import MANIFEST, iter_manifest
+
     seqs: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
-    manifest = root / "manifest.jsonl"
-    if not manifest.is_file():
-        return seqs
-    for line in manifest.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a torn last line; the dataset reader repairs it
+    # lenient: a page of what is there, whatever else is wrong with the manifest
+    for _, row in iter_manifest(root / MANIFEST, errors=[]):
         if not isinstance(row, dict) or "scene" not in row:
             continue
         key = (str(row["scene"]), str(row.get("variant", "")))
