@@ -68,7 +68,7 @@ class _ShardSource:
         self.entries = [ManifestRow.parse(json.loads(r), i + 1, f"{root / 'manifest.parquet'} row {i + 1}")
                         for i, r in enumerate(rows)]
         self._where = {e.sample_id: i for i, e in enumerate(self.entries)}
-        self._open: dict[str, tarfile.TarFile] = {}
+        self._open: dict[str, tuple[tarfile.TarFile, dict[str, tarfile.TarInfo]]] = {}
 
     def __getstate__(self):  # DataLoader workers re-open the tars themselves
         state = dict(self.__dict__)
@@ -81,17 +81,19 @@ class _ShardSource:
         name = next((m for m in self.members[i] if m.split(".")[1] == modality), None)
         if name is None:
             raise DatasetError(f"{self.root / shard}: sample {row.sample_id!r} has no {modality!r}")
-        tar = self._open.get(shard)
-        if tar is None:
+        opened = self._open.get(shard)
+        if opened is None:
             try:
-                tar = self._open[shard] = tarfile.open(self.root / shard, "r")
+                tar = tarfile.open(self.root / shard, "r")
+                opened = self._open[shard] = (tar, {m.name: m for m in tar.getmembers()})
             except (OSError, tarfile.TarError) as err:
                 raise DatasetError(f"{self.root / shard}: cannot open shard ({err})") from None
+        tar, index = opened
+        if name not in index:
+            raise DatasetError(f"{self.root / shard}: no member {name}")
         try:
-            data = tar.extractfile(name).read()
+            data = tar.extractfile(index[name]).read()
             return decode_modality(data, modality, f"{self.root / shard}:{name}")
-        except KeyError:
-            raise DatasetError(f"{self.root / shard}: no member {name}") from None
         except FormatError as err:
             raise DatasetError(str(err)) from None
 

@@ -354,6 +354,7 @@ def test_shards_resume_redoes_only_the_open_shard(ds, tmp_path, monkeypatch):
         export_dataset(ds, "shards", out, shard_samples=2)
     monkeypatch.setattr(ShardExporter, "write", real)
     assert len(list(out.glob("shard-*.tar"))) == 2 and len(read_ledger(out)) == 4
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [], "no temporary shard left"
     s = export_dataset(ds, "shards", out, shard_samples=2)
     assert (s.already, s.exported) == (4, 3)
     import pyarrow.parquet as pq

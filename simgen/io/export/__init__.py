@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +82,9 @@ class Exporter:
     def flush(self) -> list[dict]:
         """Records of samples written but not yet committed (shards close their open tar here)."""
         return []
+
+    def abort(self) -> None:
+        """The export stops early: drop unfinished work (temporary files)."""
 
     def finish(self, records: list[dict]) -> None:
         pass
@@ -185,29 +189,42 @@ def export_dataset(
     next_index = 1 + max((int(r["index"]) for r in ledger.values()), default=-1)
     ledger_path = out / LEDGER
     ordered = exporter.order(rows)
-    for done, row in enumerate(ordered, start=1):
-        rec = ledger.get(row.sample_id)
-        if rec is not None and all((out / p).is_file() for p in rec.get("outputs", [])):
-            summary.already += 1
-        else:
-            if rec is not None:
-                index = int(rec["index"])
+    # ledger lines are appended in batches (one fsync per second at most); a crash loses at most the last batch,
+    # whose samples are then simply written again
+    pending: list[dict] = []
+    last_flush = time.monotonic()
+    try:
+        for done, row in enumerate(ordered, start=1):
+            rec = ledger.get(row.sample_id)
+            if rec is not None and all((out / p).is_file() for p in rec.get("outputs", [])):
+                summary.already += 1
             else:
-                index, next_index = next_index, next_index + 1
-            try:
-                records, notes = exporter.write(row, index)
-            except DatasetError as err:
-                summary.skipped.append(str(err))
-            else:
-                summary.exported += 1
-                summary.notes.update(notes)
-                _append(ledger_path, records)
-                ledger.update({r["sample_id"]: r for r in records})
-        if on_progress is not None:
-            on_progress(done, len(ordered))
-    late = exporter.flush()
-    _append(ledger_path, late)
-    ledger.update({r["sample_id"]: r for r in late})
+                if rec is not None:
+                    index = int(rec["index"])
+                else:
+                    index, next_index = next_index, next_index + 1
+                try:
+                    records, notes = exporter.write(row, index)
+                except DatasetError as err:
+                    summary.skipped.append(str(err))
+                else:
+                    summary.exported += 1
+                    summary.notes.update(notes)
+                    pending += records
+                    ledger.update({r["sample_id"]: r for r in records})
+            if pending and time.monotonic() - last_flush > 1.0:
+                _append(ledger_path, pending)
+                pending, last_flush = [], time.monotonic()
+            if on_progress is not None:
+                on_progress(done, len(ordered))
+        late = exporter.flush()
+        pending += late
+        ledger.update({r["sample_id"]: r for r in late})
+    except BaseException:
+        exporter.abort()
+        raise
+    finally:
+        _append(ledger_path, pending)  # what was completed, also when interrupted
     selected_ids = {r.sample_id for r in rows}
     exporter.finish(sorted((r for r in ledger.values() if r["sample_id"] in selected_ids),
                            key=lambda r: int(r["index"])))

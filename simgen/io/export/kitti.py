@@ -61,9 +61,18 @@ def occluded_level(occlusion: float | None) -> int:
     return 0 if occlusion < 0.1 else 1 if occlusion < 0.5 else 2
 
 
-def box_in_camera(obj, world_from_camera: np.ndarray) -> tuple[float, float, float, np.ndarray, float]:
-    """(h, w, l, location (3,) bottom centre in camera metres, rotation_y) of an object's 3D box."""
-    cam_from_world = np.linalg.inv(world_from_camera)
+def camera_from_world(world_from_camera: np.ndarray) -> np.ndarray:
+    """(4, 4) inverse of a rigid camera-to-world pose (R^T, -R^T t)."""
+    m = np.asarray(world_from_camera, np.float64)
+    out = np.eye(4)
+    out[:3, :3] = m[:3, :3].T
+    out[:3, 3] = -m[:3, :3].T @ m[:3, 3]
+    return out
+
+
+def box_in_camera(obj, cam_from_world: np.ndarray) -> tuple[float, float, float, np.ndarray, float]:
+    """(h, w, l, location (3,) bottom centre in camera metres, rotation_y) of an object's 3D box;
+    cam_from_world: (4, 4) world-to-camera transform."""
     rot = cam_from_world[:3, :3] @ obj.box_rotation
     centre = cam_from_world[:3, :3] @ obj.box_center + cam_from_world[:3, 3]
     l, w, h = (float(v) for v in obj.box_size)
@@ -76,6 +85,7 @@ def label_lines(meta: FrameMeta) -> tuple[list[str], list[str]]:
     """(label_2 lines, notes) of a frame's objects (visible ones of classes with a KITTI type)."""
     names = class_table().export_names("kitti")
     lines, notes = [], []
+    cam_from_world = camera_from_world(meta.world_from_camera)
     for obj in meta.objects:
         if obj.visible_pixels <= 0 or obj.bbox_visible is None:
             continue
@@ -83,7 +93,7 @@ def label_lines(meta: FrameMeta) -> tuple[list[str], list[str]]:
         if kitti_type is None:
             notes.append(f"kitti object: class {obj.class_name!r} has no KITTI type")
             continue
-        h, w, l, loc, ry = box_in_camera(obj, meta.world_from_camera)
+        h, w, l, loc, ry = box_in_camera(obj, cam_from_world)
         if loc[2] <= 0:
             notes.append("kitti object: 3D box centre behind the camera")
             continue

@@ -14,6 +14,7 @@ complete; its samples enter the ledger then, so an interrupted export redoes onl
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -86,6 +87,14 @@ class ShardExporter(Exporter):
         self._tar = None
         records, self._pending = self._pending, []
         return records
+
+    def abort(self) -> None:
+        if self._tar is not None:
+            with contextlib.suppress(OSError, tarfile.TarError):
+                self._tar.close()
+            with contextlib.suppress(OSError):
+                self._tmp.unlink()
+            self._tar, self._pending = None, []
 
     def write(self, row: ManifestRow, index: int) -> tuple[list[dict], list[str]]:
         r = self.reader
