@@ -373,6 +373,8 @@ def test_bad_input_is_skipped_with_one_line_naming_the_file(ds, tmp_path, capsys
     missing.unlink()
     truncated = reader.path(e1, "rgb")
     truncated.write_bytes(truncated.read_bytes()[:60])
+    broken_meta = reader.path(reader.entries[5], "meta")
+    broken_meta.write_text('{"width": 64, "height": ')
     with open(bad / "manifest.jsonl", "a") as f:
         f.write(json.dumps({"sample_id": "x/0000/000000", "scene": "x", "variant": 0, "camera": "cam", "frame": 0,
                             "files": {}}) + "\n")
@@ -388,9 +390,10 @@ def test_bad_input_is_skipped_with_one_line_naming_the_file(ds, tmp_path, capsys
     code = main(["export", str(bad), "--format", "kitti", "--out", str(tmp_path / "k"), "--no-progress"])
     text = capsys.readouterr().out
     assert code == 0
-    assert "8 sample(s) selected, 5 exported, 0 already complete, 3 skipped" in text
+    assert "8 sample(s) selected, 4 exported, 0 already complete, 4 skipped" in text
     lines = [x for x in text.splitlines() if "skipped" in x and x.startswith("  ")]
-    assert len(lines) == 4
+    assert len(lines) == 5
+    assert any(str(broken_meta) in x and "JSON" in x for x in lines)
     assert any(str(missing) in x and "missing" in x for x in lines)
     assert any(str(truncated) in x and "PNG" in x for x in lines)
     assert any("manifest.jsonl:8" in x and "no files" in x for x in lines)
