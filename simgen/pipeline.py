@@ -115,13 +115,19 @@ def _clean_stale_staging(out: Path) -> None:
 def _commit_sequence(staging: Path, out: Path, scene: str, variant: int) -> None:
     """Move a finished sequence from the staging dataset into ``out`` and merge its manifest rows."""
     from simgen.io.atomic import atomic_write_text
+    from simgen.io.dataset import MANIFEST, iter_manifest
     from simgen.io.layout import safe_component, variant_dir
 
     rel = Path(safe_component(scene, "scene")) / variant_dir(variant)
-    new_rows = (staging / "manifest.jsonl").read_text().splitlines()
-    manifest = out / "manifest.jsonl"
-    old_rows = manifest.read_text().splitlines() if manifest.exists() else []
-    kept = [r for r in old_rows if r.strip() and not _row_in(r, scene, variant)]
+    new_rows = [line for line in (staging / MANIFEST).read_text().splitlines() if line.strip()]
+    manifest = out / MANIFEST
+    old_rows = manifest.read_text().split("\n") if manifest.exists() else []
+    # keep every old row but those of this sequence (replaced) and a torn last line (a crashed append);
+    # lines that are not JSON stay, for the reader to report
+    errors: list = []
+    keep = {n for n, row in iter_manifest(manifest, errors) if not _row_in(row, scene, variant)}
+    keep |= {e.line for e in errors}
+    kept = [line for n, line in enumerate(old_rows, start=1) if n in keep]
     target = out / rel
     if target.exists():
         trash = out / f"{STAGING_PREFIX}replaced-{os.getpid()}"
@@ -132,12 +138,8 @@ def _commit_sequence(staging: Path, out: Path, scene: str, variant: int) -> None
     atomic_write_text(manifest, "".join(line + "\n" for line in kept + new_rows))
 
 
-def _row_in(line: str, scene: str, variant: int) -> bool:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError:
-        return False
-    return row.get("scene") == scene and str(row.get("variant")) == str(variant)
+def _row_in(row: object, scene: str, variant: int) -> bool:
+    return isinstance(row, dict) and row.get("scene") == scene and str(row.get("variant")) == str(variant)
 
 
 def render_scene(
