@@ -171,7 +171,8 @@ def build_cameras(resolved, ego: np.ndarray) -> list[Camera]:
     for c in resolved.cameras:
         m = c.mount
         mount = mount_matrix(m.x, m.y, m.z, m.yaw_deg, m.pitch_deg, m.roll_deg)
-        out.append(Camera(c.name, math.radians(c.hfov_deg), ego @ mount, c.clip_start_m, c.clip_end_m))
+        out.append(Camera(c.name, math.radians(c.hfov_deg), ego @ mount, c.clip_start_m, c.clip_end_m,
+                          sensor=c.sensor))
     return out
 
 
