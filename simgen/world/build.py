@@ -199,6 +199,8 @@ class _Build:
         self.layout: Layout = build_layout(road_params(resolved.road), self.rng("layout/buildings"))
         self.ego = ego_poses(resolved.ego, self.times)
         self.cameras = build_cameras(resolved, self.ego)
+        for cam in self.cameras:
+            cam.sensor_seed = int(self.rng(f"sensor/{cam.name}/seed").integers(0, 2**31 - 1))
         cam0 = self.cameras[0]
         self.K = intrinsics_from_hfov(cam0.hfov_rad, self.width, self.height)
         self.view = CameraView(self.K, cam0.poses[0], self.width, self.height, cam0.clip_start)

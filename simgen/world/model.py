@@ -144,6 +144,8 @@ class Camera:
     clip_end: float = 1000.0
     #: sensor model (:class:`simgen.sensor.params.SensorParams`) or None: the renderer's view transform
     sensor: SensorParams | None = None
+    #: seed of the sensor's random streams (noise, fixed pattern, lens dirt), drawn from the scene seed
+    sensor_seed: int = 0
 
     def __post_init__(self) -> None:
         self.poses = np.asarray(self.poses, np.float64)
