@@ -211,3 +211,70 @@ def test_presets_are_complete_and_valid():
     assert preset_params("none") is None
     with pytest.raises(ValueError):
         preset_params("nope")
+
+
+# ---- every sensor field changes the output --------------------------------------------------------------------
+
+#: field -> (context overrides that make the field matter, scene light level, another value)
+FIELD_CASES = {
+    "exposure_mode": ({}, 1.0, "manual"),
+    "exposure_time_s": ({"exposure_mode": "manual"}, 1.0, 0.0001),
+    "iso": ({"exposure_mode": "manual"}, 1.0, 800.0),
+    "f_number": ({}, 1.0, 4.0),
+    "ae_target": ({}, 1.0, 0.1),
+    "ae_time_constant_s": ({}, 1.0, 2.0),
+    "min_exposure_time_s": ({}, 1000.0, 1e-3),
+    "max_exposure_time_s": ({}, 1e-4, 1e-3),
+    "max_iso": ({}, 1e-5, 400.0),
+    "base_iso": ({}, 1.0, 400.0),
+    "full_well_e": ({}, 1.0, 5000.0),
+    "read_noise_e": ({}, 1e-3, 30.0),
+    "dark_current_e_s": ({}, 1e-4, 5000.0),
+    "row_noise_e": ({}, 1e-3, 20.0),
+    "column_noise_e": ({}, 1e-3, 20.0),
+    "prnu": ({}, 1.0, 0.05),
+    "adc_bits": ({}, 1.0, 8),
+    "bayer": ({}, 1.0, False),
+    "demosaic": ({"bayer": True}, 1.0, "bilinear"),
+    "white_balance": ({}, 1.0, "fixed"),
+    "white_balance_k": ({"white_balance": "fixed"}, 1.0, 3000.0),
+    "saturation": ({}, 1.0, 1.5),
+    "tone_curve": ({}, 1.0, "srgb"),
+    "gamma": ({"tone_curve": "gamma"}, 1.0, 1.8),
+    "sharpen": ({}, 1.0, 1.5),
+    "chroma_denoise_px": ({}, 1.0, 3.0),
+    "lens_blur_px": ({}, 1.0, 2.0),
+    "vignetting": ({}, 1.0, 0.6),
+    "chromatic_aberration_px": ({}, 1.0, 3.0),
+    "bloom": ({}, 1.0, 0.1),
+    "bloom_radius": ({"bloom": 0.05}, 1.0, 0.1),
+    "lens_dirt": ({}, 1.0, 1.0),
+    "jpeg_quality": ({}, 1.0, 40),
+}
+
+
+def _walk_scene(level: float) -> list[np.ndarray]:
+    """Three linear frames (48x64) of a textured street with a lamp; the light steps up 4x at frame 1."""
+    rng = np.random.default_rng(1)
+    base = cv2.GaussianBlur(rng.random((48, 64, 3)).astype(np.float32), (0, 0), 1.5) * 0.4
+    base[:, :8] *= 0.05  # a dark strip
+    base[10:13, 40:43] = 300.0  # a lamp
+    return [base * level * k for k in (1.0, 4.0, 4.0)]
+
+
+
+
+@pytest.mark.parametrize("field", sorted(FIELD_CASES))
+def test_every_sensor_field_changes_the_output(field):
+    from simgen.sensor.params import PARAM_FIELDS
+
+    assert set(FIELD_CASES) == set(PARAM_FIELDS)  # a new field needs a case here
+    context, level, other = FIELD_CASES[field]
+    base = preset_params("automotive_front_hdr", **context)
+    assert getattr(base, field) != other
+    outs = []
+    for p in (base, preset_params("automotive_front_hdr", **{**context, field: other})):
+        s = Sensor(p, 64, 48, 10.0, scene_streams(0, "walk", 0, "front"))
+        outs.append([(rgb.tobytes(), info.as_dict()) for rgb, info in
+                     (s.process(img, f) for f, img in enumerate(_walk_scene(level)))])
+    assert outs[0] != outs[1], f"sensor.{field} changed nothing"
