@@ -3,7 +3,7 @@
 Input: the renderer's linear scene-referred RGB (the Combined pass, before any view transform), ``(H, W, 3)
 float32``, Rec.709 primaries, in the renderer's units. Output: ``(H, W, 3) uint8`` sRGB-encoded RGB.
 
-Stages: exposure bias ``2**ev_bias`` (the scene's and the render config's exposure) -> lens
+Stages: lens
 (:mod:`simgen.sensor.optics`) -> photo-electrons ``e = L * RAW_RESPONSE * CALIBRATION * t * base_iso / N**2 *
 full_well`` -> sensor noise, gain and ADC (:mod:`simgen.sensor.raw`) -> ISP (:mod:`simgen.sensor.isp`).
 
@@ -81,7 +81,9 @@ class Sensor:
 
     params: the camera's :class:`SensorParams`. width, height: image size (px). fps: frame rate of the sequence
     (the auto exposure's time step, and the longest exposure). rng: named random streams (see the module doc).
-    ev_bias: exposure compensation in stops (the scene's and render config's ``exposure``).
+    ev_bias: exposure compensation in stops (the scene's and render config's ``exposure``): the auto exposure
+    aims at ``2**ev_bias`` times its target (a longer exposure or more gain, as a camera's compensation dial);
+    in manual mode the exposure is ``2**ev_bias`` times the one set.
     """
 
     params: SensorParams
@@ -104,9 +106,9 @@ class Sensor:
     # ---------------------------------------------------------------------------------------------- exposure
     @property
     def _k(self) -> float:
-        """Raw signal per (renderer unit * second at unity gain): CALIBRATION * base_iso / N², bias included."""
+        """Raw signal per (renderer unit * second at unity gain): CALIBRATION * base_iso / N²."""
         p = self.params
-        return raw.CALIBRATION * p.base_iso / p.f_number**2 * 2.0**self.ev_bias
+        return raw.CALIBRATION * p.base_iso / p.f_number**2
 
     @property
     def max_exposure_time_s(self) -> float:
@@ -121,7 +123,7 @@ class Sensor:
         lo, hi = self._limits()
         if metered <= 0:
             return hi
-        return float(np.clip(self.params.ae_target / (metered * self._k), lo, hi))
+        return float(np.clip(2.0**self.ev_bias * self.params.ae_target / (metered * self._k), lo, hi))
 
     def split(self, exposure: float) -> tuple[float, float]:
         """(exposure_time_s, analog gain) for X = t * gain: longest time first, then gain."""
@@ -164,7 +166,8 @@ class Sensor:
         if self.needs_prime:
             self._exposure = self.target_exposure(metered)
         t, gain = self.next_exposure()
-        electrons = lens * (raw.RAW_RESPONSE * np.float32(self._k * t * p.full_well_e))
+        bias = 2.0**self.ev_bias if p.exposure_mode == "manual" else 1.0  # auto: in the exposure target
+        electrons = lens * (raw.RAW_RESPONSE * np.float32(self._k * bias * t * p.full_well_e))
         y = raw.capture(electrons, gain, t, p, self._fpn, self.rng(f"noise/{frame}"))
         if p.exposure_mode == "auto":
             alpha = 1.0 - math.exp(-1.0 / (self.fps * max(p.ae_time_constant_s, 1e-6)))
