@@ -91,7 +91,7 @@ _BASE = dict(
 #: preset name -> complete parameter set ("none" has no sensor model and no entry)
 PRESETS: dict[str, dict] = {
     # a modern automotive front camera: HDR sensor (large well, low read noise), fixed f/1.8, filmic roll-off
-    "automotive_front_hdr": {**_BASE, "preset": "automotive_front_hdr", "full_well_e": 60000.0,
+    "automotive_front_hdr": {**_BASE, "preset": "automotive_front_hdr", "full_well_e": 120000.0,
                              "read_noise_e": 2.5, "ae_target": 0.03, "max_iso": 1600.0, "tone_curve": "filmic",
                              "sharpen": 0.3, "chroma_denoise_px": 1.0, "vignetting": 0.15,
                              "chromatic_aberration_px": 0.3, "bloom": 0.01, "bloom_radius": 0.01},

@@ -11,6 +11,7 @@ Auto exposure: the exposure ``X = t * gain`` (seconds at unity gain) of frame f 
 it, as in a real camera. After each frame the meter reads the (noise-free) luminance the sensor saw and moves
 ``log X`` towards the value that puts the metered level at ``ae_target``, as a first-order system with time
 constant ``ae_time_constant_s``: ``log X_{f+1} = log X_f + (1 - exp(-1 / (fps * tau))) (log X* - log X_f)``.
+The auto white balance's gains follow their per-frame grey-world estimate in the same way.
 Longer exposure times are preferred to gain (up to ``min(max_exposure_time_s, 1 / fps)``), as sensors do to keep
 noise low. The first frame starts converged on its own light level (:meth:`Sensor.prime`).
 
@@ -93,6 +94,7 @@ class Sensor:
     rng: RngFactory
     ev_bias: float = 0.0
     _exposure: float | None = field(default=None, init=False)  # X = t * gain for the next frame
+    _wb: np.ndarray | None = field(default=None, init=False)  # white-balance gains of the last frame
     _lens: optics.LensMaps = field(init=False)
     _fpn: raw.FixedPattern = field(init=False)
 
@@ -109,6 +111,11 @@ class Sensor:
         """Raw signal per (renderer unit * second at unity gain): CALIBRATION * base_iso / N²."""
         p = self.params
         return raw.CALIBRATION * p.base_iso / p.f_number**2
+
+    @property
+    def _alpha(self) -> float:
+        """Share of the way to its target the auto exposure / white balance moves per frame."""
+        return 1.0 - math.exp(-1.0 / (self.fps * max(self.params.ae_time_constant_s, 1e-6)))
 
     @property
     def max_exposure_time_s(self) -> float:
@@ -170,10 +177,9 @@ class Sensor:
         electrons = lens * (raw.RAW_RESPONSE * np.float32(self._k * bias * t * p.full_well_e))
         y = raw.capture(electrons, gain, t, p, self._fpn, self.rng(f"noise/{frame}"))
         if p.exposure_mode == "auto":
-            alpha = 1.0 - math.exp(-1.0 / (self.fps * max(p.ae_time_constant_s, 1e-6)))
             target = self.target_exposure(metered)
-            self._exposure = float(math.exp(math.log(self._exposure) + alpha * (math.log(target)
-                                                                                 - math.log(self._exposure))))
+            self._exposure = float(math.exp(math.log(self._exposure) + self._alpha * (math.log(target)
+                                                                                       - math.log(self._exposure))))
         info = FrameInfo(frame=frame, exposure_time_s=t, iso=gain * p.base_iso, gain=gain, exposure=t * gain,
                          wb_gains=[], metered=metered)
         return y, info
@@ -183,6 +189,9 @@ class Sensor:
         y, info = self.capture_raw(linear, frame)
         p = self.params
         wb = isp.white_balance_gains(y, p.white_balance, p.white_balance_k)
+        if self._wb is not None and p.white_balance == "auto":  # the auto white balance settles like the AE
+            wb = np.exp(np.log(self._wb) + self._alpha * (np.log(wb) - np.log(self._wb))).astype(np.float32)
+        self._wb = wb
         info.wb_gains = [round(float(g), 4) for g in wb]
         rgb = isp.quantise(isp.develop(y, p, wb))
         if p.jpeg_quality > 0:

@@ -96,8 +96,8 @@ def test_same_seed_same_image_other_seed_other_noise_and_frame_order_free():
     c = _sensor(128, 96, seed=4).process(img, 0)[0]
     assert np.array_equal(a[0], b[0])
     assert not np.array_equal(a[0], c)
-    # manual exposure: frame 5 alone equals frame 5 after frames 0..4
-    kw = dict(exposure_mode="manual", exposure_time_s=0.01, iso=400.0)
+    # without auto exposure and auto white balance (the only state): frame 5 alone equals frame 5 after 0..4
+    kw = dict(exposure_mode="manual", exposure_time_s=0.01, iso=400.0, white_balance="fixed")  # no state
     s1 = _sensor(128, 96, seed=3, **kw)
     seq = [s1.process(img, f)[0] for f in range(6)]
     alone = _sensor(128, 96, seed=3, **kw).process(img, 5)[0]
