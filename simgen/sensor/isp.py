@@ -103,3 +103,31 @@ def jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:
     if not ok:  # pragma: no cover - OpenCV always encodes uint8 images
         raise RuntimeError("JPEG encoding failed")
     return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def video_roundtrip(previous: np.ndarray | None, current: np.ndarray) -> np.ndarray:
+    """Code ``current`` (H, W, 3) uint8 RGB as an inter frame of an MPEG-4 Part 2 stream (OpenCV's FFmpeg
+    ``mp4v`` encoder at its default rate), predicted from ``previous`` (None: an intra frame), and decode it:
+    block artefacts that move with the picture, smeared detail in motion. H.264 itself is not in OpenCV's FFmpeg
+    build; this is the nearest codec it has."""
+    import tempfile
+    from pathlib import Path
+
+    h, w = current.shape[:2]
+    frames = [current] if previous is None else [previous, current]
+    with tempfile.TemporaryDirectory(prefix="simgen-video-") as tmp:
+        path = str(Path(tmp) / "clip.mp4")
+        writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (w, h))
+        if not writer.isOpened():  # pragma: no cover - the OpenCV wheels have mp4v
+            raise RuntimeError("OpenCV cannot write MPEG-4 video here")
+        for f in frames:
+            writer.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+        writer.release()
+        cap = cv2.VideoCapture(path)
+        out = None
+        for _ in frames:
+            ok, out = cap.read()
+            if not ok:  # pragma: no cover
+                raise RuntimeError("OpenCV could not decode its own MPEG-4 clip")
+        cap.release()
+    return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)

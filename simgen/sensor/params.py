@@ -75,6 +75,9 @@ class SensorParams(BaseModel):
     lens_dirt: float = Field(description="Strength of dirt specks lit by bright lights (0 = clean lens).")
     # ---- output coding
     jpeg_quality: int = Field(description="JPEG quality 1..100 of the output (0 = no JPEG).")
+    video_codec: Literal["none", "mpeg4"] = Field(
+        description="Video coding of the output: mpeg4 = an MPEG-4 Part 2 inter frame predicted from the previous "
+                    "frame (the nearest to H.264 that OpenCV ships).")
 
 
 _BASE = dict(
@@ -85,7 +88,7 @@ _BASE = dict(
     white_balance="auto", white_balance_k=5500.0, saturation=1.0, tone_curve="srgb", gamma=2.2, sharpen=0.0,
     chroma_denoise_px=0.0,
     lens_blur_px=0.5, vignetting=0.2, chromatic_aberration_px=0.3, bloom=0.01, bloom_radius=0.01, lens_dirt=0.0,
-    jpeg_quality=0,
+    jpeg_quality=0, video_codec="none",
 )
 
 #: preset name -> complete parameter set ("none" has no sensor model and no entry)
@@ -100,13 +103,13 @@ PRESETS: dict[str, dict] = {
                          "read_noise_e": 3.0, "ae_target": 0.08, "tone_curve": "filmic", "vignetting": 0.45,
                          "chromatic_aberration_px": 1.2, "lens_blur_px": 0.8, "bloom": 0.015, "sharpen": 0.4,
                          "chroma_denoise_px": 1.0},
-    # a cheap dash camera: small noisy sensor, high gain at night, soft lens, oversharpened, saturated, JPEG
+    # a cheap dash camera: small noisy sensor, high gain at night, soft lens, oversharpened, saturated, video-coded
     "cheap_dashcam": {**_BASE, "preset": "cheap_dashcam", "f_number": 2.0, "full_well_e": 4500.0,
                       "read_noise_e": 6.0, "dark_current_e_s": 80.0, "row_noise_e": 1.5, "column_noise_e": 1.0,
                       "prnu": 0.01, "adc_bits": 10, "max_iso": 3200.0, "ae_target": 0.16, "demosaic": "bilinear",
                       "saturation": 1.25, "tone_curve": "gamma", "gamma": 2.2, "sharpen": 0.8,
                       "lens_blur_px": 0.9, "vignetting": 0.35, "chromatic_aberration_px": 1.0, "bloom": 0.03,
-                      "bloom_radius": 0.015, "lens_dirt": 0.2, "jpeg_quality": 70},
+                      "bloom_radius": 0.015, "lens_dirt": 0.2, "jpeg_quality": 0, "video_codec": "mpeg4"},
     # a noise-free, distortion-free reference camera with the same exposure and tone handling (for ablations)
     "ideal": {**_BASE, "preset": "ideal", "full_well_e": 1e9, "read_noise_e": 0.0, "dark_current_e_s": 0.0,
               "row_noise_e": 0.0, "column_noise_e": 0.0, "prnu": 0.0, "adc_bits": 16, "bayer": False,

@@ -95,6 +95,7 @@ class Sensor:
     ev_bias: float = 0.0
     _exposure: float | None = field(default=None, init=False)  # X = t * gain for the next frame
     _wb: np.ndarray | None = field(default=None, init=False)  # white-balance gains of the last frame
+    _previous: np.ndarray | None = field(default=None, init=False)  # last frame before video coding
     _lens: optics.LensMaps = field(init=False)
     _fpn: raw.FixedPattern = field(init=False)
 
@@ -196,4 +197,7 @@ class Sensor:
         rgb = isp.quantise(isp.develop(y, p, wb))
         if p.jpeg_quality > 0:
             rgb = isp.jpeg_roundtrip(rgb, p.jpeg_quality)
+        if p.video_codec == "mpeg4":
+            previous, self._previous = self._previous, rgb
+            rgb = isp.video_roundtrip(previous, rgb)
         return rgb, info

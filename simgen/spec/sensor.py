@@ -70,6 +70,9 @@ class SensorSpec(SpecModel):
     lens_dirt: Num(ge=0, le=10) | None = Field(None, description="Lens dirt strength (0 = clean).")
     # coding
     jpeg_quality: Int(ge=0, le=100) | None = Field(None, description="JPEG quality of the output (0 = no JPEG).")
+    video_codec: Cat(Literal["none", "mpeg4"], "VideoCodecChoice") | None = Field(
+        None, description="none, or mpeg4: an MPEG-4 Part 2 inter frame predicted from the previous frame "
+                          "(H.264-like block and motion artefacts).")
 
     @model_validator(mode="after")
     def _none_alone(self) -> SensorSpec:

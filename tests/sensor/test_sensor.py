@@ -151,6 +151,24 @@ def test_jpeg_option_changes_bytes_and_leaves_8x8_blocks():
     assert at_edges > 1.2 and at_edges > 1.1 * d_plain[:, 7::8].mean() / d_plain.mean()
 
 
+def test_video_option_codes_an_inter_frame_from_the_previous_one():
+    rng = np.random.default_rng(0)
+    tex = cv2.GaussianBlur(rng.random((96, 160, 3)).astype(np.float32), (0, 0), 1.2) * 0.05
+    frames = [np.roll(tex, 3 * f, axis=1) for f in range(3)]  # the picture pans 3 px per frame
+    plain = _sensor(128, 96, preset="ideal", white_balance="fixed")
+    coded = _sensor(128, 96, preset="ideal", white_balance="fixed", video_codec="mpeg4")
+    a = [plain.process(f[:, :128], i)[0] for i, f in enumerate(frames)]
+    b = [coded.process(f[:, :128], i)[0] for i, f in enumerate(frames)]
+    for x, y in zip(a, b):
+        err = np.abs(x.astype(np.float32) - y.astype(np.float32)).mean()
+        assert 0.2 < err < 12.0  # coded, not destroyed
+    assert cv2.PSNR(a[0], b[0]) > 20
+    # the inter frame depends on the previous frame: the same picture after another one codes differently
+    again = _sensor(128, 96, preset="ideal", white_balance="fixed", video_codec="mpeg4")
+    alone = again.process(frames[2][:, :128], 2)[0]
+    assert not np.array_equal(alone, b[2])
+
+
 @pytest.mark.parametrize("algo", ["bilinear", "edge_aware"])
 def test_bayer_roundtrip_keeps_a_flat_colour(algo):
     colour = np.array([0.2, 0.5, 0.8], np.float32)
@@ -250,6 +268,7 @@ FIELD_CASES = {
     "bloom_radius": ({"bloom": 0.05}, 1.0, 0.1),
     "lens_dirt": ({}, 1.0, 1.0),
     "jpeg_quality": ({}, 1.0, 40),
+    "video_codec": ({}, 1.0, "mpeg4"),
 }
 
 
