@@ -61,3 +61,15 @@ def test_preset_choice_and_none_rules():
         load_scene_text("scene: {name: s}\ncameras: [{name: f, sensor: {isoo: 800}}]")
     with pytest.raises(SpecError, match="vignetting"):
         load_scene_text("scene: {name: s}\ncameras: [{name: f, sensor: {vignetting: 1.5}}]")
+
+
+def test_render_config_look_must_exist_for_its_view_transform():
+    from simgen.spec.render_config import RenderConfig
+    from simgen.render.settings import blender_look
+
+    assert blender_look("agx", "Punchy") == "AgX - Punchy"
+    assert blender_look("standard", "medium high contrast") == "Medium High Contrast"
+    assert blender_look("filmic", None) == "None"
+    RenderConfig.model_validate({"view_transform": "agx", "look": "Punchy"})
+    with pytest.raises(Exception, match="Punchy.*does not exist"):
+        RenderConfig.model_validate({"view_transform": "standard", "look": "Punchy"})
