@@ -40,6 +40,9 @@ class SensorParams(BaseModel):
     f_number: float = Field(description="Aperture f-number (both modes).")
     ae_target: float = Field(description="Mean metered raw signal the auto exposure aims at (fraction of full well); "
                                          "the ISP maps this level to mid grey.")
+    ae_dark_bias: float = Field(description="How much darker the auto exposure keeps scenes darker than daylight: "
+                                            "the target is scaled by (metered / daylight) ** ae_dark_bias (0 = "
+                                            "every scene as bright as day).")
     ae_time_constant_s: float = Field(description="Time constant of the auto exposure's first-order response (s).")
     min_exposure_time_s: float = Field(description="Shortest exposure time of the auto exposure (s).")
     max_exposure_time_s: float = Field(description="Longest exposure time of the auto exposure (s); never more "
@@ -81,7 +84,7 @@ class SensorParams(BaseModel):
 
 
 _BASE = dict(
-    exposure_mode="auto", exposure_time_s=0.005, iso=100.0, f_number=1.8, ae_target=0.12, ae_time_constant_s=0.25,
+    exposure_mode="auto", exposure_time_s=0.005, iso=100.0, f_number=1.8, ae_target=0.12, ae_dark_bias=0.2, ae_time_constant_s=0.25,
     min_exposure_time_s=5e-6, max_exposure_time_s=1 / 30, max_iso=1600.0,
     base_iso=100.0, full_well_e=10000.0, read_noise_e=3.0, dark_current_e_s=20.0, row_noise_e=0.5,
     column_noise_e=0.5, prnu=0.005, adc_bits=12, bayer=True, demosaic="edge_aware",
@@ -96,20 +99,20 @@ PRESETS: dict[str, dict] = {
     # a modern automotive front camera: HDR sensor (large well, low read noise), fixed f/1.8, filmic roll-off
     "automotive_front_hdr": {**_BASE, "preset": "automotive_front_hdr", "full_well_e": 120000.0,
                              "read_noise_e": 2.5, "ae_target": 0.03, "max_iso": 1600.0, "tone_curve": "filmic",
-                             "sharpen": 0.3, "chroma_denoise_px": 1.0, "vignetting": 0.15,
+                             "saturation": 1.2, "sharpen": 0.5, "chroma_denoise_px": 1.0, "vignetting": 0.15,
                              "chromatic_aberration_px": 0.3, "bloom": 0.01, "bloom_radius": 0.01},
     # a surround-view fisheye: smaller pixels, strong vignetting and chromatic aberration, softer optics
     "surround_fisheye": {**_BASE, "preset": "surround_fisheye", "f_number": 2.0, "full_well_e": 8000.0,
                          "read_noise_e": 3.0, "ae_target": 0.08, "tone_curve": "filmic", "vignetting": 0.45,
                          "chromatic_aberration_px": 1.2, "lens_blur_px": 0.8, "bloom": 0.015, "sharpen": 0.4,
                          "chroma_denoise_px": 1.0},
-    # a cheap dash camera: small noisy sensor, high gain at night, soft lens, oversharpened, saturated, video-coded
+    # a cheap dash camera: small noisy sensor, high gain at night, soft lens, oversharpened, saturated, JPEG
     "cheap_dashcam": {**_BASE, "preset": "cheap_dashcam", "f_number": 2.0, "full_well_e": 4500.0,
                       "read_noise_e": 6.0, "dark_current_e_s": 80.0, "row_noise_e": 1.5, "column_noise_e": 1.0,
                       "prnu": 0.01, "adc_bits": 10, "max_iso": 3200.0, "ae_target": 0.16, "demosaic": "bilinear",
-                      "saturation": 1.25, "tone_curve": "gamma", "gamma": 2.2, "sharpen": 0.8,
-                      "lens_blur_px": 0.9, "vignetting": 0.35, "chromatic_aberration_px": 1.0, "bloom": 0.03,
-                      "bloom_radius": 0.015, "lens_dirt": 0.2, "jpeg_quality": 0, "video_codec": "mpeg4"},
+                      "saturation": 1.5, "tone_curve": "gamma", "gamma": 2.2, "sharpen": 1.2,
+                      "lens_blur_px": 0.6, "vignetting": 0.35, "chromatic_aberration_px": 1.0, "bloom": 0.03,
+                      "bloom_radius": 0.015, "lens_dirt": 0.2, "jpeg_quality": 80},
     # a noise-free, distortion-free reference camera with the same exposure and tone handling (for ablations)
     "ideal": {**_BASE, "preset": "ideal", "full_well_e": 1e9, "read_noise_e": 0.0, "dark_current_e_s": 0.0,
               "row_noise_e": 0.0, "column_noise_e": 0.0, "prnu": 0.0, "adc_bits": 16, "bayer": False,

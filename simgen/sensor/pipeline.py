@@ -9,7 +9,8 @@ full_well`` -> sensor noise, gain and ADC (:mod:`simgen.sensor.raw`) -> ISP (:mo
 
 Auto exposure: the exposure ``X = t * gain`` (seconds at unity gain) of frame f was decided from the frames before
 it, as in a real camera. After each frame the meter reads the (noise-free) luminance the sensor saw and moves
-``log X`` towards the value that puts the metered level at ``ae_target``, as a first-order system with time
+``log X`` towards the value that puts the metered level at ``ae_target`` (lowered by ``(metered / daylight) **
+ae_dark_bias`` in scenes darker than daylight, so that night stays darker than day), as a first-order system with time
 constant ``ae_time_constant_s``: ``log X_{f+1} = log X_f + (1 - exp(-1 / (fps * tau))) (log X* - log X_f)``.
 The auto white balance's gains follow their per-frame grey-world estimate in the same way.
 Longer exposure times are preferred to gain (up to ``min(max_exposure_time_s, 1 / fps)``), as sensors do to keep
@@ -37,6 +38,8 @@ from simgen.sensor.params import SensorParams
 RngFactory = Callable[[str], np.random.Generator]
 #: the auto exposure meter clips luminance at this percentile, so lamps and the sun do not darken the street
 METER_PERCENTILE = 98.0
+#: metered level (renderer units) of a sunlit street: below it, ``ae_dark_bias`` lowers the exposure target
+DAYLIGHT_METERED = 0.12
 
 
 def scene_streams(seed: int, scene: str, variant: int, camera: str) -> RngFactory:
@@ -131,7 +134,10 @@ class Sensor:
         lo, hi = self._limits()
         if metered <= 0:
             return hi
-        return float(np.clip(2.0**self.ev_bias * self.params.ae_target / (metered * self._k), lo, hi))
+        p = self.params
+        # below daylight, keep a dark scene darker (as cameras do: night stays night): target * (m / day)^bias
+        dark = min(1.0, metered / DAYLIGHT_METERED) ** p.ae_dark_bias
+        return float(np.clip(2.0**self.ev_bias * p.ae_target * dark / (metered * self._k), lo, hi))
 
     def split(self, exposure: float) -> tuple[float, float]:
         """(exposure_time_s, analog gain) for X = t * gain: longest time first, then gain."""

@@ -31,6 +31,9 @@ class SensorSpec(SpecModel):
     f_number: Num(ge=0.5, le=64) | None = Field(None, description="Aperture f-number.")
     ae_target: Num(gt=0, le=1) | None = Field(
         None, description="Mean raw signal (fraction of full well) the auto exposure aims at; mapped to mid grey.")
+    ae_dark_bias: Num(ge=0, le=1) | None = Field(
+        None, description="How much darker the auto exposure keeps scenes darker than daylight (0 = as bright as "
+                          "day; the target scales with (metered / daylight) ** ae_dark_bias).")
     ae_time_constant_s: Num(ge=0, le=60) | None = Field(
         None, description="Time constant of the auto exposure (s); 0 = instant.")
     min_exposure_time_s: Num(gt=0, le=1) | None = Field(None, description="Shortest auto exposure time (s).")

@@ -83,10 +83,11 @@ def test_night_frames_are_noisier_than_day_frames(preset):
         rgb, info = s.process(img, 0)
         patch = rgb[20:76, 40:56].astype(np.float32)  # inside the 0.12 patch
         out[name] = (float(patch.std(axis=(0, 1)).mean()), float(patch.mean()), info)
-    assert out["night"][2].iso > out["day"][2].iso
+    assert out["night"][2].exposure > 100 * out["day"][2].exposure  # longer exposure time and/or more gain
     assert out["night"][2].exposure_time_s > out["day"][2].exposure_time_s
-    assert out["night"][0] > 1.5 * out["day"][0], out
-    assert out["night"][1] > 0.3 * out["day"][1]  # still exposed, not just black
+    # noisier = lower signal-to-noise ratio (the auto exposure keeps night somewhat darker than day)
+    assert out["night"][0] / out["night"][1] > 1.5 * out["day"][0] / out["day"][1], out
+    assert out["night"][1] > 0.1 * out["day"][1]  # still exposed, not just black
 
 
 def test_same_seed_same_image_other_seed_other_noise_and_frame_order_free():
@@ -241,9 +242,10 @@ FIELD_CASES = {
     "f_number": ({}, 1.0, 4.0),
     "ae_target": ({}, 1.0, 0.1),
     "ae_time_constant_s": ({}, 1.0, 2.0),
+    "ae_dark_bias": ({}, 0.01, 0.0),
     "min_exposure_time_s": ({}, 1000.0, 1e-3),
     "max_exposure_time_s": ({}, 1e-4, 1e-3),
-    "max_iso": ({}, 1e-5, 400.0),
+    "max_iso": ({}, 1e-7, 400.0),
     "base_iso": ({}, 1.0, 400.0),
     "full_well_e": ({}, 1.0, 5000.0),
     "read_noise_e": ({}, 1e-3, 30.0),
