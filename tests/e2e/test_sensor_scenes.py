@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from simgen.sensor.pipeline import DAYLIGHT_METERED
 from tests.conftest import REPO, needs_blender
 from tests.e2e.readers import load_dataset, load_frame
 from tests.e2e.test_quickstart_labels import _expected_flow
@@ -38,10 +39,12 @@ def test_dashcam_knobs_and_exposure(night):
         assert k["night"] and k["sensor.preset"] == "cheap_dashcam" and k["sensor.video_codec"] == "mpeg4"
         assert 5 <= k["sensor.read_noise_e"] <= 9
         s = f["meta"]["sensor"]
-        # the auto exposure put the metered level at the target: X * k * metered = ae_target (k: sunny-16
-        # calibration at f/2, ISO 100), frame 0 metered on a 1-spp preview, later frames on the frame before
+        # the auto exposure put the metered level at the target: X * k * metered = ae_target * dark (k: sunny-16
+        # calibration at ISO 100; dark: the night bias below daylight), frame 0 metered on a 1-spp preview,
+        # later frames on the frame before
         k = 256 * 100 / r["knobs"]["sensor.f_number"] ** 2
-        ratio = s["exposure_time_s"] * s["gain"] * k * s["metered"] / r["knobs"]["sensor.ae_target"]
+        dark = min(1.0, s["metered"] / DAYLIGHT_METERED) ** r["knobs"]["sensor.ae_dark_bias"]
+        ratio = s["exposure_time_s"] * s["gain"] * k * s["metered"] / (r["knobs"]["sensor.ae_target"] * dark)
         assert 0.7 < ratio < 1.4, ratio
         assert s["exposure_time_s"] > 1e-3  # a sunlit street gets ~1e-5 s: the night is far darker
     assert len({json.dumps(r["knobs"], sort_keys=True) for r in rows}) == 1

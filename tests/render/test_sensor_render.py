@@ -99,7 +99,7 @@ def test_sensor_noise_comes_after_the_denoiser(bpy_module):
     assert np.array_equal(noisy.linear, clean.linear)  # the same denoised render ...
     k = LOWLEVEL_FEATURE_NAMES.index("noise_sigma")
     n_noisy, n_clean = lowlevel_features(noisy.rgb)[k], lowlevel_features(clean.rgb)[k]
-    assert noisy.sensor["iso"] > 400
+    assert noisy.sensor["gain"] > 1.5  # dim enough for analog gain
     assert n_noisy > 4 * n_clean, (n_noisy, n_clean)  # ... made noisy by the sensor
 
 
