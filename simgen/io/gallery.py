@@ -8,6 +8,7 @@ links by relative path.
 from __future__ import annotations
 
 import html
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,11 @@ def _sequences(root: Path) -> "OrderedDict[tuple[str, str], dict[str, Any]]":
     from simgen.io.dataset import MANIFEST, iter_manifest
 
     seqs: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
-    # lenient: a page of what is there, whatever else is wrong with the manifest
-    for _, row in iter_manifest(root / MANIFEST, errors=[]):
+    # lenient: a page of what is there, whatever else is wrong with the manifest (the reader reports it)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = list(iter_manifest(root / MANIFEST, errors=[]))
+    for _, row in rows:
         if not isinstance(row, dict) or "scene" not in row:
             continue
         key = (str(row["scene"]), str(row.get("variant", "")))
