@@ -53,7 +53,6 @@ from simgen.labels.reflection import merge_reflection_keys, merge_reflection_str
 from simgen.render.reflection import ReflectionMaterials, reflection_glass_modes
 from simgen.render.scene import LAYER_BEAUTY, LAYER_LABELS, LAYER_REFLECTION, BuiltScene, build_scene  # noqa: F401
 from simgen.render.settings import RenderSettings
-from simgen.world.conventions import intrinsics_from_hfov
 from simgen.world.model import World
 
 log = logging.getLogger(__name__)
@@ -109,6 +108,14 @@ def _render_layer(scene, layer_name: str, exr: Path | None, png: Path | None = N
         img.save_render(str(exr), scene=scene)
 
 
+def _use_camera(scene, cam_obj, lens, settings: RenderSettings) -> None:
+    """Make ``cam_obj`` the active camera at its own resolution (the render size for the default pinhole)."""
+    scene.camera = cam_obj
+    w, h = (settings.width, settings.height) if lens is None else (lens.width, lens.height)
+    if (scene.render.resolution_x, scene.render.resolution_y) != (w, h):
+        scene.render.resolution_x, scene.render.resolution_y = w, h
+
+
 def render_world(
     world: World,
     settings: RenderSettings,
@@ -151,7 +158,7 @@ def render_world(
                 for f in frames:
                     scene.frame_set(f)
                     for ci, cam_obj in enumerate(built.cameras):
-                        scene.camera = cam_obj
+                        _use_camera(scene, cam_obj, world.cameras[ci].lens, settings)
                         t = time.perf_counter()
                         _render_layer(scene, LAYER_REFLECTION, tmpdir / f"reflection-{mode}-{what}-{f}-{ci}.exr",
                                       filter_width=LABEL_FILTER_WIDTH)
@@ -162,7 +169,8 @@ def render_world(
         for f in frames:
             scene.frame_set(f)
             for ci, (cam_model, cam_obj) in enumerate(zip(world.cameras, built.cameras)):
-                scene.camera = cam_obj
+                _use_camera(scene, cam_obj, cam_model.lens, settings)
+                lens = cam_model.lens_at(settings.width, settings.height)
                 timings = {"build": build_seconds}
                 build_seconds = 0.0
                 io = 0.0
@@ -208,7 +216,8 @@ def render_world(
                     position=lab["Position"][..., :3],
                     vector=lab["Vector"][..., :4],
                     normal=lab["Normal"][..., :3],
-                    K=intrinsics_from_hfov(cam_model.hfov_rad, settings.width, settings.height),
+                    K=lens.K.copy(),
+                    lens=lens,
                     world_from_camera=np.array(cam_model.poses[f], np.float64),
                     reflection=refl,
                     reflection_index=refl_index,

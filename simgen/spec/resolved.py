@@ -170,12 +170,42 @@ class RMount(_R):
     roll_deg: float
 
 
+class RLens(_R):
+    """Sampled lens of one camera (see :class:`simgen.spec.models.LensSpec`); None sizes = the render config's."""
+
+    model: Literal["pinhole", "opencv", "fisheye"] = "pinhole"
+    width: int | None = None
+    height: int | None = None
+    fx_px: float | None = None
+    fy_px: float | None = None
+    cx_offset_px: float = 0.0
+    cy_offset_px: float = 0.0
+    k1: float = 0.0
+    k2: float = 0.0
+    k3: float = 0.0
+    k4: float = 0.0
+    p1: float = 0.0
+    p2: float = 0.0
+    fov_deg: float = 190.0
+
+
+class RRig(_R):
+    """The rig a camera belongs to: its name, kind, this camera's role and (stereo) the baseline."""
+
+    name: str
+    kind: Literal["stereo", "surround"]
+    role: str
+    baseline_m: float | None = None
+
+
 class RCamera(_R):
     name: str
     hfov_deg: float
     mount: RMount
     clip_start_m: float
     clip_end_m: float
+    lens: RLens = Field(default_factory=RLens)
+    rig: RRig | None = None
 
 
 class RStreetLights(_R):
