@@ -30,8 +30,9 @@ def _ensure_oslquery() -> None:
         return
     except ImportError:
         pass
-    base = os.path.dirname(bpy.__file__)
-    for d in sorted(glob.glob(os.path.join(base, "*", "python", "lib", "python3*", "site-packages"))):
+    # bpy/__init__.py lives in <bpy>/<version>/scripts/modules/bpy; oslquery in <bpy>/<version>/python/lib/...
+    version_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(bpy.__file__))))
+    for d in sorted(glob.glob(os.path.join(version_dir, "python", "lib", "python3*", "site-packages"))):
         if os.path.isdir(os.path.join(d, "oslquery")) and d not in sys.path:
             sys.path.append(d)
             return

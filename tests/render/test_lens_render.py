@@ -1,0 +1,216 @@
+"""Distorting cameras (Brown–Conrady, 190° fisheye) on a moving street with a walking person, checked against
+OpenCV's own projection (cv2.projectPoints / cv2.fisheye.projectPoints; beyond 90° the same equidistant formula
+with θ = atan2(√(x²+y²), z)), Cycles' own Position pass and trimesh ray casting — never the label code."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from simgen.world.conventions import look_at, pose_from_xyz_yaw
+from simgen.world.lens import Lens, cv2_project
+from simgen.world.model import Camera, Entity, Material, Mesh, World
+
+pytestmark = pytest.mark.blender
+
+W, H, T = 128, 96, 3
+BC = Lens("opencv", W, H, [[70.0, 0, 64.8], [0, 69.0, 46.1], [0, 0, 1]], (-0.15, 0.03, 0.002, -0.001, 0.0))
+FE = Lens("fisheye", W, H, [[38.0, 0, 63.2], [0, 38.0, 48.3], [0, 0, 1]], (0.02, -0.004, 0.001, -0.0001), 190.0)
+
+
+def _box(sx, sy, sz):
+    v = np.array([[x, y, z] for z in (0.0, sz) for y in (-sy / 2, sy / 2) for x in (-sx / 2, sx / 2)])
+    return Mesh(v, [[0, 2, 3, 1], [4, 5, 7, 6], [0, 1, 5, 4], [2, 6, 7, 3], [0, 4, 6, 2], [1, 3, 7, 5]])
+
+
+def _street():
+    from simgen.world.assets import gait_phases, make_asset, person_pose_frames
+
+    still = np.stack([np.eye(4)] * T)
+    ground = Entity("ground", "road", Mesh([(-60, -60, 0), (60, -60, 0), (60, 60, 0), (-60, 60, 0)],
+                                           [(0, 1, 2, 3)]), [Material("g", (0.4, 0.4, 0.4))], still)
+    wall = Entity("wall", "building", _box(30, 0.5, 6), [Material("w", (0.6, 0.5, 0.4))],
+                  np.stack([pose_from_xyz_yaw(8.0, 5.0, 0.0, 0.0)] * T))
+    car = Entity("car", "car", _box(4.0, 1.8, 1.5), [Material("c", (0.7, 0.1, 0.1))],
+                 np.stack([pose_from_xyz_yaw(6.0 - 0.9 * t, 1.2, 0.0, 0.1) for t in range(T)]), instance_id=1)
+    mesh, mats = make_asset("pedestrian", "red", 1.0, np.random.default_rng(0))
+    poses = np.stack([pose_from_xyz_yaw(3.5 + 0.15 * t, -1.0, 0.0, 0.3) for t in range(T)])
+    frames = person_pose_frames(mesh, gait_phases(poses, 10.0, 1.75, "walking", 0.6), "walking")
+    ped = Entity("ped", "pedestrian", mesh, mats, poses, instance_id=2, vertex_frames=frames)
+    cam_poses = np.stack([look_at((0.25 * t, 0.0, 1.4), (10.0 + 0.25 * t, 0.3, 1.0)) for t in range(T)])
+    cams = [Camera("bc", math.radians(90), cam_poses, lens=BC), Camera("fe", math.radians(90), cam_poses, lens=FE)]
+    return World("lens_street", T, 10.0, [ground, wall, car, ped], cams)
+
+
+@pytest.fixture(scope="module")
+def street(bpy_module):
+    from simgen.labels.frame import NeighbourView, compute_frame_labels
+    from simgen.render.blender import render_world
+    from simgen.render.settings import RenderSettings
+
+    world = _street()
+    raws = list(render_world(world, RenderSettings(width=64, height=48, samples=1, device="cpu")))
+    by = {(r.camera, r.frame): r for r in raws}
+    labels = {}
+    for (c, f), r in by.items():
+        nxt = NeighbourView.from_raw(by[c, f + 1]) if (c, f + 1) in by else None
+        prv = NeighbourView.from_raw(by[c, f - 1]) if (c, f - 1) in by else None
+        labels[c, f] = compute_frame_labels(r, world, nxt, prv)
+    return world, by, labels
+
+
+def _expected_points(world, raw, other):
+    """Each pixel's surface point (Cycles' Position pass) moved to frame ``other``: rigid pose deltas, and for
+    the walking person the triangle hit by the pixel's ray (trimesh) with its vertices at ``other``."""
+    import trimesh
+
+    from simgen.labels.geometry import triangulate
+
+    t = raw.frame
+    pos = raw.position.astype(np.float64).reshape(-1, 3)
+    keys = raw.object_index.reshape(-1).astype(int)
+    out = np.full_like(pos, np.nan)
+    for k, ent in enumerate(world.entities, start=1):
+        sel = keys == k
+        if not sel.any():
+            continue
+        if not ent.deforming:
+            d = ent.poses[other] @ np.linalg.inv(ent.poses[t])
+            out[sel] = pos[sel] @ d[:3, :3].T + d[:3, 3]
+            continue
+        tris = triangulate(ent.mesh.faces)
+        wv = [ent.vertices_at(f) @ ent.poses[f][:3, :3].T + ent.poses[f][:3, 3] for f in range(T)]
+        tm = trimesh.Trimesh(wv[t], tris, process=False)
+        c = raw.world_from_camera[:3, 3]
+        dirs = pos[sel] - c
+        tri, ray, loc = tm.ray.intersects_id(np.repeat(c[None], len(dirs), 0), dirs, multiple_hits=False,
+                                             return_locations=True)
+        bary = trimesh.triangles.points_to_barycentric(tm.triangles[tri], loc)
+        idx = np.flatnonzero(sel)[ray]
+        out[idx] = np.einsum("nk,nkj->nj", bary, wv[other][tris[tri]])
+    return out.reshape(raw.height, raw.width, 3)
+
+
+@pytest.mark.parametrize("cam", ["bc", "fe"])
+def test_rays_are_opencv_rays(street, cam):
+    """Cycles' hit points project back onto their own pixel centres through the stored K, D (cv2)."""
+    world, raws, labels = street
+    raw = raws[cam, 1]
+    lens = labels[cam, 1].lens
+    hit = raw.depth < 1e9
+    uv = cv2_project(lens, raw.position[hit].astype(np.float64), raw.world_from_camera)
+    v, u = np.mgrid[0:H, 0:W]
+    err = np.hypot(uv[:, 0] - u[hit], uv[:, 1] - v[hit])
+    assert hit.sum() > 0.5 * W * H
+    assert np.median(err) < 1e-3 and np.percentile(err, 99) < 1e-2, (np.median(err), np.percentile(err, 99))
+    if cam == "fe":  # the 190° lens sees behind its image plane, and nothing outside its circle
+        pc = (raw.position[hit].astype(np.float64) - raw.world_from_camera[:3, 3]) @ raw.world_from_camera[:3, :3]
+        assert (pc[:, 2] < 0).sum() > 20
+        assert raw.depth[0, 0] >= 1e9 and not labels[cam, 1].flow_fwd_valid[0, 0]
+
+
+@pytest.mark.parametrize("cam", ["bc", "fe"])
+@pytest.mark.parametrize("direction", ["fwd", "bwd"])
+def test_flow_is_reprojection_through_stored_K_D(street, cam, direction):
+    world, raws, labels = street
+    t = 1
+    other = t + 1 if direction == "fwd" else t - 1
+    lab, raw = labels[cam, t], raws[cam, t]
+    moved = _expected_points(world, raw, other)
+    ok = np.all(np.isfinite(moved), -1) & lab.__dict__[f"flow_{direction}_valid"]
+    uv = cv2_project(lab.lens, moved[ok], world.cameras[0].poses[other])
+    v, u = np.mgrid[0:H, 0:W]
+    expected = uv - np.stack([u[ok], v[ok]], -1)
+    flow = lab.__dict__[f"flow_{direction}"][ok].astype(np.float64)
+    epe = np.linalg.norm(flow - expected, axis=-1)
+    person = (raw.object_index == 4)[ok]
+    assert ok.sum() > 0.5 * W * H and person.sum() > 40
+    assert np.median(np.linalg.norm(expected, axis=-1)) > 0.5  # real motion
+    print(f"flow {cam} {direction}: median {np.median(epe):.2e} p99 {np.percentile(epe, 99):.2e} px; person "
+          f"median {np.median(epe[person]):.2e} p99 {np.percentile(epe[person], 99):.2e} ({person.sum()} px)")
+    for sel in (np.ones_like(person), person):
+        assert np.median(epe[sel]) <= 1e-3, (cam, direction, np.median(epe[sel]))
+        assert np.percentile(epe[sel], 99) <= 1e-2, (cam, direction, np.percentile(epe[sel], 99))
+    # flow only where there is a surface; nearly all of it carries flow (opencv: not where the point leaves
+    # the half-space in front of the camera), the walking person's limbs all of it
+    valid, surface = lab.__dict__[f"flow_{direction}_valid"], raw.depth < 1e9
+    assert not np.any(valid & ~surface)
+    assert valid.sum() > 0.9 * surface.sum() and np.all(valid[raw.object_index == 4])
+
+
+@pytest.mark.parametrize("cam", ["bc", "fe"])
+def test_depth_ids_and_boxes(street, cam):
+    import cv2
+
+    world, raws, labels = street
+    for t in range(T):
+        lab, raw = labels[cam, t], raws[cam, t]
+        lens = lab.lens
+        hit = np.isfinite(lab.depth)
+        # ground pixels: the analytic ray/plane intersection along OpenCV's undistorted ray
+        v, u = np.mgrid[0:H, 0:W].astype(np.float64)
+        g = hit & (raw.object_index == 1)
+        pix = np.stack([u[g], v[g]], -1).reshape(-1, 1, 2)
+        if lens.model == "opencv":
+            xy = cv2.undistortPointsIter(pix, lens.K, np.array(lens.D), None, None,
+                                         (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 200, 1e-15)).reshape(-1, 2)
+            d = np.concatenate([xy, np.ones((len(xy), 1))], 1)
+        else:
+            # the equidistant model inverted by bisection (cv2.fisheye.undistortPoints stalls near 90°)
+            xd, yd = (pix[:, 0, 0] - lens.cx) / lens.fx, (pix[:, 0, 1] - lens.cy) / lens.fy
+            td = np.hypot(xd, yd)
+            lo_, hi_ = np.zeros_like(td), np.full_like(td, math.pi)
+            k1, k2, k3, k4 = lens.D
+            for _ in range(80):
+                mid = (lo_ + hi_) / 2
+                big = mid * (1 + k1 * mid**2 + k2 * mid**4 + k3 * mid**6 + k4 * mid**8) > td
+                hi_, lo_ = np.where(big, mid, hi_), np.where(big, lo_, mid)
+            th = (lo_ + hi_) / 2
+            d = np.stack([np.sin(th) * xd / td, np.sin(th) * yd / td, np.cos(th)], -1)
+        pose = raw.world_from_camera
+        dw = d @ pose[:3, :3].T
+        s = -pose[2, 3] / dw[:, 2]
+        z = s if lens.model == "opencv" else s * np.linalg.norm(d, axis=1)
+        rel = np.abs(lab.depth[g] - z) / z
+        print(f"depth {cam} t={t}: relative error median {np.median(rel):.1e} p99 {np.percentile(rel, 99):.1e}")
+        assert g.sum() > 100 and np.percentile(rel, 99) < 1e-5, np.percentile(rel, 99)
+        # ids exact; every id'd pixel's Position on its entity's geometry
+        idx = raw.object_index
+        assert np.all(idx == np.round(idx)) and set(np.unique(idx).astype(int)) <= {0, 1, 2, 3, 4}
+        for k in (3, 4):
+            ent = world.entities[k - 1]
+            p = raw.position[idx == k].astype(np.float64)
+            local = (p - ent.poses[t][:3, 3]) @ ent.poses[t][:3, :3]
+            lo, hi = ent.vertices_at(t).min(0), ent.vertices_at(t).max(0)
+            assert np.all(local >= lo - 2e-3) and np.all(local <= hi + 2e-3)
+        for rec in lab.objects:
+            mask = lab.instance == rec.instance_id
+            if rec.visible_pixels == 0:
+                continue
+            x0, y0, x1, y1 = rec.bbox_visible
+            rows, cols = np.nonzero(mask)
+            assert (x0, y0, x1, y1) == (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
+            a = rec.bbox_amodal
+            # the amodal box holds every visible pixel centre (edge coordinates: centre of column c is c + 0.5)
+            assert a[0] <= x0 + 0.5 and a[1] <= y0 + 0.5 and a[2] >= x1 - 0.5 and a[3] >= y1 - 0.5, (a, rec.bbox_visible)
+            # the silhouette (through the lens) holds the visible mask
+            assert rec.silhouette_pixels >= rec.visible_pixels * 0.97
+
+
+def test_label_render_cost_fisheye_vs_pinhole(street):
+    """Benchmark: a fisheye label render costs no more than twice a pinhole one at the same size."""
+    from simgen.render.blender import render_world
+    from simgen.render.settings import RenderSettings
+
+    world = _street()
+    poses = world.cameras[0].poses
+    world.cameras = [Camera("pin", math.radians(110), poses), Camera("fe", math.radians(90), poses, lens=FE)]
+    raws = list(render_world(world, RenderSettings(width=W, height=H, samples=1, device="cpu")))
+    assert raws[0].lens.model == "pinhole" and raws[1].lens.model == "fisheye"
+    pin = [r.timings["labels"] for r in raws if r.camera == "pin"][1:]
+    fe = [r.timings["labels"] for r in raws if r.camera == "fe"][1:]
+    ratio = np.median(fe) / np.median(pin)
+    print(f"label render: pinhole {np.median(pin):.4f} s, fisheye {np.median(fe):.4f} s, ratio {ratio:.2f}")
+    assert ratio <= 2.0, ratio
