@@ -30,6 +30,7 @@ MODALITY_EXT = {
     "semantic": "png",
     "instance": "png",
     "normal": "exr",
+    "disparity": "exr",
     "reflection": "exr",
     "reflection_semantic": "png",
     "reflection_instance": "png",

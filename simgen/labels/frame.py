@@ -13,6 +13,7 @@ from simgen.labels.ids import LabelError, id_maps, label_keys
 from simgen.labels.normals import normals_to_camera
 from simgen.labels.objects import ObjectRecord, object_record
 from simgen.labels.raw import RawFrame
+from simgen.labels.stereo import disparity_from_depth, stereo_record
 from simgen.world.conventions import unproject_depth
 from simgen.world.lens import Lens
 from simgen.world.model import World
@@ -282,6 +283,9 @@ def compute_frame_labels(
         setattr(labels, f"occluded_{direction}", occ)
         setattr(labels, f"out_of_view_{direction}", oov)
 
+    labels.stereo = stereo_record(world, cam.name, t, w, h) if cam.rig else None
+    if labels.stereo is not None and labels.stereo["role"] == "left" and (lens is None or lens.depth_kind == "planar"):
+        labels.disparity = disparity_from_depth(depth, labels.stereo)
     labels.objects = [
         object_record(e, t, instance, K, pose, cam.clip_start, lens)
         for e in world.entities
