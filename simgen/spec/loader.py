@@ -40,6 +40,12 @@ def scene_checks(spec: S.SceneSpec, located: Located) -> list[Issue]:
                                         "names must be unique (a rig adds <name>_left/_right or "
                                         "<name>_front/_left/_right/_rear)"))
     dupes(edge_names(spec), "edge_cases", "name")
+    known = {n for _, n in cam_names}
+    for i, g in enumerate(spec.objects):
+        cam = g.placement.camera
+        if cam is not None and cam not in known:
+            issues.append(located.issue(("objects", i, "placement", "camera"), f"unknown camera '{cam}'",
+                                        f"cameras: {', '.join(sorted(known))}"))
     total = 0.0
     for g in spec.objects:
         total += _literal_max(g.count) or 0

@@ -193,6 +193,9 @@ class Placement(SpecModel):
     heading_jitter_deg: Num(ge=0, le=180) = Field(0.0, description="Random yaw offset bound (+/- deg), per instance.")
     visible: Bool = Field(False, description="Each instance must be at least partly visible from the first camera "
                                              "at frame 0.")
+    camera: str | None = Field(None, max_length=80, description="The camera visible / distance_m / facing_camera "
+                                                                "refer to (any camera, rig cameras included, e.g. "
+                                                                "sv_left); default: the first.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Placement:

@@ -121,6 +121,7 @@ class RPlacement(_R):
     heading: str
     heading_jitter_deg: float
     visible: bool
+    camera: str | None = None
 
 
 class RMotion(_R):

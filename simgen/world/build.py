@@ -228,7 +228,14 @@ class _Build:
         cam0 = self.cameras[0]
         self.K = intrinsics_from_hfov(cam0.hfov_rad, self.width, self.height)
         self.view = CameraView(self.K, cam0.poses[0], self.width, self.height, cam0.clip_start)
+        if cam0.lens is not None:  # visibility through the first camera's own lens
+            self.view = CameraView(cam0.lens.K, cam0.poses[0], cam0.lens.width, cam0.lens.height, cam0.clip_start,
+                                   cam0.lens)
         self.placer = Placer(self.layout, self.view, self.times, self.seed, self.scene, self.variant)
+        for c in self.cameras:
+            ln = c.lens_at(self.width, self.height)
+            self.placer.views[c.name] = CameraView(ln.K, c.poses[0], ln.width, ln.height, c.clip_start,
+                                                   None if c.lens is None else ln)
         ego_mesh, _ = make_asset(resolved.ego.class_name, "grey", 1.0, self.rng("ego/asset"))
         self.ego_mesh = ego_mesh
         lo, hi, blo, bhi = _bounds(ego_mesh)
@@ -290,7 +297,7 @@ class _Build:
                 rule = GroupRule(g.name, pl.region, pl.side, pl.lane_index,
                                  None if pl.x_range_m is None else tuple(pl.x_range_m),
                                  None if pl.distance_m is None else tuple(pl.distance_m), pl.spacing_m, pl.heading,
-                                 pl.heading_jitter_deg, pl.visible)
+                                 pl.heading_jitter_deg, pl.visible, pl.camera)
                 placed = self.placer.place_group(rule, requests)
             for item, (inst, mesh, mats, lo, hi) in zip(placed, metas, strict=True):
                 attrs = {"group": g.name, "index": inst.index, "scale": inst.scale, "animation": inst.animation,
