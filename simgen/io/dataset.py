@@ -293,7 +293,9 @@ class DatasetWriter:
 class DatasetReader:
     """Reads a native dataset: ``rows`` (manifest rows), ``len(reader)``, ``reader[i]`` -> sample dict.
 
-    A sample holds numpy arrays (``rgb`` (H, W, 3) uint8 RGB, ``depth`` (H, W) float32 metres +inf = none,
+    A sample holds numpy arrays (``rgb`` (H, W, 3) uint8 RGB, ``depth`` (H, W) float32 metres +inf = none
+    (planar, or the range along the ray when ``meta["camera_model"]`` is ``fisheye``), optional ``disparity``
+    (H, W) float32 (left camera of a stereo rig),
     ``semantic`` (H, W) uint8, ``instance`` (H, W) uint16, ``normal`` (H, W, 3) float32, ``flow_fwd`` /
     ``flow_bwd`` (H, W, 2) float32 with NaN where unknown plus ``flow_*_valid`` (H, W) bool, optional
     ``flow_*_occlusion`` (H, W) uint8 codes and ``reflection``), ``meta`` (dict) and ``row`` (the manifest row).
@@ -347,6 +349,8 @@ class DatasetReader:
                 out["depth"] = formats.read_depth(p)
             elif modality == "normal":
                 out["normal"] = formats.read_normal(p)
+            elif modality == "disparity":
+                out["disparity"] = formats.read_exr(p)["D"]
             elif modality == "reflection":
                 out["reflection"] = formats.read_reflection(p)
             elif modality == "reflection_strength":
