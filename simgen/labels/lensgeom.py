@@ -2,7 +2,8 @@
 
 Straight 3D edges project to curves, so nothing here projects corners alone: amodal boxes project the 3D box's
 12 edges densely (the outline of a convex solid's image is made of its edges' images), silhouettes split each
-triangle until its projected pieces are at most ``MAX_PIECE_PX`` long before rasterising them.
+triangle until its projected pieces are at most ``MAX_PIECE_PX`` long before rasterising them. The near clip
+of these cameras is a sphere: Cycles' custom cameras clip along the ray (range ≥ clip_start).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ def _box_edges() -> np.ndarray:
 
 
 def _in_front(lens: Lens, pc: np.ndarray, near: float) -> np.ndarray:
-    depth = np.linalg.norm(pc, axis=-1) if lens.depth_kind == "range" else pc[..., 2]
-    return depth >= near
+    """Points beyond the near clip: Cycles' custom cameras clip along the ray (a sphere of radius ``near``)."""
+    return np.linalg.norm(pc, axis=-1) >= near
 
 
 def amodal_bbox_lens(box: Box3D, world_from_camera: np.ndarray, lens: Lens, near: float) -> list[float] | None:

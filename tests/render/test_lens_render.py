@@ -18,6 +18,10 @@ pytestmark = pytest.mark.blender
 W, H, T = 128, 96, 3
 BC = Lens("opencv", W, H, [[70.0, 0, 64.8], [0, 69.0, 46.1], [0, 0, 1]], (-0.15, 0.03, 0.002, -0.001, 0.0))
 FE = Lens("fisheye", W, H, [[38.0, 0, 63.2], [0, 38.0, 48.3], [0, 0, 1]], (0.02, -0.004, 0.001, -0.0001), 190.0)
+#: a pinhole with a shifted principal point (Blender's perspective camera with shift_x / shift_y) and one with
+#: non-square pixels (a custom camera, like the distorting ones)
+PP = Lens("pinhole", W, H, [[80.0, 0, 60.5], [0, 80.0, 50.0], [0, 0, 1]])
+AR = Lens("pinhole", W, H, [[75.0, 0, 64.0], [0, 90.0, 46.0], [0, 0, 1]])
 
 
 def _box(sx, sy, sz):
@@ -40,7 +44,8 @@ def _street():
     frames = person_pose_frames(mesh, gait_phases(poses, 10.0, 1.75, "walking", 0.6), "walking")
     ped = Entity("ped", "pedestrian", mesh, mats, poses, instance_id=2, vertex_frames=frames)
     cam_poses = np.stack([look_at((0.25 * t, 0.0, 1.4), (10.0 + 0.25 * t, 0.3, 1.0)) for t in range(T)])
-    cams = [Camera("bc", math.radians(90), cam_poses, lens=BC), Camera("fe", math.radians(90), cam_poses, lens=FE)]
+    cams = [Camera("bc", math.radians(90), cam_poses, lens=BC), Camera("fe", math.radians(90), cam_poses, lens=FE),
+            Camera("pp", math.radians(90), cam_poses, lens=PP), Camera("ar", math.radians(90), cam_poses, lens=AR)]
     return World("lens_street", T, 10.0, [ground, wall, car, ped], cams)
 
 
@@ -93,7 +98,7 @@ def _expected_points(world, raw, other):
     return out.reshape(raw.height, raw.width, 3)
 
 
-@pytest.mark.parametrize("cam", ["bc", "fe"])
+@pytest.mark.parametrize("cam", ["bc", "fe", "pp", "ar"])
 def test_rays_are_opencv_rays(street, cam):
     """Cycles' hit points project back onto their own pixel centres through the stored K, D (cv2)."""
     world, raws, labels = street
@@ -111,7 +116,7 @@ def test_rays_are_opencv_rays(street, cam):
         assert raw.depth[0, 0] >= 1e9 and not labels[cam, 1].flow_fwd_valid[0, 0]
 
 
-@pytest.mark.parametrize("cam", ["bc", "fe"])
+@pytest.mark.parametrize("cam", ["bc", "fe", "pp", "ar"])
 @pytest.mark.parametrize("direction", ["fwd", "bwd"])
 def test_flow_is_reprojection_through_stored_K_D(street, cam, direction):
     world, raws, labels = street
