@@ -219,3 +219,37 @@ def test_label_render_cost_fisheye_vs_pinhole(street):
     ratio = np.median(fe) / np.median(pin)
     print(f"label render: pinhole {np.median(pin):.4f} s, fisheye {np.median(fe):.4f} s, ratio {ratio:.2f}")
     assert ratio <= 2.0, ratio
+
+
+@pytest.mark.parametrize("cam", ["bc", "fe"])
+def test_occlusion_through_the_lens(street, cam):
+    """Occluded / out-of-view masks against the neighbour frame's own hits (Cycles' Position pass): a pixel is
+    visible in t+1 when its moved point is no farther than the surfaces around where cv2 projects it."""
+    world, raws, labels = street
+    t = 1
+    lab, nb = labels[cam, t], raws[cam, t + 1]
+    moved = _expected_points(world, raws[cam, t], t + 1)
+    valid = lab.flow_fwd_valid & np.all(np.isfinite(moved), -1)
+    occ, oov = lab.occluded_fwd, lab.out_of_view_fwd
+    pose = world.cameras[0].poses[t + 1]
+    uv = cv2_project(lab.lens, moved[valid], pose)
+    rng_moved = np.linalg.norm(moved[valid] - pose[:3, 3], axis=1)
+    inside = (uv[:, 0] >= -0.5) & (uv[:, 0] < W - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] < H - 0.5)
+    if lab.lens.model == "fisheye":
+        pc = (moved[valid] - pose[:3, 3]) @ pose[:3, :3]
+        inside &= np.degrees(np.arctan2(np.hypot(pc[:, 0], pc[:, 1]), pc[:, 2])) <= 95
+    else:
+        inside &= ((moved[valid] - pose[:3, 3]) @ pose[:3, 2]) > 0
+    assert np.array_equal(oov[valid], ~inside)
+    nb_rng = np.where(nb.depth < 1e9, np.linalg.norm(nb.position.astype(np.float64) - pose[:3, 3], axis=-1), 1e10)
+    u, v = uv[inside, 0], uv[inside, 1]
+    corners = [nb_rng[np.clip(np.floor(v) if a else np.ceil(v), 0, H - 1).astype(int),
+                      np.clip(np.floor(u) if b else np.ceil(u), 0, W - 1).astype(int)]
+               for a in (0, 1) for b in (0, 1)]
+    far = np.max(corners, 0)
+    near_ = np.min(corners, 0)
+    r = rng_moved[inside]
+    o = occ[valid][inside]
+    assert o.sum() > 5 and (~o).sum() > 0.3 * W * H  # the approaching car and the person hide some background
+    assert np.mean(r[~o] <= far[~o] * (1 + 2e-3) + 2e-3) > 0.99
+    assert np.mean(r[o] > near_[o] * (1 + 1e-4)) > 0.99
