@@ -145,7 +145,7 @@ def test_flow_is_reprojection_through_stored_K_D(street, cam, direction):
     assert valid.sum() > 0.9 * surface.sum() and np.all(valid[raw.object_index == 4])
 
 
-@pytest.mark.parametrize("cam", ["bc", "fe"])
+@pytest.mark.parametrize("cam", ["bc", "fe", "ar"])
 def test_depth_ids_and_boxes(street, cam):
     import cv2
 
@@ -158,7 +158,9 @@ def test_depth_ids_and_boxes(street, cam):
         v, u = np.mgrid[0:H, 0:W].astype(np.float64)
         g = hit & (raw.object_index == 1)
         pix = np.stack([u[g], v[g]], -1).reshape(-1, 1, 2)
-        if lens.model == "opencv":
+        if lens.model == "pinhole":
+            d = np.concatenate([(pix[:, 0] - lens.K[:2, 2]) / np.diag(lens.K)[:2], np.ones((len(pix), 1))], 1)
+        elif lens.model == "opencv":
             xy = cv2.undistortPointsIter(pix, lens.K, np.array(lens.D), None, None,
                                          (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 200, 1e-15)).reshape(-1, 2)
             d = np.concatenate([xy, np.ones((len(xy), 1))], 1)
@@ -177,7 +179,7 @@ def test_depth_ids_and_boxes(street, cam):
         pose = raw.world_from_camera
         dw = d @ pose[:3, :3].T
         s = -pose[2, 3] / dw[:, 2]
-        z = s if lens.model == "opencv" else s * np.linalg.norm(d, axis=1)
+        z = s if lens.model != "fisheye" else s * np.linalg.norm(d, axis=1)
         rel = np.abs(lab.depth[g] - z) / z
         print(f"depth {cam} t={t}: relative error median {np.median(rel):.1e} p99 {np.percentile(rel, 99):.1e}")
         assert g.sum() > 100 and np.percentile(rel, 99) < 1e-5, np.percentile(rel, 99)
