@@ -183,6 +183,9 @@ def test_depth_ids_and_boxes(street, cam):
         rel = np.abs(lab.depth[g] - z) / z
         print(f"depth {cam} t={t}: relative error median {np.median(rel):.1e} p99 {np.percentile(rel, 99):.1e}")
         assert g.sum() > 100 and np.percentile(rel, 99) < 1e-5, np.percentile(rel, 99)
+        # normals of the ground: world +z in the camera frame
+        np.testing.assert_allclose(lab.normal[g], np.broadcast_to(pose[:3, :3].T @ [0, 0, 1], (g.sum(), 3)),
+                                   atol=1e-5)
         # ids exact; every id'd pixel's Position on its entity's geometry
         idx = raw.object_index
         assert np.all(idx == np.round(idx)) and set(np.unique(idx).astype(int)) <= {0, 1, 2, 3, 4}
