@@ -8,7 +8,7 @@ import numpy as np
 
 from simgen.labels.depth import planar_depth, surface_mask
 from simgen.labels.flow import flow_from_vector, flow_through_lens, occlusion_mask
-from simgen.labels.geometry import invert_affine, transform_points, triangulate
+from simgen.labels.geometry import invert_affine, locate_on_mesh, transform_points, triangulate
 from simgen.labels.ids import LabelError, id_maps, label_keys
 from simgen.labels.normals import normals_to_camera
 from simgen.labels.objects import ObjectRecord, object_record
@@ -140,37 +140,9 @@ def _deformed_points(ent, points: np.ndarray, frame: int, other: int) -> np.ndar
     Returns (N, 3) float64."""
     tris = triangulate(ent.mesh.faces)
     local = transform_points(invert_affine(ent.poses[frame]), points)
-    tri_id, bary = _locate_on_mesh(ent.vertices_at(frame), tris, local)
+    tri_id, bary = locate_on_mesh(ent.vertices_at(frame), tris, local)
     moved = np.einsum("nk,nkj->nj", bary, ent.vertices_at(other)[tris[tri_id]])
     return transform_points(ent.poses[other], moved)
-
-
-def _locate_on_mesh(verts: np.ndarray, tris: np.ndarray, pts: np.ndarray, chunk: int = 128):
-    """(triangle index (N,), barycentric (N, 3)) of points (N, 3) lying on a triangle mesh (brute force)."""
-    a, b, c = (verts[tris[:, i]] for i in range(3))
-    e0, e1 = b - a, c - a
-    n = np.cross(e0, e1)
-    area2 = np.linalg.norm(n, axis=1)
-    nh = n / np.where(area2 > 0, area2, 1.0)[:, None]
-    d00, d01, d11 = (e0 * e0).sum(1), (e0 * e1).sum(1), (e1 * e1).sum(1)
-    den = d00 * d11 - d01 * d01
-    den = np.where(np.abs(den) > 1e-30, den, np.inf)
-    scale = np.sqrt(area2)
-    ids, barys = np.empty(len(pts), np.intp), np.empty((len(pts), 3))
-    for s in range(0, len(pts), chunk):
-        p = pts[s:s + chunk]
-        v = p[:, None, :] - a[None]
-        d20, d21 = (v * e0).sum(-1), (v * e1).sum(-1)
-        bv = (d11 * d20 - d01 * d21) / den
-        bw = (d00 * d21 - d01 * d20) / den
-        bu = 1 - bv - bw
-        outside = np.maximum(0, -np.minimum(np.minimum(bu, bv), bw))
-        score = np.abs((v * nh).sum(-1)) + outside * scale
-        k = np.argmin(score, 1)
-        r = np.arange(len(p))
-        ids[s:s + chunk] = k
-        barys[s:s + chunk] = np.stack([bu[r, k], bv[r, k], bw[r, k]], -1)
-    return ids, barys
 
 
 def _points_at_exact(world: World, keys: np.ndarray, points: np.ndarray, frame: int, other: int) -> np.ndarray:
