@@ -98,6 +98,21 @@ def osl_source(lens: Lens) -> str:
     return head + body + tail
 
 
+#: backends that run OSL, hence custom cameras (Blender manual: CPU and OptiX only)
+OSL_BACKENDS = ("CPU", "OPTIX")
+
+
+def check_custom_camera_device(world, device) -> None:
+    """Raise :class:`~simgen.errors.DeviceError` when a camera needs a custom (OSL) camera and the chosen
+    backend cannot run OSL (CUDA, HIP, oneAPI, Metal)."""
+    needs = [c.name for c in world.cameras if c.lens is not None and not c.lens.native_perspective]
+    if needs and device.backend.upper() not in OSL_BACKENDS:
+        from simgen.errors import DeviceError
+
+        raise DeviceError(f"cameras {needs} use a distorting lens (an OSL custom camera), which Cycles renders only "
+                          f"on the CPU or with OptiX, not with {device.backend}; use --device cpu or optix")
+
+
 def setup_camera_data(data, lens: Lens) -> None:
     """Configure a Blender camera datablock for ``lens`` (perspective or an OSL custom camera)."""
     if lens.native_perspective:

@@ -13,7 +13,7 @@ from mathutils import Matrix
 
 from simgen.render.device import DeviceChoice, apply_device, select_device
 from simgen.render.environment import fog_box, sun_and_sky
-from simgen.render.lens import setup_camera_data
+from simgen.render.lens import check_custom_camera_device, setup_camera_data
 from simgen.render.materials import WET_CLASSES, principled_material
 from simgen.render.meshes import new_mesh, thicken_open_glass
 from simgen.render.settings import RenderSettings
@@ -184,6 +184,7 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     device = _configure(scene, world, settings)
+    check_custom_camera_device(world, device)
     root = scene.collection
     main = bpy.data.collections.new("world")
     weather_coll = bpy.data.collections.new(WEATHER)

@@ -258,3 +258,15 @@ def test_occlusion_through_the_lens(street, cam):
     assert o.sum() > 5 and (~o).sum() > 0.3 * W * H  # the approaching car and the person hide some background
     assert np.mean(r[~o] <= far[~o] * (1 + 2e-3) + 2e-3) > 0.99
     assert np.mean(r[o] > near_[o] * (1 + 1e-4)) > 0.99
+
+
+def test_gpu_backends_without_osl_are_refused_clearly(bpy_module):
+    from simgen.errors import DeviceError
+    from simgen.render.device import DeviceChoice
+    from simgen.render.lens import check_custom_camera_device
+
+    world = _street()
+    check_custom_camera_device(world, DeviceChoice("CPU"))
+    check_custom_camera_device(world, DeviceChoice("OPTIX"))
+    with pytest.raises(DeviceError, match=r"\['bc', 'fe', 'ar'\].*--device cpu or optix"):
+        check_custom_camera_device(world, DeviceChoice("CUDA"))
