@@ -123,7 +123,9 @@ def render_world(
     on_frame: Callable[[RawFrame], None] | None = None,
     on_reflection: Callable[[int, int], None] | None = None,
 ) -> Iterator[RawFrame]:
-    """Render ``world``: yields one :class:`RawFrame` per (frame, camera), frames in the given order.
+    """Render ``world``: yields one :class:`RawFrame` per (frame, camera), frames in the given order. Each
+    camera renders at its own lens's size (the settings' size for the default pinhole); cameras with a
+    distorting lens are OSL custom cameras (:mod:`simgen.render.lens`) and their RawFrame depth is the range.
 
     frames: 0-based frame indices (default: all). on_frame: called with each RawFrame before it is yielded
     (progress reporting). on_reflection(done, total): called after each render of the reflection pre-pass,
