@@ -90,6 +90,10 @@ def test_meta_carries_the_camera_model(scene):
         assert (m["width"], m["height"]) == {"front_brown_conrady": (160, 120), "surround_fisheye": (128, 96),
                                              "stereo_pair": (160, 120)}[name]
         assert len(m["D"]) == {"opencv": 5, "fisheye": 4, "pinhole": 0}[m["camera_model"]]
+        # the manifest can be sliced by camera kind
+        assert r["knobs"]["camera_model"] == m["camera_model"]
+        assert r["knobs"]["rig"] == {"front_brown_conrady": None, "surround_fisheye": "surround",
+                                     "stereo_pair": "stereo"}[name]
 
 
 def test_flow_of_rigid_surfaces_is_cv2_reprojection(scene):
@@ -106,7 +110,8 @@ def test_flow_of_rigid_surfaces_is_cv2_reprojection(scene):
         depth = a["depth"].astype(np.float64)
         scale = depth if ma["camera_model"] == "fisheye" else depth / rays[..., 2]  # range or planar
         pose = np.array(ma["world_from_camera"])
-        pts = (rays * scale[..., None]) @ pose[:3, :3].T + pose[:3, 3]
+        with np.errstate(invalid="ignore"):  # NaN rays outside a fisheye's field
+            pts = (rays * scale[..., None]) @ pose[:3, :3].T + pose[:3, 3]
         inst = a["instance"].astype(np.int64)
         rigid = np.isfinite(depth) & (np.abs(a["flow_fwd"][..., 0]) < 1e9)  # .flo: > 1e9 = unknown
         objs_b = {o["instance_id"]: o for o in mb["objects"]}
