@@ -28,14 +28,14 @@ MODELS = ("pinhole", "opencv", "fisheye")
 N_COEFFS = {"pinhole": 0, "opencv": 5, "fisheye": 4}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Lens:
     """Intrinsics of one camera.
 
     model: ``pinhole`` | ``opencv`` | ``fisheye``. width, height: image size (pixels). K: (3, 3) float64
     (fx, fy, cx, cy; no skew). D: distortion coefficients in OpenCV's order (empty for pinhole, 5 for opencv,
     4 for fisheye). fov_deg: fisheye only, full field of view of the lens circle (deg, up to 360); rays beyond
-    fov_deg/2 off-axis are not imaged.
+    fov_deg/2 off-axis are not imaged. Immutable; compares by identity; caches its pixel rays.
     """
 
     model: str
