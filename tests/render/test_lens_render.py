@@ -270,3 +270,55 @@ def test_gpu_backends_without_osl_are_refused_clearly(bpy_module):
     check_custom_camera_device(world, DeviceChoice("OPTIX"))
     with pytest.raises(DeviceError, match=r"\['bc', 'fe', 'ar'\].*--device cpu or optix"):
         check_custom_camera_device(world, DeviceChoice("CUDA"))
+
+
+@pytest.mark.slow
+def test_reflection_masks_through_a_distorting_lens(bpy_module):
+    """Mirror / glass reflection labels of a Brown–Conrady camera, against rays from cv2.undistortPointsIter
+    mirrored analytically (the pinhole version of this check is in test_blender.py)."""
+    import cv2
+
+    from simgen.render.blender import render_world
+    from simgen.render.settings import RenderSettings
+
+    w, h = 128, 96
+    lens = Lens("opencv", w, h, [[85.0, 0, 63.0], [0, 85.0, 48.0], [0, 0, 1]], (-0.12, 0.02, 0.001, 0.0, 0.0))
+    eye = np.array([0.0, 0.0, 1.5])
+    pose = look_at(eye, (0.8, 8.0, 1.0))
+    ped_lo, ped_hi = np.array([1.25, 3.75, 0.0]), np.array([1.75, 4.25, 1.8])
+    mirror_y, pane_y = 9.0, 3.0
+    one = np.eye(4)[None]
+    ground = Entity("ground", "road", Mesh([(-40, -40, 0), (40, -40, 0), (40, 40, 0), (-40, 40, 0)], [(0, 1, 2, 3)]),
+                    [Material("g", (0.3, 0.3, 0.3))], one)
+    ped = Entity("ped", "pedestrian", _box(0.5, 0.5, 1.8), [Material("skin", (0.6, 0.4, 0.3))],
+                 pose_from_xyz_yaw(1.5, 4.0, 0.0, 0.0)[None], instance_id=1)
+    mirror = Entity("mirror", "window", Mesh([(-3, mirror_y, 0), (3, mirror_y, 0), (3, mirror_y, 3), (-3, mirror_y, 3)],
+                                             [(0, 1, 2, 3)]),
+                    [Material("m", (0.9, 0.9, 0.9), roughness=0.0, metallic=1.0, reflective=True)], one)
+    pane = Entity("pane", "window", Mesh([(0.9, pane_y, 0.2), (2.1, pane_y, 0.2), (2.1, pane_y, 1.0),
+                                          (0.9, pane_y, 1.0)], [(0, 1, 2, 3)]),
+                  [Material("glass", transmission=1.0, roughness=0.0, ior=1.5)], one)
+    world = World("refl_lens", 1, 10.0, [ground, ped, mirror, pane], [Camera("cam", 1.0, pose[None], lens=lens)])
+    (raw,) = list(render_world(world, RenderSettings(width=64, height=48, samples=1, device="cpu",
+                                                     passes={"rgb", "reflection"})))
+    direct, via_mirror, via_glass = (raw.reflection[..., k] for k in range(3))
+    idx = raw.object_index.astype(int)
+    assert np.array_equal(direct == 1, idx == 2)
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    xy = cv2.undistortPointsIter(np.stack([u, v], -1).reshape(-1, 1, 2), lens.K, np.array(lens.D), None, None,
+                                 (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 200, 1e-15)).reshape(-1, 2)
+    d = np.concatenate([xy, np.ones((len(xy), 1))], 1) @ pose[:3, :3].T
+    flat = idx.reshape(-1)
+
+    def hits_box(o, dirs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t0, t1 = (ped_lo - o) / dirs, (ped_hi - o) / dirs
+        return np.nanmin(np.maximum(t0, t1), -1) >= np.maximum(np.nanmax(np.minimum(t0, t1), -1), 1e-6)
+
+    s = (mirror_y - eye[1]) / d[:, 1]
+    expect_mirror = (flat == 3) & hits_box(eye + s[:, None] * d, d * [1, -1, 1])
+    expect_glass = (flat == 4) & hits_box(np.broadcast_to(eye, d.shape), d)
+    got_mirror, got_glass = via_mirror.reshape(-1) == 1, via_glass.reshape(-1) == 1
+    assert expect_mirror.sum() > 20 and expect_glass.sum() > 20
+    assert np.sum(got_mirror[flat == 3] != expect_mirror[flat == 3]) <= 2
+    assert np.sum(got_glass != expect_glass) <= 2
