@@ -45,7 +45,8 @@ def _street():
     ped = Entity("ped", "pedestrian", mesh, mats, poses, instance_id=2, vertex_frames=frames)
     cam_poses = np.stack([look_at((0.25 * t, 0.0, 1.4), (10.0 + 0.25 * t, 0.3, 1.0)) for t in range(T)])
     cams = [Camera("bc", math.radians(90), cam_poses, lens=BC), Camera("fe", math.radians(90), cam_poses, lens=FE),
-            Camera("pp", math.radians(90), cam_poses, lens=PP), Camera("ar", math.radians(90), cam_poses, lens=AR)]
+            Camera("pp", math.radians(90), cam_poses, lens=PP), Camera("ar", math.radians(90), cam_poses, lens=AR),
+            Camera("pin", math.radians(80), cam_poses)]  # the default pinhole, at the render config's size
     return World("lens_street", T, 10.0, [ground, wall, car, ped], cams)
 
 
@@ -98,17 +99,20 @@ def _expected_points(world, raw, other):
     return out.reshape(raw.height, raw.width, 3)
 
 
-@pytest.mark.parametrize("cam", ["bc", "fe", "pp", "ar"])
+@pytest.mark.parametrize("cam", ["bc", "fe", "pp", "ar", "pin"])
 def test_rays_are_opencv_rays(street, cam):
-    """Cycles' hit points project back onto their own pixel centres through the stored K, D (cv2)."""
+    """Cycles' hit points project back onto their own pixel centres through the stored K, D (cv2); every
+    camera renders at its own size (the default pinhole at the render config's)."""
     world, raws, labels = street
     raw = raws[cam, 1]
     lens = labels[cam, 1].lens
+    h, w = (48, 64) if cam == "pin" else (H, W)
+    assert raw.rgb.shape == (h, w, 3) and raw.depth.shape == (h, w) and (lens.width, lens.height) == (w, h)
     hit = raw.depth < 1e9
     uv = cv2_project(lens, raw.position[hit].astype(np.float64), raw.world_from_camera)
-    v, u = np.mgrid[0:H, 0:W]
+    v, u = np.mgrid[0:h, 0:w]
     err = np.hypot(uv[:, 0] - u[hit], uv[:, 1] - v[hit])
-    assert hit.sum() > 0.5 * W * H
+    assert hit.sum() > 0.5 * w * h
     assert np.median(err) < 1e-3 and np.percentile(err, 99) < 1e-2, (np.median(err), np.percentile(err, 99))
     if cam == "fe":  # the 190° lens sees behind its image plane, and nothing outside its circle
         pc = (raw.position[hit].astype(np.float64) - raw.world_from_camera[:3, 3]) @ raw.world_from_camera[:3, :3]
