@@ -37,8 +37,9 @@ DATASET_JSON = "dataset.json"
 
 
 def frame_meta(labels: FrameLabels, extra: dict | None = None) -> dict:
-    """The per-frame meta JSON: width, height, K, camera_model, D, world_from_camera, camera, frame, fps, timestamp, objects
-    (see :class:`simgen.labels.objects.ObjectRecord`), the camera record and the conventions version."""
+    """The per-frame meta JSON: width, height, K, camera_model, D, world_from_camera, camera, frame, fps,
+    timestamp, objects (see :class:`simgen.labels.objects.ObjectRecord`), the camera record and the conventions
+    version."""
     meta = {
         "conventions_version": CONVENTIONS_VERSION,
         "frame": int(labels.frame),
