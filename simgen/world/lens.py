@@ -44,7 +44,7 @@ class Lens:
     K: np.ndarray
     D: tuple = ()
     fov_deg: float | None = None
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
