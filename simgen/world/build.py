@@ -188,7 +188,7 @@ def camera_lens(c, width: int, height: int) -> Lens | None:
     try:
         return Lens(ln.model, w, h, K, D, ln.fov_deg if ln.model == "fisheye" else None)
     except ValueError as e:
-        raise SimgenError(f"camera '{c.name}': {e}") from None
+        raise SimgenError(f"camera '{c.name}' (cameras[].lens): {e}") from None
 
 
 def build_cameras(resolved, ego: np.ndarray, width: int = 640, height: int = 480) -> list[Camera]:
