@@ -100,7 +100,8 @@ class DatasetWriter:
             "classes": class_table().to_json(),
             "conventions": CONVENTIONS,
             "modalities": {
-                "rgb": "8-bit sRGB PNG",
+                "rgb": "8-bit sRGB PNG: the camera's sensor model (exposure, noise, ISP; knobs sensor.*) developed "
+                       "it from the linear render, or Blender's view transform for sensor preset none",
                 "depth": "float32 OpenEXR, channel Z, metres, +inf = no surface: planar (camera z) for "
                          "camera_model pinhole and opencv, range along the pixel's ray for fisheye",
                 "disparity": "float32 OpenEXR, channel D (left camera of a stereo rig): f*B/Z pixels, "
@@ -125,7 +126,8 @@ class DatasetWriter:
                         "k1 k2 p1 p2 k3 as cv2.projectPoints, fisheye k1 k2 k3 k4 as cv2.fisheye.projectPoints "
                         "with theta = atan2(sqrt(x^2+y^2), z) beyond 90 deg; empty for pinhole), fov_deg "
                         "(fisheye), depth (planar | range), stereo (rig cameras: R, T, R1, R2, P1, P2, Q as "
-                        "cv2.stereoRectify gives)",
+                        "cv2.stereoRectify gives); sensor (exposure_time_s, iso, gain, wb_gains, metered) for a "
+                        "camera with a sensor model",
             },
             **(extra_info or {}),
         }

@@ -41,6 +41,10 @@ class RawFrame:
     lens that is not a native perspective camera (``opencv``, ``fisheye``), ``depth`` is the **range** along
     the pixel's ray (Cycles' depth of custom cameras) and ``vector`` is not used (flow comes from geometry).
     timings: seconds spent per stage (``build``, ``beauty``, ``labels``), for the benchmark and summaries.
+    linear: optional (H, W, 3) float32 scene-linear beauty render (the Combined pass, renderer units, before any
+        view transform) of a camera with a sensor model; ``rgb`` is then that sensor's output.
+    sensor: optional dict of what the camera's sensor did for this frame (exposure_time_s, iso, gain, wb_gains,
+        metered; :class:`simgen.sensor.pipeline.FrameInfo`).
     """
 
     frame: int
@@ -58,6 +62,8 @@ class RawFrame:
     reflection_strength: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
     lens: Lens | None = None
+    linear: np.ndarray | None = None
+    sensor: dict | None = None
 
     @property
     def height(self) -> int:
