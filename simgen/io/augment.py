@@ -2,17 +2,20 @@
 
 A sample is a dict of numpy arrays as :meth:`simgen.io.DatasetReader.load` gives them, plus optional ``boxes``
 ((N, 4) float32 [x0, y0, x1, y1], pixel-edge coordinates: column c spans [c, c + 1)), ``K`` ((3, 3) float64
-OpenCV intrinsics, pixel-centre origin) and ``world_from_camera`` ((4, 4) float64). Images are (H, W[, C]).
+OpenCV intrinsics, pixel-centre origin), ``camera_model`` and ``D`` (OpenCV distortion, see ``dataset.json``)
+and ``world_from_camera`` ((4, 4) float64). Images are (H, W[, C]).
 Every transform is ``t(sample, rng) -> sample`` with ``rng`` a ``numpy.random.Generator``.
 
 - :class:`HFlip`: mirrors every image; flow u is negated; normal x is negated; boxes become [W - x1, y0,
   W - x0, y1]; ``K``'s cx becomes W - 1 - cx; ``world_from_camera`` gets its x column negated (the camera frame
   is mirrored, so unprojecting a pixel of the flipped image with the flipped K and pose gives the same world
-  point as before the flip).
+  point as before the flip); an ``opencv`` lens's p2 is negated (radial terms and fisheye D are symmetric).
+  Disparity keeps its values: it then belongs to the mirrored stereo pair.
 - :class:`Crop` / :class:`RandomCrop`: slices every image; cx -= left, cy -= top; boxes shift and are clipped to
   the crop (boxes left empty are dropped, with their ``labels`` / ``instance_ids``).
 - :class:`Resize`: colour bilinear (area when shrinking); depth, ids, masks, flow and normals by nearest
-  neighbour on pixel centres (``cv2.INTER_NEAREST_EXACT``); flow u, v scale by sx = W'/W, sy = H'/H;
+  neighbour on pixel centres (``cv2.INTER_NEAREST_EXACT``); flow u, v scale by sx = W'/W, sy = H'/H,
+  disparity by sx;
   fx, fy scale by sx, sy and cx' = (cx + 0.5) sx - 0.5 (likewise cy); boxes scale by (sx, sy).
 """
 
@@ -24,7 +27,7 @@ import cv2
 import numpy as np
 
 #: sample keys holding (H, W[, C]) images
-IMAGE_KEYS = ("rgb", "depth", "semantic", "instance", "normal", "flow_fwd", "flow_bwd", "flow_fwd_valid",
+IMAGE_KEYS = ("rgb", "depth", "disparity", "semantic", "instance", "normal", "flow_fwd", "flow_bwd", "flow_fwd_valid",
               "flow_bwd_valid", "flow_fwd_occlusion", "flow_bwd_occlusion", "reflection", "reflection_semantic",
               "reflection_instance", "reflection_strength")
 PER_BOX = ("boxes", "labels", "instance_ids")
@@ -78,6 +81,10 @@ class HFlip:
             m = np.array(out["world_from_camera"], np.float64)
             m[:3, 0] *= -1.0
             out["world_from_camera"] = m
+        if out.get("camera_model") == "opencv" and len(out.get("D", ())) >= 4:
+            D = np.array(out["D"], np.float64)
+            D[3] = -D[3]  # x -> -x keeps k1 k2 k3 and p1, negates p2
+            out["D"] = D
         return out
 
 
@@ -151,6 +158,8 @@ class Resize:
         for k in ("flow_fwd", "flow_bwd"):
             if k in out:
                 out[k] = out[k] * np.array([sx, sy], np.float32)
+        if "disparity" in out:
+            out["disparity"] = out["disparity"] * np.float32(sx)
         if "K" in out:
             K = np.array(out["K"], np.float64)
             K[0, 0] *= sx

@@ -8,8 +8,9 @@ Tensors of one sample (``modalities`` chooses which; ``H``, ``W`` after augmenta
 key                       shape                dtype    meaning
 ========================  ===================  =======  ===============================================================
 rgb                       (3, H, W)            float32  sRGB in [0, 1]
-depth                     (H, W)               float32  planar depth, metres; 0 where there is no surface
+depth                     (H, W)               float32  metres (planar; range along the ray for fisheye); 0 = none
 depth_valid               (H, W)               bool     a surface was hit
+disparity (+ _valid)      (H, W)               float32  stereo left camera: f*B/Z pixels; 0 where no surface
 semantic                  (H, W)               int64    class ids of ``dataset.json`` classes
 instance                  (H, W)               int64    instance ids, 0 = none
 normal                    (3, H, W)            float32  unit normals, camera frame (x right, y down, z forward)
@@ -21,6 +22,8 @@ labels                    (N,)                 int64    class id of each box
 instance_ids              (N,)                 int64    instance id of each box
 K                         (3, 3)               float32  OpenCV intrinsics (pixel-centre origin) after augmentation
 world_from_camera         (4, 4)               float32  camera-to-world (metres); x column negated after a flip
+camera_model              -                    str      pinhole | opencv | fisheye (batched as a list)
+D                         (5,)                 float32  distortion, OpenCV order, zero-padded (p2 negated by a flip)
 sample_id, index          -                    str/int  the manifest sample id and the dataset index
 ========================  ===================  =======  ===============================================================
 
@@ -49,9 +52,9 @@ from simgen.io.formats import FormatError, flo_valid
 from simgen.io.select import select
 
 DEFAULT_MODALITIES = ("rgb", "depth", "semantic", "instance", "flow_fwd", "boxes")
-_STORED = {"rgb", "depth", "semantic", "instance", "normal", "flow_fwd", "flow_bwd", "flow_fwd_occlusion",
+_STORED = {"rgb", "depth", "disparity", "semantic", "instance", "normal", "flow_fwd", "flow_bwd", "flow_fwd_occlusion",
            "flow_bwd_occlusion", "reflection", "reflection_semantic", "reflection_instance", "reflection_strength"}
-_LISTS = ("boxes", "labels", "instance_ids", "sample_id")
+_LISTS = ("boxes", "labels", "instance_ids", "sample_id", "camera_model")
 
 
 class _ShardSource:
@@ -152,8 +155,10 @@ class TorchDataset(Dataset):
         """The numpy sample (before augmentation and tensor conversion)."""
         row = self.entries[index]
         meta = self.source.read(row, "meta")
-        s: dict = {"K": np.asarray(meta["K"], np.float64), "world_from_camera": np.asarray(meta["world_from_camera"],
-                                                                                            np.float64)}
+        s: dict = {"K": np.asarray(meta["K"], np.float64),
+                   "world_from_camera": np.asarray(meta["world_from_camera"], np.float64),
+                   "camera_model": str(meta.get("camera_model", "pinhole")),
+                   "D": np.asarray(meta.get("D") or [], np.float64)}
         h, w = int(meta["height"]), int(meta["width"])
         for m in self.modalities:
             if m == "boxes":
@@ -184,11 +189,14 @@ class TorchDataset(Dataset):
 
 def to_tensors(s: dict, sample_id: str, index: int) -> dict:
     """numpy sample -> the tensors of the module docstring."""
+    D = np.zeros(5, np.float32)
+    D[: len(s["D"])] = s["D"]
     out: dict = {"sample_id": sample_id, "index": index,
                  "K": torch.as_tensor(s["K"], dtype=torch.float32),
-                 "world_from_camera": torch.as_tensor(s["world_from_camera"], dtype=torch.float32)}
+                 "world_from_camera": torch.as_tensor(s["world_from_camera"], dtype=torch.float32),
+                 "camera_model": s["camera_model"], "D": torch.from_numpy(D)}
     for k, a in s.items():
-        if k in ("K", "world_from_camera"):
+        if k in ("K", "world_from_camera", "camera_model", "D"):
             continue
         if k == "rgb":
             out[k] = torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).float().div_(255.0)
@@ -196,6 +204,10 @@ def to_tensors(s: dict, sample_id: str, index: int) -> dict:
             valid = np.isfinite(a) & (a > 0)
             out[k] = torch.from_numpy(np.where(valid, a, 0).astype(np.float32))
             out["depth_valid"] = torch.from_numpy(valid)
+        elif k == "disparity":
+            valid = np.isfinite(a)
+            out[k] = torch.from_numpy(np.where(valid, a, 0).astype(np.float32))
+            out["disparity_valid"] = torch.from_numpy(valid)
         elif k in ("flow_fwd", "flow_bwd"):
             out[k] = torch.from_numpy(np.nan_to_num(a, nan=0.0).transpose(2, 0, 1).astype(np.float32))
         elif k.endswith("_valid"):

@@ -434,3 +434,17 @@ def test_filters_and_sequence_splits(ds):
     assert split_of(("s1", "0000"), shares, seed=0) == split_of(("s1", "0000"), shares, seed=0)
     with pytest.raises(SelectionError, match="unknown split"):
         select(fake, split="dev", shares=shares)
+
+
+def test_kitti_skips_frames_of_a_distorting_lens(ds, tmp_path):
+    lens = tmp_path / "lens"
+    shutil.copytree(ds, lens)
+    reader = DatasetReader(lens)
+    meta_path = reader.path(reader.entries[0], "meta")
+    meta = json.loads(meta_path.read_text())
+    meta.update(camera_model="fisheye", D=[0.1, 0.0, 0.0, 0.0])
+    meta_path.write_text(json.dumps(meta))
+    s = export_dataset(lens, "kitti", tmp_path / "k")
+    assert s.exported == len(reader) - 1 and len(s.skipped) == 1
+    assert str(meta_path) in s.skipped[0] and "fisheye" in s.skipped[0]
+    assert export_dataset(lens, "coco", tmp_path / "c").exported == len(reader), "COCO holds any camera"

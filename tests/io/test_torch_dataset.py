@@ -165,3 +165,22 @@ def test_importable_without_bpy_or_ray():
     code = ("import sys; import simgen.io as io; io.TorchDataset; import simgen.io.export, simgen.io.augment; "
             "bad = [m for m in ('bpy', 'ray') if m in sys.modules]; sys.exit(1 if bad else 0)")
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+def test_flip_of_a_distorting_lens_matches_opencv_projection():
+    import cv2
+
+    w, h = 64, 48
+    K = np.array([[50.0, 0, 30.2], [0, 50.0, 24.7], [0, 0, 1]])
+    D = np.array([-0.21, 0.05, 0.003, -0.004, 0.01])
+    sample = {"rgb": np.zeros((h, w, 3), np.uint8), "K": K, "D": D, "camera_model": "opencv",
+              "world_from_camera": np.eye(4)}
+    out = HFlip(1.0)(sample, np.random.default_rng(0))
+    pts = np.random.default_rng(1).uniform([-2, -1.5, 3], [2, 1.5, 6], (50, 3))
+    uv, _ = cv2.projectPoints(pts, np.zeros(3), np.zeros(3), K, D)
+    mirrored = pts * [-1, 1, 1]  # the flipped camera frame
+    uv2, _ = cv2.projectPoints(mirrored, np.zeros(3), np.zeros(3), out["K"], out["D"])
+    assert np.allclose(uv2[:, 0, 0], w - 1 - uv[:, 0, 0], atol=1e-9) and np.allclose(uv2[:, 0, 1], uv[:, 0, 1])
+    unchanged = HFlip(1.0)(dict(sample, D=D.copy(), camera_model="pinhole"), np.random.default_rng(0))
+    uv3, _ = cv2.projectPoints(mirrored, np.zeros(3), np.zeros(3), unchanged["K"], unchanged["D"])
+    assert not np.allclose(uv3[:, 0, 0], w - 1 - uv[:, 0, 0], atol=1e-3), "the check can fail"

@@ -33,6 +33,10 @@ LEDGER = "simgen_samples.jsonl"
 STATE = "simgen_export.json"
 
 
+class SkipSample(Exception):
+    """Raised by an exporter for a sample its format cannot hold; the message (the reason) goes to the summary."""
+
+
 class ExportError(SimgenError):
     """An export that cannot start (unknown format, an OUT folder holding another export)."""
 
@@ -205,7 +209,7 @@ def export_dataset(
                     index, next_index = next_index, next_index + 1
                 try:
                     records, notes = exporter.write(row, index)
-                except DatasetError as err:
+                except (DatasetError, SkipSample) as err:
                     summary.skipped.append(str(err))
                 else:
                     summary.exported += 1

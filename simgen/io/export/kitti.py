@@ -41,7 +41,7 @@ from simgen.errors import OutputError
 from simgen.io import formats
 from simgen.io.atomic import temp_path_for
 from simgen.io.dataset import FrameMeta, ManifestRow
-from simgen.io.export import Exporter
+from simgen.io.export import Exporter, SkipSample
 
 #: KITTI-LiDAR-style frame (x forward, y left, z up) -> OpenCV camera frame (x right, y down, z forward)
 CAM_FROM_VELO = np.array([[0.0, -1.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
@@ -150,6 +150,9 @@ class KittiExporter(Exporter):
     def write(self, row: ManifestRow, index: int) -> tuple[list[dict], list[str]]:
         r = self.reader
         meta = r.meta(row)
+        if not meta.is_pinhole:
+            raise SkipSample(f"{r.path(row, 'meta')}: camera_model {meta.camera_model!r} with distortion; KITTI "
+                             f"needs undistorted pinhole images")
         rgb_src = r.path(row, "rgb")
         r.rgb(row)  # decode once: a corrupt frame is skipped, not copied
         lines, notes = label_lines(meta)
