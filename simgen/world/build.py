@@ -5,8 +5,9 @@ Order of work (each step sees the objects of the steps before as obstacles):
 2. object groups with explicit poses (not checked: the author put them there);
 3. edge cases (their own geometry: reflecting window / puddle, parked cars, occluder, oncoming glare car);
 4. street lights along the sidewalks (positions that collide are skipped);
-5. object groups placed in regions under their constraints (spec order);
-6. weather geometry (puddles, rain streaks).
+5. street furniture (clutter, vegetation) on the sidewalks (items without room are skipped);
+6. object groups placed in regions under their constraints (spec order);
+7. weather geometry (puddles, rain streaks).
 Entities are listed as: stuff, object groups (spec order), edge-case objects, street lights, weather; instance
 ids 1..N are given to the thing entities in that order.
 
@@ -26,6 +27,8 @@ from simgen.rng import stream
 from simgen.world import weather as wx
 from simgen.world.assets import GAITS, VEHICLES, LightMount, gait_phases, light_mounts, make_asset, \
     person_pose_frames
+from simgen.world.catalog import catalog_for
+from simgen.world.objects import AssetPicker, Made
 from simgen.world.conventions import intrinsics_from_hfov, pose_from_xyz_yaw, project
 from simgen.world.layout import Facade, Layout, RoadParams, build_layout, glass_material
 from simgen.world.model import Camera, Entity, Light, Lighting, Material, Mesh, Weather, World
@@ -122,14 +125,22 @@ def _bounds(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _PRIMARY = {"pedestrian": 1, "child": 1, "cyclist": 1}
 
 
-def _asset(class_name: str, colour, scale: float, texture: str, rng: np.random.Generator):
-    mesh, mats = make_asset(class_name, None if colour is None else tuple(colour), scale, rng)
-    if texture and texture != "none":
+def _textured(made: Made, class_name: str, texture: str) -> Made:
+    """Apply a group's procedural ``texture`` to the object's primary material (paint of a catalog asset)."""
+    if not texture or texture == "none":
+        return made
+    mats = list(made.materials)
+    if made.credit is not None:
+        ks = [i for i, m in enumerate(mats) if m.name.startswith("paint:")]
+        if not ks:
+            return made
+        k = ks[0]
+    else:
         k = _PRIMARY.get(class_name, 0)
-        m = mats[k]
-        mats = list(mats)
-        mats[k] = Material(**{**m.__dict__, "texture": texture, "texture_scale": 4.0})
-    return mesh, mats
+    m = mats[k]
+    mats[k] = Material(**{**m.__dict__, "texture": texture, "texture_scale": 4.0})
+    made.materials = mats
+    return made
 
 
 # ---- road ---------------------------------------------------------------------------------------------------
@@ -202,6 +213,7 @@ class _Build:
         self.K = intrinsics_from_hfov(cam0.hfov_rad, self.width, self.height)
         self.view = CameraView(self.K, cam0.poses[0], self.width, self.height, cam0.clip_start)
         self.placer = Placer(self.layout, self.view, self.times, self.seed, self.scene, self.variant)
+        self.picker = AssetPicker(catalog_for(tuple(getattr(resolved, "asset_catalogs", ()) or ())))
         ego_mesh, _ = make_asset(resolved.ego.class_name, "grey", 1.0, self.rng("ego/asset"))
         self.ego_mesh = ego_mesh
         lo, hi, blo, bhi = _bounds(ego_mesh)
@@ -217,9 +229,13 @@ class _Build:
         return stream(self.seed, self.scene, self.variant, name)
 
     # objects ----------------------------------------------------------------------------------------------
-    def _make(self, name: str, class_name: str, colour, scale: float, texture: str, rng_name: str):
-        mesh, mats = _asset(class_name, colour, scale, texture, self.rng(rng_name))
-        return mesh, mats, _bounds(mesh)
+    def make(self, class_name: str, colour, scale, rng_name: str, *, asset: str | None = None,
+             tag: str | None = None, texture: str = "none", where: str = "") -> Made:
+        """One object's mesh and materials (a catalog asset or the procedural stand-in)."""
+        made = self.picker.make(class_name, None if colour is None else (colour if isinstance(colour, str)
+                                                                         else tuple(colour)),
+                                scale, self.rng(rng_name), asset=asset, tag=tag, where=where)
+        return _textured(made, class_name, texture)
 
     def object_groups(self, explicit: bool) -> None:
         for g in self.r.objects:
@@ -227,18 +243,20 @@ class _Build:
                 continue
             requests, metas = [], []
             for inst in g.instances:
-                mesh, mats, (lo, hi, blo, bhi) = self._make(f"{g.name}_{inst.index}", g.class_name,
-                                                             inst.colour_rgb, inst.scale, inst.texture,
-                                                             f"asset/{g.name}/{inst.index}")
+                made = self.make(g.class_name, inst.colour_rgb, inst.scale, f"asset/{g.name}/{inst.index}",
+                                 asset=getattr(inst, "asset", None), tag=getattr(g, "asset_tag", None),
+                                 texture=inst.texture, where=f"objects.{g.name}")
+                mesh, mats = made.mesh, made.materials
+                lo, hi, blo, bhi = _bounds(mesh)
                 wps = np.array([[p.x, p.y, p.z] for p in g.motion.waypoints]) if g.motion.waypoints else None
                 req = InstanceRequest(inst.index, blo, bhi, inst.heading_deg, g.motion.kind, inst.speed_mps, wps,
                                       g.motion.loop, lo, hi)
                 requests.append(req)
-                metas.append((inst, mesh, mats, lo, hi))
+                metas.append((inst, mesh, mats, lo, hi, made))
             if explicit or g.motion.kind == "waypoints":
                 placed = []
                 offset, prev_half = 0.0, None
-                for req, (inst, mesh, mats, lo, hi) in zip(requests, metas, strict=True):
+                for req, (inst, mesh, mats, lo, hi, _) in zip(requests, metas, strict=True):
                     if g.motion.kind == "waypoints":
                         req.waypoints = req.waypoints.copy()
                         req.waypoints[:, 2] += self.layout.ground_z(req.waypoints[:, :2])
@@ -265,14 +283,16 @@ class _Build:
                                  None if pl.distance_m is None else tuple(pl.distance_m), pl.spacing_m, pl.heading,
                                  pl.heading_jitter_deg, pl.visible)
                 placed = self.placer.place_group(rule, requests)
-            for item, (inst, mesh, mats, lo, hi) in zip(placed, metas, strict=True):
+            for item, (inst, mesh, mats, lo, hi, made) in zip(placed, metas, strict=True):
                 attrs = {"group": g.name, "index": inst.index, "scale": inst.scale, "animation": inst.animation,
                          "speed_mps": inst.speed_mps, "motion": g.motion.kind,
                          "region": None if item.region is None else item.region.name}
                 if inst.colour_rgb is not None:
                     attrs["colour_rgb"] = list(inst.colour_rgb)
+                if made.asset_id is not None:
+                    attrs["asset"] = made.asset_id
                 self.groups.append(_Obj(f"{g.name}_{inst.index}", g.class_name, mesh, mats, item.poses, attrs,
-                                        mounts=tuple(light_mounts(g.class_name, inst.scale, mesh))))
+                                        mounts=tuple(light_mounts(g.class_name, inst.scale, mesh, made.lamps))))
 
     def gait(self, o: _Obj) -> np.ndarray | None:
         """Per-frame vertices of a walking / running person (legs and arms swing with the distance covered), or
@@ -308,7 +328,8 @@ class _Build:
                 if not any(r.contains(xy)[0] for r in self.layout.regions_of("sidewalk", side, "main")):
                     continue
                 scale = (1.0, 1.0, sl.height_m / 7.0)
-                mesh, mats = make_asset("street_light", "grey", scale, rng)
+                made = self.picker.make("street_light", "grey", scale, rng, where="lighting.street_lights")
+                mesh, mats = made.mesh, made.materials
                 lo, hi, blo, bhi = _bounds(mesh)
                 z = float(self.layout.ground_z(xy)[0])
                 start = pose_from_xyz_yaw(xy[0, 0], xy[0, 1], z, -sign * math.pi / 2)  # arm over the road
@@ -318,9 +339,76 @@ class _Build:
                 poses = np.repeat(start[None], self.T, 0)
                 self.placer.add(Placed(name, "street_lights", poses, fp))
                 mounts = tuple(LightMount(m.name, m.kind, m.local_pose, colour, sl.power_w, m.spot_angle_rad,
-                                          m.radius) for m in light_mounts("street_light", scale))
-                self.lamps.append(_Obj(name, "street_light", mesh, mats, poses,
-                                       {"group": "street_lights", "side": side}, mounts=mounts))
+                                          m.radius) for m in light_mounts("street_light", scale, mesh, made.lamps))
+                attrs = {"group": "street_lights", "side": side}
+                if made.asset_id is not None:
+                    attrs["asset"] = made.asset_id
+                self.lamps.append(_Obj(name, "street_light", mesh, mats, poses, attrs, mounts=mounts))
+
+    # street furniture -------------------------------------------------------------------------------------
+    def street_furniture(self) -> None:
+        """Clutter and vegetation on the sidewalks: ``density`` x (sidewalk length / 3 m) items per side, kinds
+        drawn by weight, each placed like a one-instance sidewalk group (clear of everything placed before);
+        an item that finds no room is skipped. Trees are scaled so their crown stays over the sidewalk."""
+        sf = getattr(self.r, "street_furniture", None)
+        if sf is None or sf.density <= 0 or not sf.kinds:
+            return
+        p = self.layout.params
+        if p.sidewalk_width < 0.6:
+            return
+        kinds = sorted(k for k, w in sf.kinds.items() if w > 0)
+        if not kinds:
+            return
+        weights = np.array([sf.kinds[k] for k in kinds], float)
+        weights /= weights.sum()
+        sides = ("left", "right") if sf.sides == "both" else (sf.sides,)
+        tries, self.placer.max_tries = self.placer.max_tries, 40
+        try:
+            for side in sides:
+                regions = self.layout.regions_of("sidewalk", side)
+                length = sum(r.length for r in regions)
+                if sf.x_range_m is not None:
+                    length = min(length, sf.x_range_m[1] - sf.x_range_m[0])
+                n = int(round(sf.density * length / 3.0))
+                rng = self.rng(f"street_furniture/{side}/kinds")
+                for i in range(n):
+                    self._furniture_item(side, i, kinds[int(rng.choice(len(kinds), p=weights))], sf.x_range_m)
+        finally:
+            self.placer.max_tries = tries
+
+    #: heading rule of each street furniture kind (benches face the road, the rest along it)
+    _FURNITURE_HEADING = {"bench": "towards_road", "sign": "against_traffic", "bicycle": "along_road",
+                          "bicycle_rack": "along_road", "vegetation": "along_road"}
+
+    def _furniture_item(self, side: str, i: int, kind: str, x_range) -> None:
+        name = f"street_furniture_{side}"
+        cls = kind
+        made = self.make(cls, None, 1.0, f"asset/{name}/{i}", where="street_furniture")
+        mesh, mats = made.mesh, made.materials
+        lo, hi = mesh.bounds()
+        width = self.layout.params.sidewalk_width
+        if cls in ("tree", "vegetation"):  # the whole crown stays over the sidewalk
+            across = float(max(hi[0] - lo[0], hi[1] - lo[1]))
+            s = min(1.0, (width - 0.3) / max(across, 1e-6))
+            if s < 0.6:
+                return
+            if s < 1.0:
+                mesh = Mesh(mesh.vertices * s, mesh.faces, mesh.face_material, uv=mesh.uv, smooth=mesh.smooth)
+                lo, hi = lo * s, hi * s
+        # clutter keeps its whole extent clear (crowns, sign plates, arms), not only the part below 2 m
+        rule = GroupRule(name, "sidewalk", side, None, x_range, None, 0.3,
+                         self._FURNITURE_HEADING.get(kind, "along_road"), 0.0, False)
+        req = InstanceRequest(i, lo, hi, None, "static", 0.0, None, False, lo, hi)
+        try:
+            item = self.placer.place_group(rule, [req])[0]
+        except PlacementError:
+            return
+        attrs = {"group": "street_furniture", "index": i, "kind": kind, "side": side,
+                 "region": None if item.region is None else item.region.name}
+        if made.asset_id is not None:
+            attrs["asset"] = made.asset_id
+        self.groups.append(_Obj(f"{name}_{i}", cls, mesh, list(mats), item.poses, attrs,
+                                mounts=tuple(light_mounts(cls, 1.0, mesh, made.lamps))))
 
     # lights -----------------------------------------------------------------------------------------------
     def lights_for(self, obj: _Obj, on: bool, power: float | None = None, high_beam: bool = False,
@@ -363,6 +451,12 @@ class _Build:
             self.lights_for(ego, True, hl.power_w, hl.high_beam)
 
     # assembly ---------------------------------------------------------------------------------------------
+    def credits(self, entities: list[Entity]) -> list[dict]:
+        """Attribution records of the third-party assets the world's entities use, sorted by asset id."""
+        cat = self.picker.catalog
+        ids = sorted({e.attributes["asset"] for e in entities if e.attributes.get("asset")})
+        return [cat.get(i).credit() for i in ids if cat.get(i).third_party]
+
     def world(self) -> World:
         stuff = self.layout.entities(self.T)
         for e in stuff:
@@ -389,7 +483,8 @@ class _Build:
                           puddle_entities=True)
         render_seed = int(self.rng("render/seed").integers(0, 2**31 - 1))
         return World(self.scene, self.T, float(self.r.fps), stuff + things + weather_entities, self.cameras,
-                     self.lights, lighting_from(self.r.lighting), weather, render_seed, list(self.r.scene.tags))
+                     self.lights, lighting_from(self.r.lighting), weather, render_seed, list(self.r.scene.tags),
+                     credits=self.credits(things))
 
 
 # ---- edge cases ---------------------------------------------------------------------------------------------
@@ -450,14 +545,20 @@ class _Edge:
         self.target_x = float(b.r.ego.start.x + e.distance_m)
         self.side = self.p.get("side", "right")
         self.sign = 1.0 if self.side == "left" else -1.0
+        #: lamp positions and asset ids of the meshes made for this edge case (by id of the mesh)
+        self.lamp_pos: dict[int, dict] = {}
+        self.assets: dict[int, str] = {}
 
     def fail(self, msg: str):
         raise EdgeCaseError(f"edge_cases.{self.name} ({self.e.kind}): {msg}")
 
     def asset(self, role: str, class_name: str, colour=None, scale: float = 1.0):
-        mesh, mats = make_asset(class_name, None if colour is None else tuple(colour), scale,
-                                self.b.rng(f"asset/edge/{self.name}/{role}"))
-        return mesh, mats, _bounds(mesh)
+        made = self.b.make(class_name, colour, scale, f"asset/edge/{self.name}/{role}",
+                           where=f"edge_cases.{self.name}")
+        self.lamp_pos[id(made.mesh)] = made.lamps
+        if made.asset_id is not None:
+            self.assets[id(made.mesh)] = made.asset_id
+        return made.mesh, made.materials, _bounds(made.mesh)
 
     def try_add(self, role: str, class_name: str, mesh, mats, bounds, start: np.ndarray, motion="static",
                 speed=0.0, start_time=0.0, attrs=None, ignore=("ego",)) -> _Obj | None:
@@ -470,8 +571,10 @@ class _Edge:
         self.b.placer.add(Placed(f"{self.name}_{role}", self.name, poses, fp))
         a = {"edge_case": role, "edge_case_name": self.name, "edge_case_kind": self.e.kind}
         a.update(attrs or {})
-        obj = _Obj(f"{self.name}_{role}", class_name, mesh, mats, poses, a,
-                   mounts=tuple(light_mounts(class_name, 1.0, mesh)))
+        if id(mesh) in self.assets:
+            a["asset"] = self.assets[id(mesh)]
+        obj = _Obj(f"{self.name}_{role}", class_name, mesh, list(mats), poses, a,
+                   mounts=tuple(light_mounts(class_name, 1.0, mesh, self.lamp_pos.get(id(mesh)))))
         self.b.edge.append(obj)
         return obj
 
@@ -744,6 +847,7 @@ def build_world_with_layout(resolved, width: int, height: int) -> tuple[World, L
     for e in resolved.edge_cases:
         build_edge_case(b, e)
     b.street_lights()
+    b.street_furniture()
     b.object_groups(explicit=False)
     b.all_lights()
     return b.world(), b.layout

@@ -210,6 +210,9 @@ class World:
     #: seed for the renderer's own sampling (Cycles seed)
     render_seed: int = 0
     tags: list[str] = field(default_factory=list)
+    #: attribution records of the third-party assets in this world (id, class, title, author, license, url, pack;
+    #: see :meth:`simgen.world.catalog.AssetEntry.credit`), sorted by id
+    credits: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for e in self.entities:
