@@ -9,6 +9,8 @@ file), or relative to the catalog file when the asset names no pack. A pack that
 its assets fall back to the class's procedural generator with ONE warning line naming the pack and its setup
 step (:func:`warn_missing_pack`).
 
+Every class with a procedural builder can be named ``procedural/<class>`` without a catalog line.
+
 Catalogs in effect (:func:`catalog_for`): the built-in one, then ``$SIMGEN_ASSET_CATALOGS`` (paths joined by the
 OS path separator), then the scene's ``asset_catalogs``; a later catalog may add packs and assets but not reuse an
 id.
@@ -221,14 +223,20 @@ class Catalog:
     """The assets in effect: merged catalog files, with lookups by id, class and tag."""
 
     def __init__(self, files: list[tuple[Path, CatalogFile]]):
+        from simgen.world.assets import REGISTRY
+
         self.files = [p for p, _ in files]
         self.packs: dict[str, tuple[PackSpec, Path]] = {}
         self.assets: dict[str, AssetEntry] = {}
+        # every class with a procedural builder can be named as 'procedural/<class>'
+        for cls in REGISTRY:
+            self.assets[f"procedural/{cls}"] = AssetEntry.model_validate(
+                {"id": f"procedural/{cls}", "class": cls, "generator": "procedural"})
         for path, cat in files:
             for name, pack in cat.packs.items():
                 self.packs.setdefault(name, (pack, path))
             for a in cat.assets:
-                if a.id in self.assets:
+                if a.id in self.assets and not (a.generator and a.id.startswith("procedural/")):
                     raise CatalogError(f"{path}: asset id '{a.id}' is already defined in "
                                        f"{self.assets[a.id].catalog_file}")
                 if a.pack is not None and a.pack not in self.packs:
