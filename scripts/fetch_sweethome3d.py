@@ -33,7 +33,7 @@ VERSION = "1.8-1"
 DEB_NAME = f"{PACKAGE}_{VERSION}_all.deb"
 LIBS_IN_DEB = "usr/share/sweethome3d/furniture"
 #: models outside the catalog that the tests use as a "user asset" (added through a user catalog)
-EXTRA = ["BlendSwap-CC-0/blendswap-cc-0/mofx_mailbox"]
+EXTRA = ["KatorLegaz/katorlegaz/classic-lamppost"]
 
 
 def wanted_dirs(catalog: Path) -> list[str]:
