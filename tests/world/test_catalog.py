@@ -109,6 +109,8 @@ assets:
     class: street_light
     source: {source}
     height_m: 3.5
+    up: "+y"
+    forward: "+z"
     license: CC-BY-3.0-US
     author: Kator Legaz
     title: Classic lamppost
@@ -199,7 +201,8 @@ def test_user_asset_enters_the_world_with_its_credit(tmp_path):
     w = build_world(resolve(load_scene(_scene(tmp_path)), 0), 64, 48)
     (lamp,) = [e for e in w.entities if e.name == "lamp_0"]
     assert lamp.class_name == "street_light" and lamp.attributes["asset"] == "user/thing"
-    assert lamp.mesh.vertices[:, 2].max() == pytest.approx(3.5)
+    lo, hi = lamp.mesh.bounds()
+    assert hi[2] == pytest.approx(3.5) and lo[2] == pytest.approx(0.0) and max(hi[:2] - lo[:2]) < 1.0  # upright
     ids = {c["id"] for c in w.credits}
     used = {e.attributes["asset"] for e in w.entities if e.attributes.get("asset")}
     assert ids == {i for i in used if not i.startswith("procedural/")} and "user/thing" in ids
