@@ -112,8 +112,27 @@ class _Obj:
     mounts: tuple[LightMount, ...] = ()
 
 
+_BASE_BOUNDS: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
 def _bounds(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(lo, hi) of the whole mesh and (base_lo, base_hi) of the part below FOOTPRINT_HEIGHT (object frame)."""
+    """(lo, hi) of the whole mesh and (base_lo, base_hi) of the part below FOOTPRINT_HEIGHT (object frame).
+    Remembered for read-only (shared catalog) meshes."""
+    v = mesh.vertices
+    if not v.flags.writeable:
+        hit = _BASE_BOUNDS.get(id(v))
+        if hit is not None and hit[0] is v:
+            lo, hi = mesh.bounds()
+            return lo, hi, hit[1].copy(), hit[2].copy()
+        out = _bounds_uncached(mesh)
+        if len(_BASE_BOUNDS) > 4096:
+            _BASE_BOUNDS.clear()
+        _BASE_BOUNDS[id(v)] = (v, out[2], out[3])
+        return out
+    return _bounds_uncached(mesh)
+
+
+def _bounds_uncached(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     lo, hi = mesh.bounds()
     v = mesh.vertices
     low = v[v[:, 2] <= FOOTPRINT_HEIGHT]
@@ -230,12 +249,24 @@ class _Build:
 
     # objects ----------------------------------------------------------------------------------------------
     def make(self, class_name: str, colour, scale, rng_name: str, *, asset: str | None = None,
-             tag: str | None = None, texture: str = "none", where: str = "") -> Made:
+             tag: str | None = None, texture: str = "none", where: str = "", max_across: float | None = None
+             ) -> Made:
         """One object's mesh and materials (a catalog asset or the procedural stand-in)."""
         made = self.picker.make(class_name, None if colour is None else (colour if isinstance(colour, str)
                                                                          else tuple(colour)),
-                                scale, self.rng(rng_name), asset=asset, tag=tag, where=where)
+                                scale, self.rng(rng_name), asset=asset, tag=tag, where=where, max_across=max_across)
+        if made.mesh is None:  # too large to fit even shrunk: the largest size that fits is used
+            made = self.picker.make(class_name, None if colour is None else (colour if isinstance(colour, str)
+                                                                             else tuple(colour)),
+                                    scale, self.rng(rng_name), asset=asset, tag=tag, where=where,
+                                    max_across=max_across, min_fit=0.0)
         return _textured(made, class_name, texture)
+
+    def _crown_room(self, class_name: str, region: str | None) -> float | None:
+        """Trees and hedges on a sidewalk keep their whole crown over it: the widest they may be (m)."""
+        if class_name in ("tree", "vegetation") and region == "sidewalk":
+            return max(0.5, self.layout.params.sidewalk_width - 0.3)
+        return None
 
     def object_groups(self, explicit: bool) -> None:
         for g in self.r.objects:
@@ -245,7 +276,8 @@ class _Build:
             for inst in g.instances:
                 made = self.make(g.class_name, inst.colour_rgb, inst.scale, f"asset/{g.name}/{inst.index}",
                                  asset=getattr(inst, "asset", None), tag=getattr(g, "asset_tag", None),
-                                 texture=inst.texture, where=f"objects.{g.name}")
+                                 texture=inst.texture, where=f"objects.{g.name}",
+                                 max_across=self._crown_room(g.class_name, g.placement.region))
                 mesh, mats = made.mesh, made.materials
                 lo, hi, blo, bhi = _bounds(mesh)
                 wps = np.array([[p.x, p.y, p.z] for p in g.motion.waypoints]) if g.motion.waypoints else None
@@ -383,18 +415,14 @@ class _Build:
     def _furniture_item(self, side: str, i: int, kind: str, x_range) -> None:
         name = f"street_furniture_{side}"
         cls = kind
-        made = self.make(cls, None, 1.0, f"asset/{name}/{i}", where="street_furniture")
+        # trees and hedges: the whole crown stays over the sidewalk (scaled down to fit, or left out)
+        fit = self.layout.params.sidewalk_width - 0.3 if cls in ("tree", "vegetation") else None
+        made = self.picker.make(cls, None, 1.0, self.rng(f"asset/{name}/{i}"), where="street_furniture",
+                                max_across=fit)
+        if made.mesh is None:
+            return
         mesh, mats = made.mesh, made.materials
         lo, hi = mesh.bounds()
-        width = self.layout.params.sidewalk_width
-        if cls in ("tree", "vegetation"):  # the whole crown stays over the sidewalk
-            across = float(max(hi[0] - lo[0], hi[1] - lo[1]))
-            s = min(1.0, (width - 0.3) / max(across, 1e-6))
-            if s < 0.6:
-                return
-            if s < 1.0:
-                mesh = Mesh(mesh.vertices * s, mesh.faces, mesh.face_material, uv=mesh.uv, smooth=mesh.smooth)
-                lo, hi = lo * s, hi * s
         # clutter keeps its whole extent clear (crowns, sign plates, arms), not only the part below 2 m
         rule = GroupRule(name, "sidewalk", side, None, x_range, None, 0.3,
                          self._FURNITURE_HEADING.get(kind, "along_road"), 0.0, False)

@@ -86,8 +86,17 @@ class Mesh:
                 raise ValueError(f"uv must be (F, k, 2) = {(*self.faces.shape, 2)}, got {self.uv.shape}")
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Axis-aligned (min, max) corners in the object frame, each (3,) float64."""
-        return self.vertices.min(0), self.vertices.max(0)
+        """Axis-aligned (min, max) corners in the object frame, each (3,) float64 (remembered for read-only
+        vertices, e.g. shared catalog meshes)."""
+        v = self.vertices
+        cached = self.__dict__.get("_bounds")
+        if cached is not None and cached[0] is v:
+            return cached[1].copy(), cached[2].copy()
+        lo, hi = v.min(0), v.max(0)
+        if not v.flags.writeable:
+            self.__dict__["_bounds"] = (v, lo, hi)
+            return lo.copy(), hi.copy()
+        return lo, hi
 
 
 @dataclass

@@ -45,7 +45,8 @@ class AssetPicker:
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
-        self._shared: dict[str, dict[str, Material]] = {}
+        self._shared: dict[str, dict[tuple, Material]] = {}
+        self._meshes: dict[tuple, tuple[Mesh, dict]] = {}
 
     # choice -------------------------------------------------------------------------------------------------
     def candidates(self, class_name: str, asset: str | None = None, tag: str | None = None,
@@ -79,9 +80,15 @@ class AssetPicker:
 
     # making -------------------------------------------------------------------------------------------------
     def make(self, class_name: str, colour, scale, rng: np.random.Generator, *, asset: str | None = None,
-             tag: str | None = None, where: str = "") -> Made:
+             tag: str | None = None, where: str = "", max_across: float | None = None,
+             min_fit: float = 0.6) -> Made:
         """Mesh and materials of one object. colour: a colour name, (r, g, b) in [0, 1] or None (the asset's
-        palette, else the class's). scale: a float or (sx, sy, sz) factor on the catalog size."""
+        palette, else the class's). scale: a float or (sx, sy, sz) factor on the catalog size. max_across: a
+        catalog mesh wider (x or y) than this many metres is scaled down uniformly to fit (tree crowns over a
+        sidewalk) in 5 % steps; :attr:`Made.mesh` is None when it would have to shrink below ``min_fit``.
+
+        Instances of one asset at one size share one :class:`Mesh` (the renderer then builds it once); the
+        catalog's ``height_jitter`` is drawn in steps of 2.5 % for that reason."""
         cands = self.candidates(class_name, asset, tag, where)
         if not cands or cands[0].generator is not None and len(cands) == 1:
             mesh, mats = make_asset(class_name, colour, scale, rng)
@@ -95,16 +102,35 @@ class AssetPicker:
         except CatalogError as err:
             raise CatalogError(f"{where}: {err}" if where else str(err)) from None
         paint = self._paint(entry, class_name, colour, rng)
-        jitter = 1.0 + entry.height_jitter * float(rng.uniform(-1.0, 1.0)) if entry.height_jitter else 1.0
+        jitter = 1.0
+        if entry.height_jitter:
+            jitter = 1.0 + round(entry.height_jitter * float(rng.uniform(-1.0, 1.0)) / 0.05) * 0.05
         s = np.broadcast_to(np.asarray(scale, float), (3,)) * jitter
         if np.any(~np.isfinite(s)) or np.any(s <= 0):
             raise CatalogError(f"{where}: object scale must be positive, got {scale!r}")
-        mesh = loaded.mesh
-        lamps = dict(loaded.lamp_centres)
-        if not np.allclose(s, 1.0):
-            mesh = Mesh(mesh.vertices * s, mesh.faces, mesh.face_material, uv=mesh.uv, smooth=mesh.smooth)
-            lamps = {k: v * s for k, v in lamps.items()}
-        return Made(mesh, self._materials(loaded, paint), entry.id, entry.credit(), lamps)
+        mats = self._materials(loaded, paint)
+        if max_across is not None:
+            lo, hi = loaded.mesh.bounds()
+            across = float(max((hi[0] - lo[0]) * s[0], (hi[1] - lo[1]) * s[1]))
+            fit = min(1.0, max_across / max(across, 1e-9))
+            if fit < min_fit:
+                return Made(None, mats, entry.id, entry.credit(), {})  # type: ignore[arg-type]
+            if fit < 1.0:  # the largest size in 5 % steps that fits (the same for every instance)
+                s = np.maximum(np.floor(s * fit / 0.05 + 1e-9) * 0.05, 0.05)
+        mesh, lamps = self._scaled(loaded, s)
+        return Made(mesh, mats, entry.id, entry.credit(), lamps)
+
+    def _scaled(self, loaded: LoadedAsset, s: np.ndarray) -> tuple[Mesh, dict]:
+        """The asset's mesh scaled by ``s`` (3,), one shared Mesh per (asset, scale)."""
+        if np.allclose(s, 1.0):
+            return loaded.mesh, dict(loaded.lamp_centres)
+        key = (loaded.entry_id, id(loaded.mesh), tuple(np.round(s, 6)))
+        if key not in self._meshes:
+            m = loaded.mesh
+            mesh = Mesh(m.vertices * s, m.faces, m.face_material, uv=m.uv, smooth=m.smooth)
+            mesh.vertices.setflags(write=False)
+            self._meshes[key] = (mesh, {k: v * s for k, v in loaded.lamp_centres.items()})
+        return self._meshes[key]
 
     def _paint(self, entry: AssetEntry, class_name: str, colour, rng: np.random.Generator) -> RGB:
         if colour is None and entry.palette:
@@ -116,19 +142,17 @@ class AssetPicker:
                               class_name, rng)
 
     def _materials(self, loaded: LoadedAsset, paint: RGB) -> list[Material]:
-        """One material per slot; everything but paint and lamps is shared between instances of the asset (the
-        renderer builds a shared material once)."""
+        """One material per slot, shared between instances of the asset with the same paint (the renderer builds
+        a shared material once)."""
         shared = self._shared.setdefault(loaded.entry_id, {})
         out = []
         for src in loaded.materials:
-            if src.role == "paint":
-                out.append(material_for(src, paint))
-            elif src.role in ("headlight", "taillight", "lamp"):  # switched on per object by the builder
-                out.append(material_for(src, paint))
-            else:
-                if src.name not in shared:
-                    shared[src.name] = material_for(src, paint)
-                out.append(shared[src.name])
+            # one Material per slot (and paint colour): the list is the object's own, so the builder may swap a
+            # lamp for a lit one without touching other instances
+            key = (src.name, tuple(paint)) if src.role == "paint" else (src.name,)
+            if key not in shared:
+                shared[key] = material_for(src, paint)
+            out.append(shared[key])
         return out
 
 
