@@ -40,10 +40,17 @@ def collect(root: Path) -> list[dict]:
     return [by_id[k] for k in sorted(by_id)]
 
 
-def _md(records: list[dict]) -> str:
-    lines = ["# Attribution", "",
-             "Third-party 3D assets that appear in this dataset. Each is used under the license named; the",
-             "sequences that contain it are listed in ATTRIBUTION.json.", ""]
+DATASET_INTRO = ("Third-party 3D assets that appear in this dataset. Each is used under the license named; the "
+                 "sequences that contain it are listed in ATTRIBUTION.json.")
+
+
+def attribution_markdown(records: list[dict], intro: str = DATASET_INTRO) -> str:
+    """A Markdown table of attribution records (id, class, title, author, license, url, pack)."""
+    return _md(records, intro)
+
+
+def _md(records: list[dict], intro: str = DATASET_INTRO) -> str:
+    lines = ["# Attribution", "", intro, ""]
     if not records:
         lines.append("This dataset contains no third-party assets (all objects are procedural).")
         return "\n".join(lines) + "\n"
@@ -68,4 +75,4 @@ def write_attribution(root: Path) -> list[dict]:
     return records
 
 
-__all__ = ["write_sequence_credits", "write_attribution", "collect", "SEQUENCE_FILE", "ROOT_MD", "ROOT_JSON"]
+__all__ = ["write_sequence_credits", "write_attribution", "attribution_markdown", "collect", "SEQUENCE_FILE", "ROOT_MD", "ROOT_JSON"]

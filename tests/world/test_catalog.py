@@ -215,3 +215,16 @@ def test_procedural_ids_exist_for_every_builder():
     for cls in REGISTRY:
         assert cat.get(f"procedural/{cls}").generator == "procedural"
     assert isinstance(cat, Catalog)
+
+
+def test_committed_tool_attribution_is_current():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_attribution", REPO / "scripts" / "make_attribution.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    text = mod.text()
+    assert (REPO / "assets" / "ATTRIBUTION.md").read_text() == text, "run python scripts/make_attribution.py"
+    for a in read_catalog_file(C.BUILTIN_CATALOG).assets:
+        if a.source:
+            assert a.title in text and a.author in text
