@@ -559,6 +559,54 @@ def window_mirror_hits(camera: np.ndarray, points: np.ndarray, window) -> np.nda
     return ray_hits_rectangle(camera, mirrored, corners[0], corners[1] - corners[0], corners[3] - corners[0])
 
 
+def car_mirror_rays(view: CameraView, car: _Obj, max_rays: int = 1500):
+    """Camera rays aimed at face centres of the car's reflective faces (paint, glass) seen at frame 0, mirrored
+    there: (origins (N, 3), directions (N, 3), the car as a trimesh in world coordinates)."""
+    import trimesh
+
+    pose = car.poses[0]
+    tm = trimesh.Trimesh(car.mesh.vertices @ pose[:3, :3].T + pose[:3, 3], car.mesh.faces, process=False)
+    refl = np.array([m.reflective for m in car.materials])[car.mesh.face_material]
+    idx = np.flatnonzero(refl)
+    empty = (np.zeros((0, 3)), np.zeros((0, 3)), tm)
+    if len(idx) == 0:
+        return empty
+    if len(idx) > max_rays:
+        idx = idx[np.linspace(0, len(idx) - 1, max_rays).astype(int)]
+    C = view.position
+    target = tm.triangles_center[idx]
+    target = target[view.sees(target)]
+    if len(target) == 0:
+        return empty
+    d = target - C
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    tri = tm.ray.intersects_first(np.repeat(C[None], len(d), 0), d)
+    ok = tri >= 0
+    ok[ok] = refl[tri[ok]]
+    d, tri = d[ok], tri[ok]
+    fn = tm.face_normals[tri]
+    t = np.einsum("ij,ij->i", tm.triangles_center[tri] - C, fn) / np.einsum("ij,ij->i", d, fn)
+    n = fn * -np.sign(np.einsum("ij,ij->i", fn, d))[:, None]
+    r = d - 2 * np.einsum("ij,ij->i", d, n)[:, None] * n
+    origin = C + d * t[:, None] + 1e-4 * n
+    if len(origin):  # rays the car itself blocks after the bounce never show anything
+        free = ~tm.ray.intersects_any(origin, r)
+        origin, r = origin[free], r[free]
+    return origin, r, tm
+
+
+def mirror_rays_meeting(rays, person: Mesh, start: np.ndarray) -> int:
+    """How many of the mirrored ``rays`` (from :func:`car_mirror_rays`) meet the person (mesh in its object
+    frame, placed at ``start`` (4, 4))."""
+    import trimesh
+
+    origin, r, _ = rays
+    if len(origin) == 0:
+        return 0
+    pm = trimesh.Trimesh(person.vertices @ start[:3, :3].T + start[:3, 3], person.faces, process=False)
+    return int(pm.ray.intersects_any(origin, r).sum())
+
+
 def _person_points(start: np.ndarray, height: float) -> np.ndarray:
     """(5, 3) world points on a standing person's axis: feet, knee, hip, chest, head."""
     hs = np.array([0.05, 0.28, 0.5, 0.72, 0.93]) * height
@@ -740,20 +788,47 @@ class _Edge:
         self.fail("no puddle on the road between the camera and the person shows the person's mirror image "
                   "(try a larger puddle_radius_m, a smaller gap_to_puddle_m or another distance_m)")
 
+    def _car_spots(self, car: _Obj, person: Mesh, gap: float) -> list[tuple[int, int, np.ndarray]]:
+        """Spots for the person beside ``car``, best first: (−mirror rays, order, start pose)."""
+        b = self.b
+        lo, hi = car.mesh.bounds()
+        cx, cy = car.poses[0][0, 3], car.poses[0][1, 3]
+        rays = car_mirror_rays(b.view, car)
+        spots = []
+        # on the kerb side of the car (facing it and the road), or on its road side (at the driver's door)
+        for out in (1.0, -1.0):
+            for dx in (0.3, 0.0, 0.6, -0.3, 1.0, -0.6, 0.8, -0.8):
+                x = cx + dx * (hi[0] - lo[0]) / 2
+                y = cy + out * self.sign * ((hi[1] - lo[1]) / 2 + gap + 0.15)
+                zg = float(b.layout.ground_z(np.array([x, y]))[0])
+                start = pose_from_xyz_yaw(x, y, zg, -out * self.sign * math.pi / 2)  # facing the car
+                spots.append((-mirror_rays_meeting(rays, person, start), len(spots), start))
+        return sorted(spots, key=lambda t: t[:2])
+
     def reflection_car(self) -> None:
         b, p = self.b, self.p
-        car = self.parked("reflecting_car", p.get("car_class", "car"), self.target_x, p.get("car_colour_rgb"))
-        lo, hi = car.mesh.bounds()
+        cls, colour = p.get("car_class", "car"), p.get("car_colour_rgb")
         mesh, mats, bounds = self.asset("reflected_pedestrian", p.get("person_class", "pedestrian"))
         gap = float(p.get("gap_to_car_m", 1.0))
-        cy = car.poses[0][1, 3]
-        for dx in (0.3, 0.0, 0.6, -0.3, 1.0):
-            x = self.target_x + dx * (hi[0] - lo[0]) / 2
-            y = cy + self.sign * ((hi[1] - lo[1]) / 2 + gap + 0.15)
-            zg = float(b.layout.ground_z(np.array([x, y]))[0])
-            start = pose_from_xyz_yaw(x, y, zg, -self.sign * math.pi / 2)  # facing the car / the road
+        # the car's body is curved: among the class's assets, take the one whose paint shows the person best
+        # (camera rays mirrored off its reflective faces that meet the person, at the best spot)
+        options = []
+        for k, entry in enumerate(b.picker.candidates(cls) or [None]):
+            made = b.make(cls, colour, 1.0, f"asset/edge/{self.name}/reflecting_car/{k}",
+                          asset=None if entry is None else entry.id, where=f"edge_cases.{self.name}")
+            lo, hi = made.mesh.bounds()
+            y = self.kerb_y(float(hi[1] - lo[1]) / 2)
+            probe = _Obj("probe", cls, made.mesh, made.materials,
+                         pose_from_xyz_yaw(self.target_x, y, 0.0, 0.0 if self.sign < 0 else math.pi)[None], {})
+            options.append((self._car_spots(probe, mesh, gap)[0][0], k, made))
+        _, _, made = min(options, key=lambda t: t[:2])
+        self.lamp_pos[id(made.mesh)] = made.lamps
+        if made.asset_id is not None:
+            self.assets[id(made.mesh)] = made.asset_id
+        car = self.parked("reflecting_car", cls, self.target_x, asset=(made.mesh, made.materials, _bounds(made.mesh)))
+        for hits, _, start in self._car_spots(car, mesh, gap):
             if self.try_add("reflected_pedestrian", p.get("person_class", "pedestrian"), mesh, mats, bounds,
-                            start, attrs={"mirror": car.name}) is not None:
+                            start, attrs={"mirror": car.name, "mirror_rays": int(-hits)}) is not None:
                 return
         self.fail("no room for the person next to the parked car")
 
