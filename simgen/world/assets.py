@@ -438,12 +438,33 @@ def _pole(colour: RGB, rng: np.random.Generator):
 
 
 def _sign(colour: RGB, rng: np.random.Generator):
+    """A post with a generic traffic sign (:mod:`simgen.world.signs`) facing +x; the plate's outline is the
+    sign's shape (an alpha cut-out, in the picture and every label)."""
+    from simgen.world.signs import KINDS, sign_face
+
     b = _Builder()
     b.cyl((0, 0, 1.3), 0.04, 2.6, "z", 1, sections=8)
     # plate faces +x (towards oncoming traffic when the sign's heading points at it)
-    b.box(0.045, 0.075, -0.32, 0.32, 2.0, 2.64, 0)
-    return b.mesh(), [_mat("sign_face", colour, roughness=0.3, texture="noise", texture_scale=10.0),
-                      _metal((0.5, 0.5, 0.5))]
+    y0, y1, z0, z1 = -0.32, 0.32, 2.0, 2.64
+    b.box(0.045, 0.075, y0, y1, z0, z1, 2)
+    mesh = b.mesh()
+    face_path, mask_path = sign_face(KINDS[int(rng.integers(len(KINDS)))])
+    v = mesh.vertices[mesh.faces]  # (F, 3, 3)
+    on_plate = mesh.face_material == 2
+    front = on_plate & np.all(np.isclose(v[:, :, 0], 0.075), axis=1)
+    back = on_plate & np.all(np.isclose(v[:, :, 0], 0.045), axis=1)
+    uv = np.zeros((len(mesh.faces), 3, 2), np.float32)
+    # seen from the front (looking along -x), image u runs along -y; from the back along +y
+    uv[front, :, 0] = (y1 - v[front, :, 1]) / (y1 - y0)
+    uv[back, :, 0] = (y1 - v[back, :, 1]) / (y1 - y0)  # the mask is symmetric enough for the back
+    uv[on_plate, :, 1] = (v[on_plate, :, 2] - z0) / (z1 - z0)
+    uv[on_plate & ~front & ~back] = 0.0  # plate edges: the transparent corner texel (thin, not drawn)
+    fmat = mesh.face_material.copy()
+    fmat[front] = 0
+    mats = [_mat("sign_face", (1.0, 1.0, 1.0), roughness=0.35, image=face_path, alpha_cutout=True),
+            _metal((0.5, 0.5, 0.5)),
+            _mat("sign_back", (0.45, 0.45, 0.47), roughness=0.5, metallic=0.6, image=mask_path, alpha_cutout=True)]
+    return Mesh(mesh.vertices, mesh.faces, fmat, uv=uv), mats
 
 
 def _traffic_light(colour: RGB, rng: np.random.Generator):
@@ -592,7 +613,8 @@ def make_asset(class_name: str, colour: str | RGB | None, scale, rng: np.random.
     # builders author the ground contact at the origin; put the lowest point exactly on z = 0
     lo, _ = mesh.bounds()
     v = mesh.vertices - [0.0, 0.0, lo[2]]
-    return Mesh(v * s, mesh.faces, mesh.face_material, vertex_group=mesh.vertex_group), mats
+    return Mesh(v * s, mesh.faces, mesh.face_material, vertex_group=mesh.vertex_group, uv=mesh.uv,
+                smooth=mesh.smooth), mats
 
 
 #: gait of people (``animation``): leg swing and arm swing amplitudes (radians), stride as a share of the
