@@ -130,6 +130,10 @@ class AssetEntry(SpecModel):
                                              description="Logos to remove, plates to replace.")
     palette: list[ColourName] | None = Field(None, max_length=30, description="Paint colours drawn per instance.")
     height_jitter: float = Field(0.0, ge=0, le=0.5, description="Relative random height change per instance.")
+    smooth: bool | None = Field(
+        None, description="Smooth shading (interpolated normals). Default: smooth unless the asset has paint or "
+                          "glass: mirror-like surfaces stay flat-shaded, so reflections (and their labels) follow "
+                          "the mesh's faces.")
     tags: list[Annotated[str, Field(pattern=r"^[a-z0-9_\-]+$", max_length=50)]] = Field(
         default_factory=list, max_length=30, description="Tags scene authors can pick assets by (asset_tag).")
     license: str = Field("", max_length=100, description="SPDX-like license id, e.g. CC0-1.0, CC-BY-3.0.")

@@ -318,8 +318,9 @@ def load_asset(entry: AssetEntry, catalog: Catalog) -> LoadedAsset:
         except OSError:
             pass  # a read-only cache only costs time
     slots = meta["slots"]
+    smooth = entry.smooth if entry.smooth is not None else not any(s["role"] in ("paint", "glass") for s in slots)
     mesh = Mesh(arrays["V"], arrays["F"].astype(np.int64), arrays["S"].astype(np.int64),
-                uv=arrays.get("UV"), smooth=True)
+                uv=arrays.get("UV"), smooth=smooth)
     for a in (mesh.vertices, mesh.faces, mesh.face_material) + ((mesh.uv,) if mesh.uv is not None else ()):
         a.setflags(write=False)
     mats = tuple(SourceMaterial(s["name"], s["role"], tuple(s["colour"]), s["image"], bool(s["alpha"]),
