@@ -45,7 +45,7 @@ class AssetPicker:
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
-        self._shared: dict[str, dict[tuple, Material]] = {}
+        self._shared: dict[tuple, Material] = {}
         self._meshes: dict[tuple, tuple[Mesh, dict]] = {}
 
     # choice -------------------------------------------------------------------------------------------------
@@ -142,17 +142,15 @@ class AssetPicker:
                               class_name, rng)
 
     def _materials(self, loaded: LoadedAsset, paint: RGB) -> list[Material]:
-        """One material per slot, shared between instances of the asset with the same paint (the renderer builds
-        a shared material once)."""
-        shared = self._shared.setdefault(loaded.entry_id, {})
+        """One material per slot; equal-looking slots share one Material (the renderer builds it once)."""
         out = []
         for src in loaded.materials:
-            # one Material per slot (and paint colour): the list is the object's own, so the builder may swap a
-            # lamp for a lit one without touching other instances
-            key = (src.name, tuple(paint)) if src.role == "paint" else (src.name,)
-            if key not in shared:
-                shared[key] = material_for(src, paint)
-            out.append(shared[key])
+            # one Material per look, shared by every slot and asset that looks the same (the list is the object's
+            # own, so the builder may swap a lamp for a lit one without touching other instances)
+            key = (src.role, src.image, src.colour, src.alpha, tuple(paint) if src.role == "paint" else None)
+            if key not in self._shared:
+                self._shared[key] = material_for(src, paint)
+            out.append(self._shared[key])
         return out
 
 
