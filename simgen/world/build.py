@@ -28,10 +28,10 @@ from simgen.world import weather as wx
 from simgen.world.assets import GAITS, VEHICLES, LightMount, gait_phases, light_mounts, make_asset, \
     person_pose_frames
 from simgen.world.catalog import catalog_for
-from simgen.world.objects import AssetPicker, Made
 from simgen.world.conventions import intrinsics_from_hfov, pose_from_xyz_yaw, project
 from simgen.world.layout import Facade, Layout, RoadParams, build_layout, glass_material
 from simgen.world.model import Camera, Entity, Light, Lighting, Material, Mesh, Weather, World
+from simgen.world.objects import AssetPicker, Made
 from simgen.world.placement import (
     CameraView,
     GroupRule,

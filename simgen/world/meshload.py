@@ -17,7 +17,6 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
-import math
 import os
 import threading
 from dataclasses import dataclass
