@@ -29,7 +29,7 @@ from simgen.world.catalog import AssetEntry, Catalog, CatalogError
 from simgen.world.model import Material, Mesh
 
 #: bump when the cached arrays change meaning
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 CACHE_ENV = "SIMGEN_ASSET_CACHE"
 
 
@@ -122,7 +122,7 @@ def edited_texture(src: str, edits: list, cache: Path, seed: str) -> str:
     """A copy of ``src`` with logos inpainted and plates replaced by a plain plate (written once to ``cache``)."""
     import cv2
 
-    key = hashlib.sha1(json.dumps([src, os.path.getmtime(src), [e.model_dump() for e in edits]],
+    key = hashlib.sha1(json.dumps([CACHE_VERSION, src, os.path.getmtime(src), [e.model_dump() for e in edits]],
                                   sort_keys=True).encode()).hexdigest()[:16]
     out = cache / f"tex-{key}.png"
     if out.exists():
@@ -139,17 +139,19 @@ def edited_texture(src: str, edits: list, cache: Path, seed: str) -> str:
         if e.fill == "inpaint":
             mask[y0:y1, x0:x1] = 255
         else:  # a plain white plate with a thin dark border and random characters, no flag, no logo
-            colour[y0:y1, x0:x1] = (235, 235, 235)
-            cv2.rectangle(colour, (x0, y0), (x1 - 1, y1 - 1), (30, 30, 30), max(1, (y1 - y0) // 12))
+            plate = np.full((y1 - y0, x1 - x0, 3), 235, np.uint8)  # drawn apart: nothing spills outside the rect
+            ph, pw = plate.shape[:2]
+            border = max(1, ph // 12)
+            cv2.rectangle(plate, (border // 2, border // 2), (pw - 1 - border // 2, ph - 1 - border // 2),
+                          (30, 30, 30), border)
             text = _plate_text(seed)
-            scale = (y1 - y0) / 40.0
+            scale = ph / 40.0
             (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, int(2 * scale)))
-            fit = min(1.0, 0.9 * (x1 - x0) / max(tw, 1))
-            scale *= fit
+            scale *= min(1.0, 0.9 * pw / max(tw, 1))
             (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, int(2 * scale)))
-            org = (x0 + (x1 - x0 - tw) // 2, y0 + (y1 - y0 + th) // 2)
-            cv2.putText(colour, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), max(1, int(2 * scale)),
-                        cv2.LINE_AA)
+            cv2.putText(plate, text, ((pw - tw) // 2, (ph + th) // 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                        (20, 20, 20), max(1, int(2 * scale)), cv2.LINE_AA)
+            colour[y0:y1, x0:x1] = plate
     if mask.any():
         colour = cv2.inpaint(colour, mask, 5, cv2.INPAINT_TELEA)
     if img.ndim == 3 and img.shape[2] == 4:

@@ -228,3 +228,49 @@ def test_committed_tool_attribution_is_current():
     for a in read_catalog_file(C.BUILTIN_CATALOG).assets:
         if a.source:
             assert a.title in text and a.author in text
+
+
+@needs_pack
+def test_vehicle_materials_paint_glass_lamps_and_plates():
+    from simgen.world.assets import light_mounts
+    from simgen.world.objects import AssetPicker
+
+    cat = catalog_for()
+    picker = AssetPicker(cat)
+    paints = set()
+    for seed in range(12):
+        made = picker.make("car", None, 1.0, np.random.default_rng(seed), asset="sweethome3d/suv")
+        by_name = {m.name.split(":")[0]: m for m in made.materials}
+        paint, glass = by_name["paint"], by_name["glass"]
+        assert paint.reflective and paint.coat > 0 and glass.transmission == 1.0 and glass.reflective
+        paints.add(paint.base_color)
+        assert made.credit["id"] == "sweethome3d/suv" and made.credit["license"] == "CC-BY-3.0"
+    assert len(paints) >= 4  # paint drawn from the asset's palette per instance
+    # head lamps of a catalog sedan: at its front, both sides, at lamp height
+    made = picker.make("car", "red", 1.0, np.random.default_rng(0), asset="sweethome3d/concept_sedan_01a")
+    lo, hi = made.mesh.bounds()
+    mounts = light_mounts("car", 1.0, made.mesh, made.lamps)
+    xs = [m.local_pose[0, 3] for m in mounts]
+    ys = sorted(m.local_pose[1, 3] for m in mounts)
+    assert len(mounts) == 2 and all(abs(x - hi[0]) < 0.1 for x in xs) and ys[0] < -0.3 and ys[1] > 0.3
+    assert all(0.3 < m.local_pose[2, 3] < 1.0 for m in mounts)
+
+
+@needs_pack
+def test_badges_are_inpainted_and_plates_replaced():
+    import cv2
+
+    cat = catalog_for()
+    entry = cat.get("sweethome3d/van")
+    la = load_asset(entry, cat)
+    (tex,) = {m.image for m in la.materials if m.image and "tex-" in Path(m.image).name}
+    src = cv2.imread(str(cat.source_path(entry).parent / "texture-van.png"))
+    out = cv2.imread(tex)
+    h, w = src.shape[:2]
+    for e in entry.texture_edits:
+        x0, y0, x1, y1 = (round(e.rect[0] * w), round(e.rect[1] * h), round(e.rect[2] * w), round(e.rect[3] * h))
+        assert np.abs(out[y0:y1, x0:x1].astype(int) - src[y0:y1, x0:x1]).mean() > 5, e
+    keep = np.ones((h, w), bool)
+    for e in entry.texture_edits:
+        keep[round(e.rect[1] * h):round(e.rect[3] * h), round(e.rect[0] * w):round(e.rect[2] * w)] = False
+    assert np.array_equal(out[keep], src[keep])  # nothing else changes
