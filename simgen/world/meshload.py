@@ -276,6 +276,8 @@ def load_asset(entry: AssetEntry, catalog: Catalog) -> LoadedAsset:
             with np.load(npz, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
             meta = json.loads(str(arrays["meta"]))
+            if any(sl["image"] and not os.path.isfile(sl["image"]) for sl in meta["slots"]):
+                arrays = None  # a texture (e.g. an edited copy) went missing: load again
         except (OSError, ValueError, KeyError):
             arrays = None
     if arrays is None:
