@@ -36,12 +36,12 @@ def render(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
 
-    from simgen.errors import DeviceError
+    from simgen.errors import UsageError
     from simgen.pipeline import render_scene
     from simgen.spec import default_render_config, load_render_config
 
     if device is not None and device.lower() not in DEVICES:
-        raise DeviceError(f"unknown device {device!r}; choose one of: {', '.join(DEVICES)}")
+        raise UsageError(f"--device must be one of {', '.join(DEVICES)}; got '{device}'")
     err = Console(stderr=True)
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=err, show_path=False,
                                                                                          show_time=False)],

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from simgen.cli import app
-from simgen.errors import SimgenError
+from simgen.errors import SimgenError, UsageError
 
 _SCHEMA_COMMENT = re.compile(r"^#\s*yaml-language-server:\s*\$schema=\S*?([a-z_]+)\.schema\.json", re.M)
 _KINDS = ("scene", "render-config", "sweep")
@@ -20,9 +20,7 @@ class CheckFailed(SimgenError):
 
 def _check_kind(kind: str | None) -> None:
     if kind is not None and kind not in _KINDS:
-        from simgen.spec.errors import did_you_mean
-
-        raise SimgenError(f"--kind must be one of {', '.join(_KINDS)}, got '{kind}' ({did_you_mean(kind, _KINDS)})")
+        raise UsageError(f"--kind must be one of {', '.join(_KINDS)}; got '{kind}'")
 
 
 def detect_kind(path: Path) -> str:
