@@ -82,8 +82,10 @@ def prepare(scene_path: str | Path, *, seed: int, variant: int, cfg: RenderConfi
     from simgen.world.build import build_world
 
     path = Path(scene_path)
-    if not path.is_file():
+    if not path.exists():
         raise SimgenError(f"scene file not found: {path}")
+    if not path.is_file():
+        raise SimgenError(f"scene file {path} is not a regular file (a folder, FIFO or device)")
     spec, seed, labels = scene_variant(path, variant, seed)  # a sweep file: variant = the sweep point
     resolved = resolve(spec, seed=seed, variant=variant, sweep=labels)
     world = build_world(resolved, cfg.width, cfg.height)

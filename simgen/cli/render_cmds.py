@@ -29,6 +29,8 @@ def render(
     threads: int = typer.Option(None, "--threads", min=0, help="CPU render threads (0 = all cores). Overrides the "
                                                               "config."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    include_root: list[Path] = typer.Option([], "--include-root", help="Also let 'extends:' reach files under this "
+                                            "folder (repeatable; default: only the scene file's own folder)."),
 ) -> None:
     """Render a scene with exact labels (depth, flow, semantic/instance masks, normals, boxes)."""
     from rich.console import Console
@@ -46,12 +48,15 @@ def render(
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=err, show_path=False,
                                                                                          show_time=False)],
                         force=True)
-    cfg = load_render_config(config) if config else default_render_config()
+    from simgen.spec.yamlio import include_roots
+
+    with include_roots(*include_root):
+        cfg = load_render_config(config) if config else default_render_config()
     if threads is not None:
         cfg = cfg.model_copy(update={"threads": threads})
     bar = Progress(TextColumn("[bold]rendering {task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=not progress, transient=False)
-    with bar:
+    with include_roots(*include_root), bar:
         task = bar.add_task(scene.name, total=None)
 
         refl_task = None
