@@ -40,7 +40,7 @@ def _register() -> None:
     # Subcommand modules import their heavy dependencies (bpy, torch) lazily inside the commands.
     import importlib
 
-    for mod in ("spec_cmds", "render_cmds", "gap_cmds"):
+    for mod in ("spec_cmds", "render_cmds", "dataset_cmds", "gap_cmds"):
         try:
             importlib.import_module(f"simgen.cli.{mod}")
         except ModuleNotFoundError as exc:  # a stage not built yet
@@ -140,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as ex:
         return int(ex.exit_code or 0)
     except (typer.Abort, KeyboardInterrupt):
+        from simgen import interrupt
+
         typer.echo("interrupted", err=True)
-        return 130
+        return interrupt.exit_code()
     except usage_types as exc:
         msg, code = _usage_message(exc, argv)
         typer.echo(msg, err=True)
@@ -156,4 +158,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:  # pragma: no cover - console script shim
-    sys.exit(main())
+    """The ``simgen`` command: signals routed to the watcher of :mod:`simgen.interrupt` (so Ctrl-C stops a Blender
+    render), then :func:`main`. With Blender loaded the process ends with ``os._exit`` once output is flushed:
+    Blender's exit-time memory report is noise to a user."""
+    from simgen import interrupt
+
+    interrupt.install()
+    rc = main()
+    if "bpy" in sys.modules:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001 - a closed pipe: nothing left to say
+                pass
+        os._exit(rc)
+    sys.exit(rc)

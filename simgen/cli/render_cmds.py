@@ -29,6 +29,8 @@ def render(
     threads: int = typer.Option(None, "--threads", min=0, help="CPU render threads (0 = all cores). Overrides the "
                                                               "config."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    replace: bool = typer.Option(False, "--replace", help="Replace the sequences of another scene file that has "
+                                                          "the same scene name (default: that is an error)."),
     include_root: list[Path] = typer.Option([], "--include-root", help="Also let 'extends:' reach files under this "
                                             "folder (repeatable; default: only the scene file's own folder)."),
 ) -> None:
@@ -72,7 +74,7 @@ def render(
 
         summary = render_scene(scene, out, cfg=cfg, seed=seed, variant=variant, frames=frames,
                                device=device.lower() if device else None, on_frame=on_frame,
-                               on_reflection=on_reflection)
+                               on_reflection=on_reflection, replace=replace)
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in sorted(summary.per_stage.items()))
     err.print(f"[green]done[/]: {summary.frames} frame(s) x {summary.cameras} camera(s) of '{summary.scene}' "
               f"(seed {summary.seed}, variant {summary.variant}) in {summary.seconds:.1f} s "
@@ -81,6 +83,7 @@ def render(
     err.print(f"stages: {stages}")
     for preview in summary.previews:
         err.print(f"preview: {preview}")
+    err.print(f"sequence: {summary.sequence}")
     err.print(f"output: {summary.out.resolve()}  (manifest: {summary.out / 'manifest.jsonl'})")
     if summary.index is not None:
         err.print(f"browse: {summary.index}")

@@ -46,7 +46,7 @@ CASES: dict[str, dict[str, tuple[list[str], str]]] = {
         "missing argument": ([], "dataset"),
         "unknown option": (["OUT", "--no-such-option"], "--no-such-option"),
         "wrong type": (["OUT", "--dry-run=maybe"], "--dry-run"),
-        "out-of-range value": (["OUT", "--keep", "everything"], "--keep"),
+        "out-of-range value": (["OUT", "--verify", "everything"], "--verify"),
     },
     "gap": {
         "missing argument": ([], "synth"),
