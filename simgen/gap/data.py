@@ -5,7 +5,8 @@
 
 * a **simgen dataset** folder (it has ``manifest.jsonl``; one row per frame with ``sample_id``, ``scene``,
   ``variant``, ``frame``, ``seed``, optional ``tags`` and ``knobs``, and ``files.rgb`` relative to the folder):
-  ``group`` is ``"<scene>/<variant>"`` (one rendered sequence), ``meta`` carries scene, variant, frame, seed,
+  ``group`` is the row's ``sequence`` (``"<scene>/<sequence folder>"``, one rendered sequence; older rows:
+  ``"<scene>/<variant>"``), ``meta`` carries scene, variant, frame, seed,
   tags and knobs (the knobs also directly at the top level of ``meta`` unless a name clashes) so results can be
   sliced by them;
 * a **folder of images** (searched recursively; ``IMAGE_EXTENSIONS``): ``group`` is the sub-folder relative to
@@ -223,7 +224,9 @@ def _discover_dataset(root: Path) -> list[ImageItem]:
         meta: dict[str, Any] = {k: v for k, v in knobs.items()}
         meta.update({"scene": scene, "variant": variant, "frame": row.get("frame"), "seed": row.get("seed"),
                      "tags": list(tags), "knobs": dict(knobs)})
-        group = f"{scene}/{variant}" if (scene is not None or variant is not None) else _stem_group(Path(rgb).stem)
+        seq_rel = row.get("sequence")  # "<scene>/<sequence>": variant and seed (simgen render); older rows lack it
+        group = (str(seq_rel) if seq_rel else f"{scene}/{variant}" if (scene is not None or variant is not None)
+                 else _stem_group(Path(rgb).stem))
         items.append(ImageItem(id=sample_id, source=str(src), frame_index=None, group=group, meta=meta))
     if not items:
         raise GapDataError(f"{manifest} lists no frames")

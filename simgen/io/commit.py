@@ -139,7 +139,8 @@ def commit_sequence(root: Path, staging: Path, rel: str, *, drop: tuple[str, ...
 
     rel: ``<scene>/<sequence>``; ``staging/rel/rows.jsonl`` holds its rows. drop: other sequence folders (relative)
     whose rows leave the manifest (their folders are parked and removed after the commit), for ``--replace``.
-    faults: test hook, a callable ``faults(step)`` called before each step (``park``, ``rename``, ``manifest``).
+    faults: test hook, a callable ``faults(step)`` called before each step (``park``, ``rename``, ``manifest``,
+    ``cleanup``).
     Raises :class:`OutputError` after undoing the steps done when a step fails."""
     root, staging = Path(root), Path(staging)
     new = staging / rel
@@ -175,6 +176,8 @@ def commit_sequence(root: Path, staging: Path, rel: str, *, drop: tuple[str, ...
         kept = [r for r in read_manifest(root).rows if sequence_of(r) not in gone]
         _write_manifest(root, kept + rows)  # the commit point
     except BaseException as err:
+        if step == "manifest" and _has_commit(root, commit_id):  # the rename happened: the commit is done
+            raise
         undone = True
         for src, dst in reversed(moves):  # undo: put everything back where it was
             try:
@@ -187,8 +190,16 @@ def commit_sequence(root: Path, staging: Path, rel: str, *, drop: tuple[str, ...
             raise OutputError(f"could not add {rel} to {root} ({step}: {err.strerror or err}); "
                               f"the dataset is unchanged") from err
         raise
+    hit("cleanup")
     journal.unlink(missing_ok=True)
     shutil.rmtree(parked, ignore_errors=True)
+
+
+def _has_commit(root: Path, commit_id: str | None) -> bool:
+    try:
+        return commit_id is not None and any(r.get("commit") == commit_id for r in read_manifest(root).rows)
+    except SimgenError:
+        return False
 
 
 def _pid_alive(pid: int) -> bool:
