@@ -37,6 +37,7 @@ in :mod:`~simgen.render.environment`, reflection-label materials in :mod:`~simge
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import time
@@ -109,6 +110,19 @@ def _render_layer(scene, layer_name: str, exr: Path | None, png: Path | None = N
         img.save_render(str(exr), scene=scene)
 
 
+@contextlib.contextmanager
+def _removed_on_stop(path: str) -> Iterator[None]:
+    """While rendering, a SIGINT/SIGTERM under the ``simgen`` command ends the process at once (see
+    :mod:`simgen.interrupt`, even inside a Cycles render); this registers the temporary folder for removal then."""
+    from simgen import interrupt
+
+    unregister = interrupt.remove_tree_on_stop(path)
+    try:
+        yield
+    finally:
+        unregister()
+
+
 def render_world(
     world: World,
     settings: RenderSettings,
@@ -137,7 +151,7 @@ def render_world(
     log.info("built %s: %d objects in %.3f s; %s", world.name, len(built.objects), build_seconds,
              built.device.message)
     reflection = "reflection" in settings.passes
-    with tempfile.TemporaryDirectory(prefix="simgen-render-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="simgen-render-") as tmp, _removed_on_stop(tmp):
         tmpdir = Path(tmp)
         refl_seconds: dict[tuple[int, int], float] = {}
         # (glass mode, what is emitted) of every reflection render a frame needs
