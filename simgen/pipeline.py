@@ -3,9 +3,10 @@
 spec (load, resolve) -> world (build) -> render (Blender adapter) -> labels -> io. This module only wires the
 stages together; it imports bpy indirectly, through :mod:`simgen.render`, and only when rendering starts.
 
-A sequence is rendered into a hidden staging dataset inside the output folder and moved into place (folder
-rename + manifest rewrite) only once every frame is written: a crash or Ctrl-C leaves the output dataset as it
-was, plus at most a ``.staging-*`` folder that the next run removes.
+A sequence is rendered into a hidden staging dataset inside the output folder and committed
+(:func:`simgen.io.commit.commit_sequence`: journal, folder rename, atomic manifest rewrite) only once every frame
+is written: a failure, a crash or Ctrl-C leaves the output dataset as it was (a crash mid-commit is completed by
+the next run or ``simgen repair``), plus at most a ``.staging-*`` folder that the next run removes.
 """
 
 from __future__ import annotations
