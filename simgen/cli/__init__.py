@@ -129,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
 
     _register()
     usage_types = _usage_error_types()
+    if not (sys.argv[1:] if argv is None else argv):  # bare ``simgen``: the help, as a usage error (any click)
+        try:
+            app(args=["--help"], prog_name="simgen", standalone_mode=False)
+        except typer.Exit:
+            pass
+        return 2
     try:
         rc = app(args=argv, prog_name="simgen", standalone_mode=False)
     except Interrupted as err:
