@@ -62,6 +62,8 @@ def install() -> bool:
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
         return False
     signal.pthread_sigmask(signal.SIG_BLOCK, set(_SIGNALS))
+    if hasattr(signal, "SIGUSR2"):  # the watcher's way to raise KeyboardInterrupt in the main thread
+        signal.signal(signal.SIGUSR2, _raise_in_main)
     threading.Thread(target=_watch, name="simgen-signal-watcher", daemon=True).start()
     _installed = True
     return True
@@ -145,6 +147,11 @@ def _stop_now(signum: int) -> None:
         os._exit(exit_code(signum))
 
 
+def _raise_in_main(*_) -> None:
+    if _received is not None:
+        raise KeyboardInterrupt
+
+
 def _watch() -> None:
     global _received
     signum = signal.sigwait(set(_SIGNALS))
@@ -153,9 +160,15 @@ def _watch() -> None:
         hard = _hard_depth > 0
     if hard:
         _stop_now(signum)
-    import _thread
+    # KeyboardInterrupt in the main thread: SIGUSR2 also wakes it from a blocking call (sleep, read); SIGINT's own
+    # Python handler may be SIG_IGN (a background job), so it is not relied on
+    if hasattr(signal, "SIGUSR2"):
+        with contextlib.suppress(Exception):
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR2)
+    else:  # pragma: no cover
+        import _thread
 
-    _thread.interrupt_main(signal.SIGINT)  # KeyboardInterrupt in the main thread
+        _thread.interrupt_main()
     done = threading.Event()
     threading.Thread(target=lambda: (signal.sigwait(set(_SIGNALS)), done.set()), daemon=True).start()
     done.wait(SOFT_GRACE_SECONDS)  # a second signal, or the grace period

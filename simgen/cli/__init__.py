@@ -144,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"error: {err}", err=True)
         return err.exit_code
     except typer.Exit as ex:
+        from simgen import interrupt
+
+        if ex.exit_code == 130 and (interrupt.received() is not None or isinstance(ex.__cause__, KeyboardInterrupt)):
+            typer.echo("interrupted", err=True)  # typer turns KeyboardInterrupt into Exit(130)
+            return interrupt.exit_code()
         return int(ex.exit_code or 0)
     except (typer.Abort, KeyboardInterrupt):
         from simgen import interrupt
@@ -160,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         where = f"traceback in {path}" if path else "traceback could not be saved"
         typer.echo(f"internal error: {type(exc).__name__}: {first} ({where})", err=True)
         return 1
+    if rc == 130:  # typer >= 0.29 returns 130 for a KeyboardInterrupt in standalone_mode=False
+        from simgen import interrupt
+
+        typer.echo("interrupted", err=True)
+        return interrupt.exit_code()
     return int(rc or 0)
 
 
