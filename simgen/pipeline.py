@@ -11,6 +11,8 @@ the next run or ``simgen repair``), plus at most a ``.staging-*`` folder that th
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -227,7 +229,7 @@ def render_scene(
     if out.exists() and not out.is_dir():
         raise OutputError(f"output path {out} exists and is not a folder")
     from simgen import interrupt
-    from simgen.io.commit import ROWS, commit_sequence, new_commit_id, recover
+    from simgen.io.commit import ROWS, commit_sequence, recover
     from simgen.io.layout import safe_component
 
     source = source_identity(scene_path)
@@ -243,13 +245,12 @@ def render_scene(
     staging = out / f"{STAGING_PREFIX}{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     per_stage: dict[str, float] = {}
-    commit_id = new_commit_id()
-    row_extra = {"sequence": rel, "source": source, "commit": commit_id}
+    row_extra = {"sequence": rel, "source": source}
     if resolved_sweep := getattr(resolved, "sweep", None):
         row_extra["sweep"] = resolved_sweep
     unregister = interrupt.remove_tree_on_stop(staging)
-    stop_guard = interrupt.hard_stop()
-    stop_guard.__enter__()
+    stop_guard = contextlib.ExitStack()
+    stop_guard.enter_context(interrupt.hard_stop())  # a signal now ends the process at once (after cleanups)
     try:
         writer = DatasetWriter(staging, **writer_kw)
         seq_dir = writer.begin_sequence(resolved.scene.name, variant, [c.name for c in world.cameras],
@@ -297,13 +298,19 @@ def render_scene(
                 emit(cam, None, window[0], None)
             elif len(window) >= 2:
                 emit(cam, window[-2], window[-1], None)
-        (seq_dir / ROWS).write_bytes((staging / "manifest.jsonl").read_bytes())  # travels with the folder
+        # The sequence's rows travel with its folder. Their commit id is a digest of the rows, so the same render
+        # gives the same bytes (and a re-render of identical rows is the same commit to recovery).
+        raw_rows = (staging / "manifest.jsonl").read_bytes()
+        commit_id = hashlib.sha256(raw_rows).hexdigest()[:16]
+        (seq_dir / ROWS).write_text("".join(
+            json.dumps({**json.loads(line), "commit": commit_id}, allow_nan=False, separators=(",", ":")) + "\n"
+            for line in raw_rows.decode("utf-8").splitlines() if line.strip()), encoding="utf-8")
         with interrupt.critical():
             commit_sequence(out, staging, rel, drop=tuple(drop), faults=faults)
     except OSError as err:
         raise OutputError(f"cannot write to {out}: {err.strerror or err}") from err
     finally:
-        stop_guard.__exit__(None, None, None)
+        stop_guard.close()
         unregister()
         shutil.rmtree(staging, ignore_errors=True)
     if replaced or drop:
