@@ -140,7 +140,9 @@ def _stop_now(signum: int) -> None:
             with contextlib.suppress(Exception):
                 c()
         name = signal.Signals(signum).name
-        if _commits_done == before:
+        if _hard_depth == 0:
+            _say(f"interrupted ({name}): stopped")
+        elif _commits_done == before:
             _say(f"interrupted ({name}): stopped; the dataset is as it was before this run")
         else:
             _say(f"interrupted ({name}): stopped right after the commit it had begun")
