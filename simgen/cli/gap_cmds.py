@@ -23,7 +23,9 @@ def gap(
              "Repeat the option or give a comma list; the first is the headline.",
     ),
     slice_by: str = typer.Option(
-        "", "--slice-by", help="Comma list of manifest knobs/tags to slice the synthetic set by, e.g. weather,tag."
+        "", "--slice-by", help="Comma list of manifest knobs/tags to slice the synthetic set by, e.g. "
+                               "time_of_day,fog_density,tag (a sweep adds sweep.<path> knobs such as sweep.weather); "
+                               "an unknown key is an error listing the keys present."
     ),
     max_images: int = typer.Option(None, "--max-images", min=1, help="At most this many images per side (seeded)."),
     seed: int = typer.Option(0, "--seed", help="Seed for subsampling, intervals and classifiers (0 is a seed)."),
