@@ -78,6 +78,11 @@ def settings_from_config(cfg: RenderConfig, *, seed: int, device: str | None = N
         persistent_data=cfg.persistent_data,
         seed=(seed + cfg.seed_offset) % (2**31),
         light_paths=cfg.light_paths.model_dump(),
+        adaptive_threshold=cfg.adaptive_threshold,
+        look=cfg.look,
+        gamma=cfg.gamma,
+        motion_blur=cfg.motion_blur,
+        tile_size=cfg.tile_size,
     )
 
 
@@ -274,7 +279,9 @@ def render_scene(
                 previews.append(Path(rel) / name)
             t1 = time.perf_counter()
             writer.write_frame(labels, cur.rgb, scene=resolved.scene.name, variant=variant, seed=seed,
-                               tags=tags, knobs=knobs, passes=cfg.passes, row_extra=row_extra)
+                               tags=tags, knobs={**knobs, **resolved.camera_knobs(cam)}, passes=cfg.passes,
+                               meta_extra=None if cur.sensor is None else {"sensor": cur.sensor},
+                               row_extra=row_extra)
             t2 = time.perf_counter()
             for k, v in cur.timings.items():
                 per_stage[k] = per_stage.get(k, 0.0) + v
