@@ -348,15 +348,30 @@ def merge(base: Node, over: Node) -> Node:
     return over
 
 
+#: An (empty) file that makes its folder the ``extends:`` root of every scene file below it.
+ROOT_MARKER = ".simgen-root"
+
+
+def scene_root(path: str | Path) -> Path:
+    """The folder ``extends:`` chains starting at ``path`` must stay in (see :func:`load_with_extends`)."""
+    here = Path(path).resolve().parent
+    for folder in (here, *here.parents):
+        if (folder / ROOT_MARKER).is_file():
+            return folder
+    return here
+
+
 def load_with_extends(path: str | Path, *, _stack: tuple[Path, ...] = (), display: str | None = None,
                       _root: Path | None = None) -> Node:
     """Read ``path`` and resolve its ``extends:`` chain (cycles and missing files are :class:`SpecError`).
 
-    Every extended file must lie under the root, the folder of ``path`` (the file that starts the chain), or under
-    a folder allowed with :func:`include_roots`; symlinks are resolved first. A file outside is refused before it
-    is opened, so no error message ever shows a foreign file's content."""
+    Every extended file must lie under the root — the nearest folder above ``path`` (the file that starts the
+    chain) holding a :data:`ROOT_MARKER` file (the project's ``scenes/`` has one, so ``scenes/cameras/x.yaml`` may
+    extend ``../base/street.yaml``), else the folder of ``path`` itself — or under a folder allowed with
+    :func:`include_roots`; symlinks are resolved first. A file outside is refused before it is opened, so no error
+    message ever shows a foreign file's content."""
     p = Path(path)
-    root = _root or p.resolve().parent
+    root = _root or scene_root(p)
     node = read_yaml(p, display)
     ext = node.value.get("extends")
     if ext is None:
@@ -380,8 +395,8 @@ def load_with_extends(path: str | Path, *, _stack: tuple[Path, ...] = (), displa
     allowed = (root, *_INCLUDE_ROOTS.get())
     if not any(target.is_relative_to(a) for a in allowed):
         raise at(f"extends '{ext.value}' leaves the scene folder {root}",
-                 "extended files must be under the folder of the file you load; "
-                 "pass --include-root FOLDER to allow another folder")
+                 "extended files must be under the folder of the file you load (or of a folder above it holding "
+                 f"a {ROOT_MARKER} file); pass --include-root FOLDER to allow another folder")
     if not target.is_file():
         raise at(f"extended file '{ext.value}' not found (looked for {target})",
                  "the path is relative to the file that extends it")

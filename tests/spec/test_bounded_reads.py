@@ -121,6 +121,23 @@ def test_include_root_allows_a_shared_folder(tmp_path, capsys):
     assert SECRET not in capsys.readouterr().err
 
 
+def test_a_root_marker_lets_sub_folders_share_a_base(tmp_path, capsys):
+    scenes = tmp_path / "scenes"
+    (scenes / "cams").mkdir(parents=True)
+    (scenes / "base.yaml").write_text("scene: {name: base, tags: [shared]}\n")
+    (scenes / "cams" / "a.yaml").write_text(f"extends: ../base.yaml\n{OK}")
+    (tmp_path / "outside.yaml").write_text(f"{SECRET}: 1\n")
+    (scenes / "cams" / "b.yaml").write_text(f"extends: ../../outside.yaml\n{OK}")
+    assert main(["check", str(scenes / "cams" / "a.yaml")]) == 1  # no marker: the scene's own folder only
+    assert "leaves the scene folder" in capsys.readouterr().err
+    (scenes / ".simgen-root").write_text("")
+    assert main(["check", str(scenes / "cams" / "a.yaml")]) == 0
+    assert main(["check", str(scenes / "cams" / "b.yaml")]) == 1  # still nothing above the marked folder
+    err = capsys.readouterr().err
+    assert "leaves the scene folder" in err and SECRET not in err
+
+
 def test_shipped_scenes_still_extend_their_base(capsys):
-    assert main(["check", "--quiet", *map(str, sorted((REPO / "scenes").glob("*.yaml"))),
-                 str(REPO / "scenes" / "sweeps" / "weather_time.yaml")]) == 0
+    files = sorted(p for p in (REPO / "scenes").rglob("*.yaml") if p.parent.name != "sweeps")
+    assert len(files) > 5
+    assert main(["check", "--quiet", *map(str, files), str(REPO / "scenes" / "sweeps" / "weather_time.yaml")]) == 0
