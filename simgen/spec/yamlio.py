@@ -267,6 +267,11 @@ def read_capped(path: str | Path, limit: int, name: str | None = None, *, head: 
 _INCLUDE_ROOTS: contextvars.ContextVar[tuple[Path, ...]] = contextvars.ContextVar("simgen_include_roots", default=())
 
 
+def allowed_include_roots() -> tuple[Path, ...]:
+    """The folders allowed by the enclosing :func:`include_roots` block (resolved)."""
+    return _INCLUDE_ROOTS.get()
+
+
 @contextlib.contextmanager
 def include_roots(*roots: str | Path) -> Iterator[None]:
     """Allow ``extends:`` to reach files under ``roots`` too (the CLI's ``--include-root``) within the block."""

@@ -141,3 +141,22 @@ def test_shipped_scenes_still_extend_their_base(capsys):
     files = sorted(p for p in (REPO / "scenes").rglob("*.yaml") if p.parent.name != "sweeps")
     assert len(files) > 5
     assert main(["check", "--quiet", *map(str, files), str(REPO / "scenes" / "sweeps" / "weather_time.yaml")]) == 0
+
+
+def test_a_sweep_file_names_a_scene_under_its_root(tmp_path, capsys):
+    (tmp_path / "outside.yaml").write_text(f"{SECRET}\n")
+    sweeps = tmp_path / "scenes" / "sweeps"
+    sweeps.mkdir(parents=True)
+    (tmp_path / "scenes" / "s.yaml").write_text(OK)
+    sweep = "sweep:\n  parameters:\n    - path: scene.tags\n      values: [[a], [b]]\n"
+    (sweeps / "far.yaml").write_text("scene: ../../outside.yaml\n" + sweep)
+    (sweeps / "near.yaml").write_text("scene: ../s.yaml\n" + sweep)
+    assert main(["check", str(sweeps / "far.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "far.yaml:1:8: scene: scene file '../../outside.yaml' leaves the scene folder" in err
+    assert SECRET not in err
+    assert main(["check", str(sweeps / "near.yaml")]) == 1  # no marker: the sweep's own folder only
+    (tmp_path / "scenes" / ".simgen-root").write_text("")
+    assert main(["check", str(sweeps / "near.yaml")]) == 0
+    assert main(["check", str(sweeps / "far.yaml"), "--include-root", str(tmp_path)]) == 1  # allowed, not YAML
+    assert SECRET not in capsys.readouterr().err
