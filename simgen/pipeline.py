@@ -211,6 +211,7 @@ def render_scene(
     faults: test hook passed to ``commit_sequence``.
     """
     from simgen.io.dataset import DatasetWriter
+    from simgen.io.attribution import write_attribution, write_sequence_credits
     from simgen.io import formats
     from simgen.labels.frame import NeighbourView, compute_frame_labels
     from simgen.labels.visualize import contact_sheet
@@ -260,8 +261,12 @@ def render_scene(
         writer = DatasetWriter(staging, **writer_kw)
         seq_dir = writer.begin_sequence(resolved.scene.name, variant, [c.name for c in world.cameras],
                                         resolved=json.loads(resolved.model_dump_json()), name=seq_name)
+        write_sequence_credits(seq_dir, world.credits)
         previews: list[Path] = []
         tags, knobs = resolved.dataset_tags(), resolved.knobs()
+        # per camera: its lens model and rig, so a dataset can be sliced by camera kind
+        cam_knobs = {c.name: {"camera_model": "pinhole" if c.lens is None else c.lens.model,
+                              "rig": None if c.rig is None else c.rig["kind"]} for c in world.cameras}
         pending: dict[str, list] = {c.name: [] for c in world.cameras}  # per camera: [prev, current]
         done, total = 0, count * len(world.cameras)
 
@@ -279,8 +284,8 @@ def render_scene(
                 previews.append(Path(rel) / name)
             t1 = time.perf_counter()
             writer.write_frame(labels, cur.rgb, scene=resolved.scene.name, variant=variant, seed=seed,
-                               tags=tags, knobs={**knobs, **resolved.camera_knobs(cam)}, passes=cfg.passes,
-                               meta_extra=None if cur.sensor is None else {"sensor": cur.sensor},
+                               tags=tags, knobs={**knobs, **resolved.camera_knobs(cam), **cam_knobs[cam]},
+                               passes=cfg.passes, meta_extra=None if cur.sensor is None else {"sensor": cur.sensor},
                                row_extra=row_extra)
             t2 = time.perf_counter()
             for k, v in cur.timings.items():
@@ -314,6 +319,7 @@ def render_scene(
             for line in raw_rows.decode("utf-8").splitlines() if line.strip()), encoding="utf-8")
         with interrupt.critical():
             commit_sequence(out, staging, rel, drop=tuple(drop), faults=faults)
+        write_attribution(out)  # the dataset's ATTRIBUTION.md / .json: every third-party asset of every sequence
     except OSError as err:
         raise OutputError(f"cannot write to {out}: {err.strerror or err}") from err
     finally:
