@@ -94,6 +94,7 @@ class DatasetWriter:
         except OSError as err:
             raise OutputError(f"cannot write to output folder {self.root}: {err.strerror or err}") from err
         self._sequences: dict[tuple[str, str], list[str]] = {}
+        self._folders: dict[tuple[str, str], str] = {}
         info = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
@@ -171,16 +172,21 @@ class DatasetWriter:
 
     # -- sequences ------------------------------------------------------------------------------------------
     def sequence_dir(self, scene: str, variant: int | str) -> Path:
-        return self.root / safe_component(scene, "scene") / variant_dir(variant)
+        folder = self._folders.get((scene, variant_dir(variant)), variant_dir(variant))
+        return self.root / safe_component(scene, "scene") / folder
 
-    def begin_sequence(self, scene: str, variant: int | str, cameras: Sequence[str], resolved: dict | None = None) -> Path:
-        """Create ``<scene>/<variant>/`` and write ``scene.resolved.json`` (the resolved scene, plain data).
+    def begin_sequence(self, scene: str, variant: int | str, cameras: Sequence[str], resolved: dict | None = None,
+                       *, name: str | None = None) -> Path:
+        """Create ``<scene>/<name>/`` and write ``scene.resolved.json`` (the resolved scene, plain data).
 
-        cameras: the sequence's camera names; with more than one, frames go to ``<scene>/<variant>/<camera>/``.
-        Returns the sequence folder.
+        name: the sequence folder (default: the zero-padded variant, ``0003``; ``simgen render`` names it after
+        variant, seed and sweep point, see :mod:`simgen.io.layout`). cameras: the sequence's camera names; with
+        more than one, frames go to ``<scene>/<name>/<camera>/``. Returns the sequence folder.
         """
         if not cameras:
             raise ValueError("a sequence needs at least one camera")
+        if name is not None:
+            self._folders[(scene, variant_dir(variant))] = safe_component(name, "sequence")
         d = self.sequence_dir(scene, variant)
         for c in cameras:
             safe_component(c, "camera")
@@ -216,6 +222,7 @@ class DatasetWriter:
         knobs: dict | None = None,
         meta_extra: dict | None = None,
         passes: Collection[str] | None = None,
+        row_extra: dict | None = None,
     ) -> dict:
         """Write every modality of one frame, then append its manifest row; returns the row.
 
@@ -223,7 +230,8 @@ class DatasetWriter:
         normal, reflection); a modality is kept when the part of its name before the first ``_`` is listed
         (``flow_fwd_occlusion`` belongs to ``flow``). ``meta`` is always written. None = everything.
 
-        rgb: (H, W, 3) uint8 sRGB. knobs: free-form values for slicing (weather, time of day, ...).
+        rgb: (H, W, 3) uint8 sRGB. knobs: free-form values for slicing (weather, time of day, ...). row_extra:
+        more row fields (``simgen render`` adds ``sequence``, ``source``, ``commit`` and ``sweep``).
         Modalities written: rgb, depth, semantic, instance, normal, meta; flow_fwd/flow_bwd when present (not on
         the last/first frame), their occlusion PNGs when computed, reflection (+ reflection_semantic/_instance)
         when present.
@@ -277,8 +285,9 @@ class DatasetWriter:
         except OSError as err:
             raise OutputError(f"cannot write frame {t} to {d}: {err.strerror or err}") from err
         camera_part = f"/{labels.camera}" if len(self._sequences[(scene, variant_dir(variant))]) > 1 else ""
+        seq_rel = self.sequence_dir(scene, variant).relative_to(self.root).as_posix()
         row = {
-            "sample_id": f"{scene}/{variant_dir(variant)}{camera_part}/{t:06d}",
+            "sample_id": f"{seq_rel}{camera_part}/{t:06d}",
             "scene": scene,
             "variant": variant,
             "camera": labels.camera,
@@ -290,6 +299,7 @@ class DatasetWriter:
             "tags": list(tags),
             "knobs": dict(knobs or {}),
             "files": files,
+            **(row_extra or {}),
         }
         self._append_row(row)
         return row
@@ -300,7 +310,7 @@ class DatasetError(SimgenError):
 
 
 #: manifest row fields every row must carry, with their types
-ROW_FIELDS = {"sample_id": str, "scene": str, "camera": str, "frame": int, "files": dict}
+ROW_FIELDS = {"sample_id": str, "scene": str, "frame": int, "files": dict}
 
 
 @dataclass(frozen=True)
@@ -308,8 +318,8 @@ class ManifestRow:
     """One manifest row (one frame of one camera), typed.
 
     ``line`` is the 1-based line in ``manifest.jsonl``; ``raw`` the row as stored. ``files`` maps modality ->
-    path relative to the dataset root. ``sequence`` = (scene, variant folder): all frames and all cameras of a
-    rig share it.
+    path relative to the dataset root. ``sequence`` = the sequence folder ``<scene>/<sequence>``
+    (:func:`simgen.io.commit.sequence_of`): all frames and all cameras of a rig share it.
     """
 
     sample_id: str
@@ -328,8 +338,13 @@ class ManifestRow:
     raw: dict
 
     @property
-    def sequence(self) -> tuple[str, str]:
-        return (self.scene, variant_dir(self.variant) if isinstance(self.variant, int) else str(self.variant))
+    def sequence(self) -> str:
+        from simgen.io.commit import sequence_of
+
+        seq = sequence_of(self.raw)
+        if seq:
+            return seq
+        return f"{self.scene}/{variant_dir(self.variant) if isinstance(self.variant, int) else self.variant}"
 
     @classmethod
     def parse(cls, row: object, line: int, where: str) -> "ManifestRow":
@@ -353,7 +368,7 @@ class ManifestRow:
         if not isinstance(tags, list) or not isinstance(knobs, dict):
             raise DatasetError(f"{where}: 'tags' must be a list and 'knobs' an object")
         return cls(
-            sample_id=row["sample_id"], scene=row["scene"], variant=variant, camera=row["camera"],
+            sample_id=row["sample_id"], scene=row["scene"], variant=variant, camera=str(row.get("camera", "")),
             frame=row["frame"], seed=row.get("seed"), timestamp=row.get("timestamp"), width=row.get("width"),
             height=row.get("height"), tags=tuple(str(t) for t in tags), knobs=dict(knobs), files=dict(row["files"]),
             line=line, raw=row,
@@ -549,6 +564,12 @@ class DatasetReader:
         return self.root / MANIFEST
 
     def _read_rows(self) -> Iterator[ManifestRow]:
+        if self.strict:  # every unreadable line at once, as the integrity check reports them
+            from simgen.io.commit import ManifestError, read_manifest
+
+            m = read_manifest(self.root)
+            if m.bad:
+                raise ManifestError(m.problem())
         errors: list[DatasetError] | None = None if self.strict else []
         for line, row in iter_manifest(self.root / MANIFEST, errors):
             try:
@@ -558,6 +579,22 @@ class DatasetReader:
                     raise
                 self.problems.append(str(err))
         self.problems[:0] = [str(e) for e in errors or []]
+
+    def verify(self) -> list[str]:
+        """The integrity check (empty = sound): every row's files exist, every sequence folder has rows, no
+        unfinished commit (see :func:`simgen.io.commit.verify`; ``simgen repair`` fixes what it lists)."""
+        from simgen.io.commit import verify
+
+        return verify(self.root)
+
+    def sequences(self) -> dict[str, list[dict]]:
+        """Rows grouped by sequence folder (``<scene>/<sequence>``), in manifest order."""
+        from simgen.io.commit import sequence_of
+
+        out: dict[str, list[dict]] = {}
+        for row in self.rows:
+            out.setdefault(sequence_of(row) or "", []).append(row)
+        return out
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -635,19 +672,11 @@ class DatasetReader:
         files = row.files if isinstance(row, ManifestRow) else row["files"]
         return [f"{self.root / rel}: missing file ({m})" for m, rel in files.items() if not (self.root / rel).is_file()]
 
-    def sequences(self) -> "dict[tuple[str, str], list[ManifestRow]]":
-        """Rows grouped by sequence (scene, variant folder), in manifest order."""
-        out: dict[tuple[str, str], list[ManifestRow]] = {}
-        for e in self.entries:
-            out.setdefault(e.sequence, []).append(e)
-        return out
-
-    def find(self, scene: str, variant, camera: str, frame: int) -> ManifestRow | None:
-        """The row of one frame of one camera of a sequence, or None."""
+    def find(self, sequence: str, camera: str, frame: int) -> ManifestRow | None:
+        """The row of one frame of one camera of a sequence (``<scene>/<sequence>``), or None."""
         if not hasattr(self, "_index"):
             self._index = {(e.sequence, e.camera, e.frame): e for e in self.entries}
-        key = (scene, variant_dir(variant) if isinstance(variant, int) else str(variant))
-        return self._index.get((key, camera, int(frame)))
+        return self._index.get((sequence, camera, int(frame)))
 
     def load(self, row: dict | ManifestRow, modalities: Collection[str] | None = None) -> dict:
         """Load the modalities listed in the row (only ``modalities`` when given; absent ones are left out)."""

@@ -9,7 +9,7 @@ Filter expressions (``simgen export --filter``, :func:`parse_filter`):
   numbers when both sides are numbers, as booleans for ``true``/``false``, else as strings. A row without the
   knob does not match.
 
-Splits (:func:`split_of`): a sequence (scene, variant) goes wholly to one split, chosen by a hash of its name and
+Splits (:func:`split_of`): a sequence (its folder ``<scene>/<sequence>``) goes wholly to one split, chosen by a hash of its name and
 the split seed, so all frames of a sequence and all cameras of a rig stay on one side, and adding sequences never
 moves the others.
 """
@@ -123,10 +123,10 @@ def parse_splits(text: str | None) -> dict[str, float]:
     return out
 
 
-def split_of(sequence: tuple[str, str], shares: dict[str, float], seed: int = 0) -> str:
-    """The split a sequence (scene, variant folder) belongs to: a stable hash of (seed, scene, variant) in [0, 1)
-    against the cumulative normalised shares (in the order given)."""
-    digest = hashlib.sha256(f"{seed}\x00{sequence[0]}\x00{sequence[1]}".encode()).digest()
+def split_of(sequence: str, shares: dict[str, float], seed: int = 0) -> str:
+    """The split a sequence (its folder ``<scene>/<sequence>``) belongs to: a stable hash of (seed, sequence) in
+    [0, 1) against the cumulative normalised shares (in the order given)."""
+    digest = hashlib.sha256(f"{seed}\x00{sequence}".encode()).digest()
     x = int.from_bytes(digest[:8], "big") / 2**64
     total = sum(shares.values())
     acc = 0.0

@@ -43,7 +43,7 @@ def test_rendered_dataset_round_trips_through_every_format(rendered, tmp_path, c
         assert "2 sample(s) selected, 2 exported, 0 already complete, 0 skipped" in capsys.readouterr().out
 
     e = reader.entries[0]
-    drive = f"{e.scene}_{e.sequence[1]}_{e.camera}"
+    drive = f"{e.scene}_{e.sequence.split('/')[-1]}_{e.camera}"
     depth = np.array(Image.open(tmp_path / "kitti/depth" / drive / "proj_depth/groundtruth/image_02/0000000000.png"),
                      dtype=int) / 256.0
     native = reader.depth(e)

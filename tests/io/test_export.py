@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zlib
 from pathlib import Path
 
 import cv2
@@ -55,7 +56,7 @@ def test_kitti_depth_round_trip_with_the_devkit_reader(ds, exported):
     reader = DatasetReader(ds)
     assert summary.exported == len(reader) and not summary.skipped
     for e in reader.entries:
-        drive = f"{e.scene}_{e.sequence[1]}_{e.camera}"
+        drive = f"{e.scene}_{e.sequence.split('/')[-1]}_{e.camera}"
         png = out / "depth" / drive / "proj_depth" / "groundtruth" / "image_02" / f"{e.frame:010d}.png"
         # depth-completion devkit (read_depth.py): np.array(Image.open(f), dtype=int) / 256, 0 = invalid
         raw = np.array(Image.open(png), dtype=int)
@@ -92,7 +93,7 @@ def test_kitti_flow_round_trip_as_the_devkit_reads_it(ds, exported):
                 nvalid = nvalid & (reader.read(e, "flow_fwd_occlusion") == 0)
             assert np.array_equal(valid, nvalid) and valid.any()
             assert np.max(np.abs(flow[valid] - native[valid])) <= 1 / 64
-        nxt = reader.find(e.scene, e.variant, e.camera, e.frame + 1)
+        nxt = reader.find(e.sequence, e.camera, e.frame + 1)
         assert (out / "flow/training/image_2" / f"{index:06d}_10.png").read_bytes() == reader.path(e, "rgb").read_bytes()
         assert (out / "flow/training/image_2" / f"{index:06d}_11.png").read_bytes() == reader.path(nxt, "rgb").read_bytes()
     assert flows == 4
@@ -239,7 +240,8 @@ def test_cityscapes_ids_agree_with_the_official_label_table(ds, exported):
     lut = {c.id: c.cityscapes_id for c in class_table().classes}
     for e in reader.entries:
         city = f"{e.scene}-{e.camera}"
-        stem = out / "gtFine" / "train" / city / f"{city}_{e.variant:06d}_{e.frame:06d}_gtFine"
+        seq = zlib.crc32(e.sequence.encode()) % 10**6
+        stem = out / "gtFine" / "train" / city / f"{city}_{seq:06d}_{e.frame:06d}_gtFine"
         sem, inst = reader.semantic(e), reader.instance(e)
         label = np.array(Image.open(f"{stem}_labelIds.png"))
         train = np.array(Image.open(f"{stem}_labelTrainIds.png"))
@@ -254,7 +256,7 @@ def test_cityscapes_ids_agree_with_the_official_label_table(ds, exported):
         pairs = set(zip(iids[has].tolist(), inst[has].tolist()))
         assert len(pairs) == len({p[0] for p in pairs}) == len({p[1] for p in pairs}), "one id per instance"
         assert has.any() if e.scene == "street" else True
-        left = out / "leftImg8bit" / "train" / city / f"{city}_{e.variant:06d}_{e.frame:06d}_leftImg8bit.png"
+        left = out / "leftImg8bit" / "train" / city / f"{city}_{seq:06d}_{e.frame:06d}_leftImg8bit.png"
         assert left.read_bytes() == reader.path(e, "rgb").read_bytes()
 
 
@@ -423,7 +425,8 @@ def test_filters_and_sequence_splits(ds):
     # many sequences: every sequence (all its frames and cameras) lands in one split, shares roughly kept
     from dataclasses import replace
 
-    fake = [replace(rows[0], scene=f"s{i}", camera=c, frame=t, sample_id=f"s{i}/{c}/{t}")
+    fake = [replace(rows[0], scene=f"s{i}", camera=c, frame=t, sample_id=f"s{i}/{c}/{t}",
+                    raw={**rows[0].raw, "sequence": f"s{i}/v0000-s0"})
             for i in range(300) for c in ("front", "left") for t in range(2)]
     shares = {"train": 0.8, "val": 0.1, "test": 0.1}
     parts = {name: select(fake, split=name, shares=shares) for name in shares}
@@ -431,7 +434,7 @@ def test_filters_and_sequence_splits(ds):
     seqs = {name: {r.sequence for r in p} for name, p in parts.items()}
     assert not (seqs["train"] & seqs["val"]) and not (seqs["train"] & seqs["test"]) and not (seqs["val"] & seqs["test"])
     assert 0.7 < len(seqs["train"]) / 300 < 0.9
-    assert split_of(("s1", "0000"), shares, seed=0) == split_of(("s1", "0000"), shares, seed=0)
+    assert split_of("s1/0000", shares, seed=0) == split_of("s1/0000", shares, seed=0)
     with pytest.raises(SelectionError, match="unknown split"):
         select(fake, split="dev", shares=shares)
 

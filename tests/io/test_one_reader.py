@@ -33,22 +33,6 @@ def test_iter_manifest_names_file_and_line_and_skips_a_torn_last_line(tmp_path):
     assert list(iter_manifest(tmp_path / "absent.jsonl")) == []
 
 
-def test_commit_replaces_the_sequence_keeps_the_rest_and_drops_a_torn_line(tmp_path):
-    from simgen.pipeline import _commit_sequence
-
-    out, staging = tmp_path / "out", tmp_path / "out" / ".staging-1"
-    (staging / "a" / "0000").mkdir(parents=True)
-    (staging / "manifest.jsonl").write_text(_row("a", 0, 0) + "\n" + _row("a", 0, 1) + "\n")
-    (out / "a" / "0000").mkdir(parents=True)
-    old = [_row("a", 0, 0), _row("b", 0, 0), "{not json", _row("a", 1, 0), _row("a", 0, 5)]
-    (out / "manifest.jsonl").write_text("\n".join(old) + "\n" + '{"scene": "b", "vari')
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _commit_sequence(staging, out, "a", 0)
-    lines = (out / "manifest.jsonl").read_text().splitlines()
-    assert lines == [_row("b", 0, 0), "{not json", _row("a", 1, 0), _row("a", 0, 0), _row("a", 0, 1)]
-
-
 def test_no_module_outside_simgen_io_parses_the_manifest():
     """A module that decodes JSON line by line outside simgen.io is a second manifest parser."""
     offenders = []

@@ -10,7 +10,7 @@ OUT/gtFine/<split>/<city>/<city>_<seq:06d>_<frame:06d>_gtFine_color.png         
 ```
 ``<split>`` is the --split name (``train`` when none is given); ``<city>`` is ``<scene>-<camera>`` with every
 character other than letters, digits and ``-`` replaced by ``-`` (Cityscapes names split on ``_``); ``<seq>``
-is the variant number. Our class -> Cityscapes id and train id come from the class table (``cityscapes_id``,
+is a 6-digit number of the sequence folder (:func:`file_stem`). Our class -> Cityscapes id and train id come from the class table (``cityscapes_id``,
 ``cityscapes_train_id``); names, colours and which ids have instances from ``simgen/data/cityscapes_labels.yaml``
 (the official label table). k counts the instances of one Cityscapes class in one image (0, 1, ...) in order
 of our instance ids.
@@ -76,6 +76,13 @@ def _city(text: str) -> str:
     return "".join(c if c.isalnum() or c == "-" else "-" for c in text)
 
 
+def file_stem(row: ManifestRow) -> str:
+    """``<city>_<seq:06d>_<frame:06d>``: city = ``<scene>-<camera>``; seq = CRC-32 of the sequence folder mod 10^6
+    (distinct sequences of one scene get distinct numbers with overwhelming probability)."""
+    seq = zlib.crc32(row.sequence.encode()) % 10**6
+    return f"{_city(f'{row.scene}-{row.camera}')}_{seq:06d}_{row.frame:06d}"
+
+
 class CityscapesExporter(Exporter):
     name = "cityscapes"
 
@@ -86,8 +93,7 @@ class CityscapesExporter(Exporter):
         split = self.options.get("split_name")
         split = "train" if split in (None, "all") else split
         city = _city(f"{row.scene}-{row.camera}")
-        seq = row.variant if isinstance(row.variant, int) else zlib.crc32(str(row.variant).encode()) % 10**6
-        stem = f"{city}_{int(seq):06d}_{row.frame:06d}"
+        stem = file_stem(row)
         files: dict[str, object] = {f"leftImg8bit/{split}/{city}/{stem}_leftImg8bit.png": r.path(row, "rgb")}
         for kind, img in maps.items():
             files[f"gtFine/{split}/{city}/{stem}_gtFine_{kind}.png"] = formats.encode_png(img)

@@ -10,7 +10,7 @@ OUT/flow/training/flow_noc/<i:06d>_10.png                     the same, only pix
 OUT/depth/<drive>/proj_depth/groundtruth/image_02/<frame:010d>.png   depth (depth-completion layout)
 OUT/depth/<drive>/image_02/data/<frame:010d>.png                     the frame (raw-data layout)
 ```
-``<i>`` is the sample's index in ``simgen_samples.jsonl``; ``<drive>`` is ``<scene>_<variant>_<camera>``.
+``<i>`` is the sample's index in ``simgen_samples.jsonl``; ``<drive>`` is ``<scene>_<sequence folder name>_<camera>``.
 
 Encodings (devkit readmes):
 - label_2: ``type truncated occluded alpha left top right bottom h w l x y z rotation_y``. type from the class
@@ -144,6 +144,11 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-." else "-" for c in str(text))
 
 
+def drive_name(row: ManifestRow) -> str:
+    """``<scene>_<sequence>_<camera>`` (sequence = the sequence folder's name), for the depth layout."""
+    return f"{_safe(row.scene)}_{_safe(row.sequence.rsplit('/', 1)[-1])}_{_safe(row.camera)}"
+
+
 class KittiExporter(Exporter):
     name = "kitti"
 
@@ -163,7 +168,7 @@ class KittiExporter(Exporter):
             notes.append("kitti depth: sample has no depth")
         flow = None
         if r.has(row, "flow_fwd"):
-            nxt = r.find(row.scene, row.variant, row.camera, row.frame + 1)
+            nxt = r.find(row.sequence, row.camera, row.frame + 1)
             if nxt is None or not r.has(nxt, "rgb"):
                 notes.append("kitti flow: the next frame is not in the dataset")
             else:
@@ -177,7 +182,7 @@ class KittiExporter(Exporter):
             notes.append("kitti flow: no forward flow (last frame of its sequence)")
 
         stem = f"{index:06d}"
-        drive = f"{_safe(row.scene)}_{row.sequence[1]}_{_safe(row.camera)}"
+        drive = drive_name(row)
         files: dict[str, object] = {
             f"object/training/image_2/{stem}.png": rgb_src,
             f"object/training/label_2/{stem}.txt": ("\n".join(lines) + "\n" if lines else "").encode(),

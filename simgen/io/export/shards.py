@@ -5,7 +5,7 @@ OUT/shard-<n:06d>.tar     samples; members <key>.<modality>.<ext> (the native fi
                           <key>.row.json (the manifest row)
 OUT/manifest.parquet      one row per sample (see :func:`manifest_table`)
 ```
-``<key>`` = ``<i:08d>_<scene>_<variant>_<camera>_<frame:06d>`` with every character other than letters, digits,
+``<key>`` = ``<i:08d>_<scene>_<sequence>_<camera>_<frame:06d>`` with every character other than letters, digits,
 ``-`` and ``_`` replaced by ``-`` — no dots, as WebDataset splits the member name at the first dot. Samples are
 shuffled across sequences (seeded) before sharding unless ``keep_order``; a shard closes at ``shard_samples``
 samples or once it holds ``shard_bytes`` bytes. Each shard is written under a temporary name and renamed when
@@ -34,7 +34,7 @@ MANIFEST = "manifest.parquet"
 
 
 def sample_key(index: int, row: ManifestRow) -> str:
-    raw = f"{row.scene}_{row.sequence[1]}_{row.camera}_{row.frame:06d}"
+    raw = f"{row.sequence.replace('/', '_')}_{row.camera}_{row.frame:06d}"
     return f"{index:08d}_" + "".join(c if c.isalnum() or c in "-_" else "-" for c in raw)
 
 
@@ -118,7 +118,7 @@ class ShardExporter(Exporter):
         self._bytes += sum(len(d) for d in payload.values())
         self._pending.append({"index": index, "sample_id": row.sample_id, "outputs": [self._final.name],
                               "shard": self._final.name, "key": key, "members": sorted(payload),
-                              "variant_dir": row.sequence[1], "row": row.raw, "counts": dict(counts)})
+                              "sequence": row.sequence, "row": row.raw, "counts": dict(counts)})
         out: list[dict] = []
         if len(self._pending) >= self.shard_samples or self._bytes >= self.shard_bytes:
             out = self.flush()
@@ -135,7 +135,8 @@ def _ledger_records(out: Path) -> list[dict]:
 
 
 def manifest_table(records: list[dict]):
-    """A pyarrow Table, one row per sample: index, key, sample_id, scene, variant (the variant folder name, text),
+    """A pyarrow Table, one row per sample: index, key, sample_id, scene, sequence (``<scene>/<sequence>``),
+    variant (text),
     camera, frame, seed, timestamp, width, height, tags (list of text), knobs (JSON text), row (the native manifest
     row, JSON text), one ``knob.<name>`` column per knob (number,
     boolean or text; null where a sample lacks it), one ``count.<class>`` column per class (visible objects of
@@ -144,7 +145,7 @@ def manifest_table(records: list[dict]):
 
     knob_names = sorted({k for rec in records for k in rec["row"].get("knobs", {})})
     names = class_table().names
-    cols: dict[str, list] = {c: [] for c in ("index", "key", "sample_id", "scene", "variant", "camera", "frame", "seed",
+    cols: dict[str, list] = {c: [] for c in ("index", "key", "sample_id", "scene", "sequence", "variant", "camera", "frame", "seed",
                                              "timestamp", "width", "height", "tags", "knobs", "shard", "members", "row")}
     for rec in records:
         row = rec["row"]
@@ -153,7 +154,8 @@ def manifest_table(records: list[dict]):
         cols["sample_id"].append(rec["sample_id"])
         for k in ("scene", "camera"):
             cols[k].append(str(row.get(k)))
-        cols["variant"].append(str(rec.get("variant_dir", row.get("variant"))))
+        cols["variant"].append(str(row.get("variant")))
+        cols["sequence"].append(str(rec.get("sequence")))
         for k in ("frame", "seed", "width", "height"):
             cols[k].append(row.get(k))
         cols["timestamp"].append(row.get("timestamp"))
