@@ -21,14 +21,45 @@ class SemanticClass:
 
 
 @dataclass(frozen=True)
+class ClassGroup:
+    """A set of classes compared as one by the realism measurements (``groups:`` in classes.yaml).
+
+    classes: member class names of our table. coco: COCO class names (a real-photo detector's vocabulary) that
+    count as this group.
+    """
+
+    name: str
+    classes: tuple[str, ...]
+    coco: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ClassTable:
     classes: tuple[SemanticClass, ...]
+    groups: tuple[ClassGroup, ...] = ()
 
     def __post_init__(self) -> None:
         ids = [c.id for c in self.classes]
         names = [c.name for c in self.classes]
         if len(set(ids)) != len(ids) or len(set(names)) != len(names):
             raise ValueError("class table has duplicate ids or names")
+        members = [c for g in self.groups for c in g.classes]
+        if len(set(members)) != len(members) or not set(members) <= set(names):
+            raise ValueError("class groups must name known classes, each in at most one group")
+
+    def group(self, name: str) -> ClassGroup:
+        """The class group called ``name`` (KeyError naming the known groups otherwise)."""
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise KeyError(f"unknown class group {name!r}; known: {', '.join(g.name for g in self.groups)}")
+
+    def group_of(self, class_name: str) -> str | None:
+        """Name of the group ``class_name`` belongs to, or None."""
+        for g in self.groups:
+            if class_name in g.classes:
+                return g.name
+        return None
 
     @property
     def names(self) -> list[str]:
@@ -71,7 +102,12 @@ class ClassTable:
 def class_table() -> ClassTable:
     """The built-in class table (cached; immutable)."""
     text = resources.files("simgen").joinpath("data/classes.yaml").read_text()
-    rows = yaml.safe_load(text)["classes"]
+    doc = yaml.safe_load(text)
+    rows = doc["classes"]
+    groups = tuple(
+        ClassGroup(name=str(k), classes=tuple(str(c) for c in v["classes"]), coco=tuple(str(c) for c in v.get("coco", ())))
+        for k, v in (doc.get("groups") or {}).items()
+    )
     return ClassTable(
         tuple(
             SemanticClass(
@@ -83,5 +119,6 @@ def class_table() -> ClassTable:
                 cityscapes_train_id=int(r["cityscapes_train_id"]),
             )
             for r in rows
-        )
+        ),
+        groups,
     )
