@@ -438,7 +438,11 @@ def run_gap_with_objects(synth: str | Path, real: str | Path, out: str | Path, *
     from simgen.gap.run import run_gap
 
     out = Path(out)
+    if probe and not (Path(synth) / "manifest.jsonl").is_file():  # checked before any long work
+        raise ObjectGapError(f"--probe needs a simgen dataset as SYNTH (its labelled boxes); {synth} has no "
+                             "manifest.jsonl")
     if objects:
+        class_group(objects)
         report = run_object_gap(synth, real, out, objects, real_boxes=real_boxes, min_box_px=min_box_px,
                                 margin=margin, score_threshold=score_threshold,
                                 max_frames_per_video=max_frames_per_video, video_stride=video_stride,
@@ -451,9 +455,6 @@ def run_gap_with_objects(synth: str | Path, real: str | Path, out: str | Path, *
     if probe:
         from simgen.gap.probe import run_probe
 
-        if not (Path(synth) / "manifest.jsonl").is_file():
-            raise ObjectGapError(f"--probe needs a simgen dataset as SYNTH (its labelled boxes); {synth} has no "
-                                 "manifest.jsonl")
         report.data["probe"] = run_probe(synth, score_threshold=score_threshold,
                                          seed=int(gap_kwargs.get("seed", 0)),
                                          cache=out / ".cache" / "detections.json", progress=progress)

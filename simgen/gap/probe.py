@@ -142,7 +142,12 @@ def run_probe(dataset: str | Path, groups: Sequence[str] = DEFAULT_GROUPS, *, it
     from simgen.gap.nanodet import COCO_CLASSES
     from simgen.gap.objects import class_group, detect_items, synthetic_boxes
 
+    from simgen.gap.objects import ObjectGapError
+
     dataset = Path(dataset)
+    if not (dataset / "manifest.jsonl").is_file():
+        raise ObjectGapError(f"{dataset} is not a simgen dataset (no manifest.jsonl): the probe needs its labelled "
+                             "boxes")
     items = list(items) if items is not None else discover(dataset)
     dets = detect_items(items, detector=detector, cache=cache, progress=progress)
     index = {id(it): i for i, it in enumerate(items)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -268,3 +269,33 @@ def test_real_boxes_from_coco_and_kitti(tmp_path):
     (labels / "zzz.txt").write_text("Car 0 0 0 1 2\n")
     with pytest.raises(ob.ObjectGapError, match="zzz"):
         ob.kitti_boxes(labels, items, "vehicles")
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+def test_cli_probe_and_bad_inputs(tmp_path, capsys):
+    from simgen.cli import main
+
+    _detector_or_skip()
+    rgb = _vtest_frame(99)
+    root = _write_dataset(tmp_path / "ds", [("a", rgb, _labels_99())])
+    assert main(["probe", str(root), "--out", str(tmp_path / "p"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"people\s+>= 20 px: 0\.80 \[.*\] \(4/5\)", out), out
+    res = json.loads((tmp_path / "p" / "probe.json").read_text())
+    assert res["groups"]["vehicles"]["all"]["found"] == 1
+    # clean errors, no tracebacks
+    import cv2
+
+    (tmp_path / "imgs").mkdir()
+    cv2.imwrite(str(tmp_path / "imgs" / "a.png"), rgb)
+    assert main(["gap", str(tmp_path / "imgs"), str(VTEST), "--out", str(tmp_path / "r"), "--probe", "-q"]) == 1
+    assert "--probe needs a simgen dataset" in capsys.readouterr().err
+    assert main(["gap", str(root), str(VTEST), "--out", str(tmp_path / "r"), "--objects", "animals", "-q"]) == 1
+    assert "unknown class group 'animals'" in capsys.readouterr().err
+    assert main(["gap", str(root), str(VTEST), "--out", str(tmp_path / "r"), "--real-boxes",
+                 str(tmp_path / "x.json"), "-q"]) == 1
+    assert "--real-boxes needs --objects" in capsys.readouterr().err
+    assert main(["probe", str(tmp_path / "p"), "-q"]) == 1
+    assert "not a simgen dataset" in capsys.readouterr().err
