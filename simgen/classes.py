@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -24,8 +24,8 @@ class SemanticClass:
 class ClassGroup:
     """A set of classes compared as one by the realism measurements (``groups:`` in classes.yaml).
 
-    classes: member class names of our table. coco: COCO class names (a real-photo detector's vocabulary) that
-    count as this group.
+    classes: member class names (the classes of the group's fact, in table order). coco: COCO class names (a
+    real-photo detector's vocabulary) that count as this group.
     """
 
     name: str
@@ -36,6 +36,9 @@ class ClassGroup:
 @dataclass(frozen=True)
 class ClassTable:
     classes: tuple[SemanticClass, ...]
+    #: fact name -> class names it holds for (``facts:`` in classes.yaml)
+    facts: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: class groups of the realism measurements (``groups:`` in classes.yaml)
     groups: tuple[ClassGroup, ...] = ()
 
     def __post_init__(self) -> None:
@@ -43,6 +46,10 @@ class ClassTable:
         names = [c.name for c in self.classes]
         if len(set(ids)) != len(ids) or len(set(names)) != len(names):
             raise ValueError("class table has duplicate ids or names")
+        for fact, members in self.facts.items():
+            unknown = sorted(set(members) - set(names))
+            if unknown:
+                raise ValueError(f"class table fact {fact!r} names unknown classes {unknown}")
         members = [c for g in self.groups for c in g.classes]
         if len(set(members)) != len(members) or not set(members) <= set(names):
             raise ValueError("class groups must name known classes, each in at most one group")
@@ -77,6 +84,13 @@ class ClassTable:
                 return c
         raise KeyError(class_id)
 
+    def with_fact(self, fact: str) -> frozenset[str]:
+        """Names of the classes a fact holds for (e.g. ``"person"``, ``"vehicle"``, ``"wets"``)."""
+        try:
+            return self.facts[fact]
+        except KeyError:
+            raise KeyError(f"unknown class fact {fact!r}; known: {sorted(self.facts)}") from None
+
     def palette(self) -> np.ndarray:
         """(256, 3) uint8 colour lookup table indexed by class id (unused ids are black)."""
         lut = np.zeros((256, 3), np.uint8)
@@ -102,11 +116,14 @@ class ClassTable:
 def class_table() -> ClassTable:
     """The built-in class table (cached; immutable)."""
     text = resources.files("simgen").joinpath("data/classes.yaml").read_text()
-    doc = yaml.safe_load(text)
-    rows = doc["classes"]
+    data = yaml.safe_load(text)
+    rows = data["classes"]
+    facts = {str(k): frozenset(str(n) for n in v) for k, v in (data.get("facts") or {}).items()}
+    order = [str(r["name"]) for r in rows]
     groups = tuple(
-        ClassGroup(name=str(k), classes=tuple(str(c) for c in v["classes"]), coco=tuple(str(c) for c in v.get("coco", ())))
-        for k, v in (doc.get("groups") or {}).items()
+        ClassGroup(name=str(k), classes=tuple(n for n in order if n in facts[str(v["fact"])]),
+                   coco=tuple(str(c) for c in v.get("coco", ())))
+        for k, v in (data.get("groups") or {}).items()
     )
     return ClassTable(
         tuple(
@@ -120,5 +137,6 @@ def class_table() -> ClassTable:
             )
             for r in rows
         ),
+        facts,
         groups,
     )

@@ -40,6 +40,11 @@ class Material:
     #: weight of a smooth clear coat over the base layer (car paint: sharp reflections over a rougher base)
     coat: float = 0.0
     coat_roughness: float = 0.03
+    #: image texture (path) sampled with the mesh's ``uv``; its colour multiplies ``base_color`` (linear RGB)
+    image: str | None = None
+    #: the image's alpha is a cut-out mask (leaves, fences): texels with alpha < 0.5 are not there, in the beauty
+    #: render and in every label pass (Cycles' pass alpha threshold is 0.5)
+    alpha_cutout: bool = False
 
 
 @dataclass
@@ -55,6 +60,11 @@ class Mesh:
     face_material: np.ndarray | None = None
     #: optional (V,) int64 rig part of each vertex (people: see :data:`simgen.world.assets.PERSON_BONES`)
     vertex_group: np.ndarray | None = None
+    #: optional (F, k, 2) float32 texture coordinates per face corner (k = faces.shape[1]; u right, v up, [0, 1])
+    uv: np.ndarray | None = None
+    #: smooth shading (normals interpolated across faces: organic and curved meshes); the normal label is then
+    #: the interpolated shading normal. False = flat: the shading normal is the face normal.
+    smooth: bool = False
 
     def __post_init__(self) -> None:
         self.vertices = np.asarray(self.vertices, np.float64).reshape(-1, 3)
@@ -70,6 +80,10 @@ class Mesh:
             self.vertex_group = np.asarray(self.vertex_group, np.int64)
             if self.vertex_group.shape != (len(self.vertices),):
                 raise ValueError("vertex_group must have one entry per vertex")
+        if self.uv is not None:
+            self.uv = np.asarray(self.uv, np.float32)
+            if self.uv.shape != (*self.faces.shape, 2):
+                raise ValueError(f"uv must be (F, k, 2) = {(*self.faces.shape, 2)}, got {self.uv.shape}")
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Axis-aligned (min, max) corners in the object frame, each (3,) float64."""
