@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real", type=Path, default=VTEST, help="Real street video/images (default vtest.avi).")
     ap.add_argument("--real-vehicles", type=Path, help="Real images/video for the vehicle crops (default --real).")
     ap.add_argument("--frame-stride", type=int, default=8, help="Every k-th real video frame for whole frames.")
-    ap.add_argument("--crop-stride", type=int, default=4, help="Every k-th real video frame for object crops.")
+    ap.add_argument("--crop-stride", type=int, default=16,
+                    help="Every k-th real video frame for object crops (few frames per 50-frame group keep the "
+                         "subsamples spread over several groups).")
     ap.add_argument("--min-box-px", type=float, default=30, help="Smallest object cropped (box height, px).")
     ap.add_argument("--backbone", default="mobilenet_v2", help="Feature backbone (the project's default).")
     ap.add_argument("--reps", type=int, default=20, help="Subsampling repetitions for intervals and baselines.")
