@@ -267,10 +267,7 @@ def _op_resize_bilinear(g: _Graph, n: dict, a: list):
 
 
 def _op_add(g: _Graph, n: dict, a: list):
-    x, y = a
-    if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
-        return x + y
-    return x + y
+    return a[0] + a[1]  # torch tensors, or int64 numpy arrays for shape arithmetic
 
 
 def _op_sparse_to_dense(g: _Graph, n: dict, a: list):

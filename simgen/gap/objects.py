@@ -282,7 +282,8 @@ def kitti_boxes(label_dir: str | Path, items: list[Any], group: str, min_box_px:
                 trunc, occ = float(parts[1]), int(float(parts[2]))
                 x0, y0, x1, y1 = (float(v) for v in parts[4:8])
             except (IndexError, ValueError):
-                raise ObjectGapError(f"{f}:{lineno}: expected 'type truncated occluded alpha x1 y1 x2 y2 ...'") from None
+                raise ObjectGapError(
+                    f"{f}:{lineno}: expected 'type truncated occluded alpha x1 y1 x2 y2 ...'") from None
             if typ in types and trunc <= 0.15 and occ <= 1 and y1 - y0 >= min_box_px:
                 out.append(ObjectBox(it, (x0, y0, x1, y1), typ))
     return out
@@ -399,8 +400,8 @@ def run_object_gap(synth: str | Path, real: str | Path, out: str | Path, group: 
             raise ObjectGapError(f"{role} input {path}: no {group} object at least {min_box_px:g} px tall "
                                  f"({'labels' if role == 'synthetic' else source})")
     crops = out / "crops"
-    s_rows = write_crops(s_boxes, crops / "synth", margin)
-    r_rows = write_crops(r_boxes, crops / "real", margin)
+    write_crops(s_boxes, crops / "synth", margin)
+    write_crops(r_boxes, crops / "real", margin)
     report = run_gap(crops / "synth", crops / "real", out, progress=progress, write=False, **gap_kwargs)
     report.data["objects"] = {
         "group": group,
@@ -419,7 +420,6 @@ def run_object_gap(synth: str | Path, real: str | Path, out: str | Path, group: 
         "real": {"path": str(real), **_size_stats(r_boxes), "index": str(crops / "real.jsonl")},
     }
     report.data["config"]["objects"] = group
-    del s_rows, r_rows
     if write:
         from simgen.gap.report import write_report
 
@@ -466,6 +466,6 @@ def run_gap_with_objects(synth: str | Path, real: str | Path, out: str | Path, *
     return report
 
 
-__all__ = ["ObjectBox", "run_gap_with_objects", "ObjectGapError", "class_group", "synthetic_boxes", "detector_boxes", "detect_items",
-           "coco_boxes", "kitti_boxes", "crop_box", "write_crops", "run_object_gap", "DEFAULT_MIN_BOX_PX",
+__all__ = ["ObjectBox", "run_gap_with_objects", "ObjectGapError", "class_group", "synthetic_boxes", "detector_boxes",
+           "detect_items", "coco_boxes", "kitti_boxes", "crop_box", "write_crops", "run_object_gap", "DEFAULT_MIN_BOX_PX",
            "DEFAULT_MARGIN", "CROP_SIZE"]

@@ -217,4 +217,5 @@ def format_probe(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["format_probe", "iou_matrix", "match", "wilson", "recall_with_interval", "recall_by_size", "run_probe", "SIZE_BINS"]
+__all__ = ["format_probe", "iou_matrix", "match", "wilson", "recall_with_interval", "recall_by_size", "run_probe",
+           "SIZE_BINS"]
