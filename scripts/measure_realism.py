@@ -14,7 +14,7 @@ validator (simgen.gap) with its default backbone:
 Prints one table (coverage, domain-classifier AUC, KID ratio, FD ratio, the headline metric; probe recall of
 objects >= 20 px) and writes OUT/summary.json, OUT/summary.md and one gap report per row under OUT/.
 
-    nice python scripts/measure_realism.py --out out/realism                 # render 4 draws x 3 frames, 16 spp
+    nice python scripts/measure_realism.py --out out/realism                 # render 5 draws x 3 frames, 16 spp
     nice python scripts/measure_realism.py --dataset out/realism/dataset     # re-measure an existing dataset
 """
 
@@ -35,15 +35,29 @@ VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
 def render(scene: Path, out: Path, variants: int, frames: int, width: int, height: int, samples: int,
            threads: int) -> Path:
-    """Render ``variants`` independent draws of ``scene`` (``frames`` each) into the dataset ``out``."""
+    """Render ``variants`` independent draws of ``scene`` (``frames`` each) into the dataset ``out``; draws
+    already in the dataset (same scene and variant in its manifest) are kept, so a run can be extended."""
+    import yaml
+
     from simgen.pipeline import render_scene
     from simgen.spec import default_render_config
+
+    name = (yaml.safe_load(scene.read_text(encoding="utf-8")).get("scene") or {}).get("name")
+    have = set()
+    if (out / "manifest.jsonl").is_file():
+        for line in (out / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                have.add((row.get("scene"), row.get("variant")))
 
     cfg = default_render_config().model_copy(update={
         "width": width, "height": height, "samples": samples, "threads": threads,
         "passes": ["rgb", "depth", "semantic", "instance"],
     })
     for v in range(variants):
+        if (name, v) in have:
+            print(f"variant {v} is already in {out}", file=sys.stderr)
+            continue
         t0 = time.perf_counter()
         s = render_scene(scene, out, cfg=cfg, seed=0, variant=v, frames=frames)
         print(f"rendered variant {v}: {s.frames} frame(s) in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
@@ -92,6 +106,9 @@ def table(rows: list[dict], probe: dict | None) -> str:
             "KID ratio", "FD ratio", "headline"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
+        if r.get("error"):
+            lines.append(f"| {r['comparison']} | not computed: {r['error']} |")
+            continue
         lines.append("| " + " | ".join([
             r["comparison"], fmt(r["n_synth"]), fmt(r["n_real"]), fmt(r["n_per_side"]),
             f"{fmt(r['coverage'])} ({fmt(r['coverage_real_vs_real'])})",
@@ -112,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("out/realism"), help="Output folder.")
     ap.add_argument("--dataset", type=Path, help="Measure this simgen dataset instead of rendering one.")
     ap.add_argument("--scene", type=Path, default=ROOT / "scenes" / "busy_street.yaml")
-    ap.add_argument("--variants", type=int, default=4, help="Independent draws of the scene (one sequence each).")
+    ap.add_argument("--variants", type=int, default=5,
+                    help="Independent draws of the scene (one sequence each; draws already rendered are kept).")
     ap.add_argument("--frames", type=int, default=3, help="Frames per draw.")
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
@@ -140,26 +158,35 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ds = args.dataset or render(args.scene, args.out / "dataset", args.variants, args.frames, args.width,
                                     args.height, args.samples, args.threads)
-        common = dict(backbones=[args.backbone], reps=args.reps, seed=args.seed, progress=True)
-        rows: list[dict] = []
-        t0 = time.perf_counter()
-        people = run_gap_with_objects(ds, args.real, args.out / "people", objects="people", probe=True,
-                                      min_box_px=args.min_box_px, video_stride=args.crop_stride, **common)
-        rows.append(row_of("people crops", people))
-        vehicles = run_gap_with_objects(ds, args.real_vehicles or args.real, args.out / "vehicles",
-                                        objects="vehicles", min_box_px=args.min_box_px,
-                                        video_stride=args.crop_stride, **common)
-        rows.append(row_of("vehicle crops", vehicles))
-        frames = run_gap_with_objects(ds, args.real, args.out / "frames", video_stride=args.frame_stride, **common)
-        rows.append(row_of("whole frames", frames))
     except SimgenError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    probe = people.data.get("probe")
+    common = dict(backbones=[args.backbone], reps=args.reps, seed=args.seed, progress=True)
+    t0 = time.perf_counter()
+    runs = [
+        ("people crops", dict(real=args.real, out=args.out / "people", objects="people", probe=True,
+                              min_box_px=args.min_box_px, video_stride=args.crop_stride)),
+        ("vehicle crops", dict(real=args.real_vehicles or args.real, out=args.out / "vehicles", objects="vehicles",
+                               min_box_px=args.min_box_px, video_stride=args.crop_stride)),
+        ("whole frames", dict(real=args.real, out=args.out / "frames", video_stride=args.frame_stride)),
+    ]
+    rows: list[dict] = []
+    reports = {}
+    for label, kw in runs:
+        try:
+            reports[label] = rep = run_gap_with_objects(ds, kw.pop("real"), kw.pop("out"), **kw, **common)
+            rows.append(row_of(label, rep))
+        except SimgenError as err:  # one comparison failing must not hide the others
+            print(f"error in {label}: {err}", file=sys.stderr)
+            rows.append({"comparison": label, "error": str(err), **{k: None for k in (
+                "n_synth", "n_real", "n_per_side", "coverage", "coverage_real_vs_real", "classifier_auc",
+                "classifier_auc_real_vs_real", "kid_ratio", "fd_ratio", "headline_metric")}})
+    probe = reports["people crops"].data.get("probe") if "people crops" in reports else None
     text = table(rows, probe)
     summary = {
         "dataset": str(ds), "real": str(args.real), "backbone": args.backbone, "rows": rows,
-        "objects": {"people": people.data["objects"], "vehicles": vehicles.data["objects"]},
+        "objects": {k: reports[lab].data["objects"] for k, lab in (("people", "people crops"),
+                                                                     ("vehicles", "vehicle crops")) if lab in reports},
         "probe": probe, "seconds": time.perf_counter() - t0,
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
     }
