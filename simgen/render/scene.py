@@ -13,6 +13,7 @@ from mathutils import Matrix
 
 from simgen.render.device import DeviceChoice, apply_device, select_device
 from simgen.render.environment import fog_box, sun_and_sky
+from simgen.render.lens import check_custom_camera_device, setup_camera_data
 from simgen.render.materials import WET_CLASSES, principled_material
 from simgen.render.meshes import new_mesh, thicken_open_glass
 from simgen.render.settings import RenderSettings, blender_look
@@ -87,10 +88,13 @@ def _keyframe(obj, poses: np.ndarray, to_blender=None) -> None:
 
 def _camera_object(cam_model, settings: RenderSettings, coll):
     data = bpy.data.cameras.new(cam_model.name)
-    data.sensor_fit = "HORIZONTAL"
-    data.sensor_width = 36.0
-    data.lens = 18.0 / math.tan(cam_model.hfov_rad / 2.0)
-    data.shift_x = data.shift_y = 0.0
+    if cam_model.lens is not None:
+        setup_camera_data(data, cam_model.lens)
+    else:
+        data.sensor_fit = "HORIZONTAL"
+        data.sensor_width = 36.0
+        data.lens = 18.0 / math.tan(cam_model.hfov_rad / 2.0)
+        data.shift_x = data.shift_y = 0.0
     data.clip_start, data.clip_end = float(cam_model.clip_start), float(cam_model.clip_end)
     obj = bpy.data.objects.new(cam_model.name, data)
     coll.objects.link(obj)
@@ -186,6 +190,7 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     device = _configure(scene, world, settings)
+    check_custom_camera_device(world, device)
     root = scene.collection
     main = bpy.data.collections.new("world")
     weather_coll = bpy.data.collections.new(WEATHER)

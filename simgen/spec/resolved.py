@@ -123,6 +123,7 @@ class RPlacement(_R):
     heading: str
     heading_jitter_deg: float
     visible: bool
+    camera: str | None = None
 
 
 class RMotion(_R):
@@ -172,6 +173,34 @@ class RMount(_R):
     roll_deg: float
 
 
+class RLens(_R):
+    """Sampled lens of one camera (see :class:`simgen.spec.models.LensSpec`); None sizes = the render config's."""
+
+    model: Literal["pinhole", "opencv", "fisheye"] = "pinhole"
+    width: int | None = None
+    height: int | None = None
+    fx_px: float | None = None
+    fy_px: float | None = None
+    cx_offset_px: float = 0.0
+    cy_offset_px: float = 0.0
+    k1: float = 0.0
+    k2: float = 0.0
+    k3: float = 0.0
+    k4: float = 0.0
+    p1: float = 0.0
+    p2: float = 0.0
+    fov_deg: float = 190.0
+
+
+class RRig(_R):
+    """The rig a camera belongs to: its name, kind, this camera's role and (stereo) the baseline."""
+
+    name: str
+    kind: Literal["stereo", "surround"]
+    role: str
+    baseline_m: float | None = None
+
+
 class RCamera(_R):
     name: str
     hfov_deg: float
@@ -180,6 +209,8 @@ class RCamera(_R):
     clip_end_m: float
     sensor: SensorParams | None = Field(None, description="Sensor model; None = none (the renderer's view "
                                                           "transform makes the picture).")
+    lens: RLens = Field(default_factory=RLens)
+    rig: RRig | None = None
 
 
 class RStreetLights(_R):
