@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Realism measurements of simgen's content against real street video, in one table.
 
-Renders (or takes, with --dataset) a busy 640x480 street (scenes/busy_street.yaml, several independent draws via
---variant) and compares it with the real frames of vtest.avi (Debian opencv-doc), using the project's own
+Renders (or takes, with --dataset) a busy 640x480 street (scenes/realism_street.yaml, several independent draws
+via --variant) and compares it with the real frames of vtest.avi (Debian opencv-doc), using the project's own
 validator (simgen.gap) with its default backbone:
 
 * people crops vs real people crops (real boxes from NanoDet-m on the video frames);
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("out/realism"), help="Output folder.")
     ap.add_argument("--dataset", type=Path, help="Measure this simgen dataset instead of rendering one.")
-    ap.add_argument("--scene", type=Path, default=ROOT / "scenes" / "busy_street.yaml")
+    ap.add_argument("--scene", type=Path, default=ROOT / "scenes" / "realism_street.yaml")
     ap.add_argument("--variants", type=int, default=5,
                     help="Independent draws of the scene (one sequence each; draws already rendered are kept).")
     ap.add_argument("--frames", type=int, default=3, help="Frames per draw.")
