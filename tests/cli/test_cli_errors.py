@@ -54,6 +54,12 @@ CASES: dict[str, dict[str, tuple[list[str], str]]] = {
         "wrong type": (["A", "B", "--out", "OUT", "--reps", "many"], "--reps"),
         "out-of-range value": (["A", "B", "--out", "OUT", "--reps", "1"], "--reps"),
     },
+    "probe": {
+        "missing argument": ([], "dataset"),
+        "unknown option": (["DS", "--no-such-option"], "--no-such-option"),
+        "wrong type": (["DS", "--seed", "abc"], "--seed"),
+        "out-of-range value": (["DS", "--iou", "2"], "--iou"),
+    },
 }
 
 
