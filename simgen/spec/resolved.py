@@ -77,6 +77,12 @@ class RFacade(_R):
     colour_rgb: list[float]
     texture: str
     window_centres_x_m: list[float] = Field(default_factory=list, description="x of each shop window's centre.")
+    material: Literal["brick", "plaster", "concrete", "glass"] = Field("brick", description="Facade material.")
+    detailed: bool = Field(True, description="Storeys, recessed windows, doors, signs, balconies, cornices.")
+    storey_height_m: float = 3.2
+    balconies: bool = False
+    lit_windows: float = Field(0.25, description="Share of upper-storey rooms with the light on.")
+    seed: int = Field(0, description="Seed of this building's detail (window layout, colours, lit rooms).")
 
 
 class RBuildings(_R):
@@ -106,6 +112,7 @@ class RRoad(_R):
     buildings: RBuildings
     ground: str
     surface_texture: str
+    surface_wear: float = 0.4
 
 
 class RPlacement(_R):
@@ -203,6 +210,8 @@ class RLighting(_R):
     cloud_cover: float
     exposure: float
     night: bool = Field(description="Derived: sun more than 6 degrees below the horizon.")
+    environment_map: str = "none"
+    environment_strength: float = 1.0
     street_lights: RStreetLights
     headlights: RHeadlights
 

@@ -134,13 +134,14 @@ def _asset(class_name: str, colour, scale: float, texture: str, rng: np.random.G
 
 # ---- road ---------------------------------------------------------------------------------------------------
 
-def road_params(road) -> RoadParams:
-    """RoadParams from a resolved ``road`` (simgen.spec.resolved.RRoad)."""
+def road_params(road, night: bool = False) -> RoadParams:
+    """RoadParams from a resolved ``road`` (simgen.spec.resolved.RRoad); ``night``: lit rooms glow brighter."""
     b = road.buildings
     w = b.shop_windows
     mk = road.markings
     facades = [Facade(f.side, f.x_start_m, f.x_end_m, f.y_m, f.height_m, tuple(f.colour_rgb), f.texture,
-                      tuple(f.window_centres_x_m) if w.enabled else ()) for f in b.facades]
+                      tuple(f.window_centres_x_m) if w.enabled else (), f.material, f.detailed, f.storey_height_m,
+                      f.balconies, f.lit_windows, f.seed) for f in b.facades]
     return RoadParams(
         layout=road.layout, length=road.length_m, lanes_per_direction=road.lanes_per_direction,
         lane_width=road.lane_width_m, parking_lane=road.parking_lane, sidewalk_width=road.sidewalk_width_m,
@@ -151,6 +152,7 @@ def road_params(road) -> RoadParams:
         window_height=w.height_m, window_sill=w.sill_m, window_reflectivity=w.reflectivity,
         window_interior_light=w.interior_light, ground=road.ground, surface_texture=road.surface_texture,
         wetness=0.0,  # the renderer applies weather wetness to wet surfaces
+        surface_wear=road.surface_wear, marking_wear=mk.wear, night=bool(night),
     )
 
 
@@ -181,6 +183,7 @@ def lighting_from(lt) -> Lighting:
         sun_elevation_rad=math.radians(lt.sun_elevation_deg), sun_azimuth_rad=math.radians(lt.sun_azimuth_deg),
         sun_strength=0.0 if lt.night else lt.sun_strength, sky_model=lt.sky_model, sky_strength=lt.sky_strength,
         cloud_cover=lt.cloud_cover, exposure=lt.exposure, night=bool(lt.night),
+        environment_map=lt.environment_map, environment_strength=lt.environment_strength,
     )
 
 
@@ -195,7 +198,8 @@ class _Build:
         self.seed, self.scene, self.variant = int(resolved.seed), resolved.scene.name, int(resolved.variant)
         self.T = int(resolved.frames)
         self.times = np.arange(self.T) / float(resolved.fps)
-        self.layout: Layout = build_layout(road_params(resolved.road), self.rng("layout/buildings"))
+        self.layout: Layout = build_layout(road_params(resolved.road, resolved.lighting.night),
+                                                   self.rng("layout/buildings"))
         self.ego = ego_poses(resolved.ego, self.times)
         self.cameras = build_cameras(resolved, self.ego)
         cam0 = self.cameras[0]
