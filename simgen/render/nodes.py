@@ -149,9 +149,9 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
         grime = _lerp(n, _band(n, height_v(), 0.2, 1.8), 0.72, 1.0)
         return prod(stains, grain, streak, grime)
     if kind == "concrete":
-        panels, _ = bricks(2.4, 1.2, 0.012, offset=0.0, c1=0.88, c2=1.08, mortar_val=0.55)
+        panels, _ = bricks(2.4, 1.2, 0.012, offset=0.0, c1=0.8, c2=1.12, mortar_val=0.55)
         pores = _lerp(n, noise(60.0, 4.0, 0.8), 0.85, 1.1)
-        stains = _lerp(n, noise(0.6, 6.0, 0.6), 0.78, 1.18)
+        stains = _lerp(n, noise(0.8, 6.0, 0.6), 0.68, 1.22)
         streak = _lerp(n, noise(1.0, 3.0, v=stretched(2.0, 0.1, 1.0)), 0.85, 1.08)
         return prod(panels, pores, stains, streak)
     if kind == "curtain_wall":
@@ -160,15 +160,15 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
         dirt = _lerp(n, noise(0.5, 3.0), 0.85, 1.15)
         return prod(panels, dirt)
     if kind == "paving":
-        slabs, _ = bricks(0.4, 0.4, 0.008, offset=0.5, c1=0.78, c2=1.12, mortar_val=0.45)
+        slabs, _ = bricks(0.4, 0.4, 0.008, offset=0.5, c1=0.7, c2=1.15, mortar_val=0.45)
         grain = _lerp(n, noise(30.0, 6.0, 0.7), 0.85, 1.1)
         stains = _lerp(n, noise(0.5, 5.0), 0.75, 1.15)
         gum = _lerp(n, _band(n, noise(9.0, 2.0), 0.66, 0.7), 1.0, 0.6)
         return prod(slabs, grain, stains, gum)
     if kind == "kerb":
-        stones, _ = bricks(1.0, 5.0, 0.008, offset=0.0, c1=0.85, c2=1.1, mortar_val=0.35)
+        stones, _ = bricks(1.0, 5.0, 0.01, offset=0.0, c1=0.72, c2=1.15, mortar_val=0.35)
         grain = _lerp(n, noise(30.0, 6.0, 0.7), 0.85, 1.1)
-        dirt = _lerp(n, noise(1.0, 4.0), 0.7, 1.1)
+        dirt = _lerp(n, noise(1.5, 4.0), 0.65, 1.15)
         return prod(stones, grain, dirt)
     if kind == "paint":
         # fresh road paint: slight grain; wear: patches where the asphalt shows through, and fading
@@ -177,7 +177,7 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
         if w <= 0:
             return grain
         patchy = n.math("ADD", n.math("MULTIPLY", noise(1.2, 6.0, 0.65), 0.7), n.math("MULTIPLY", fine, 0.3))
-        t = 0.75 - 0.45 * w  # more wear: more of the paint is gone
+        t = 0.36 + 0.26 * w  # noise ~ 0.5 +- 0.1: more wear, more of the paint is gone
         gone = n.math("SUBTRACT", 1.0, _band(n, patchy, t - 0.06, t + 0.06))  # 1 where worn through
         fade = 1.0 - 0.45 * w
         keep = _lerp(n, gone, fade, 0.11)
@@ -252,13 +252,13 @@ def asphalt_wear(n: Nodes, wear: float, scale: float = 1.0, seed: float = 0.0):
         n.link(wn.outputs["Color"], shift.inputs[0])
         shift.inputs["Scale"].default_value = 0.25
         n.link(shift.outputs[0], warp.inputs[1])
-        cv = n.add("ShaderNodeTexVoronoi", Scale=0.9)
+        cv = n.add("ShaderNodeTexVoronoi", Scale=2.2)
         cv.feature = "DISTANCE_TO_EDGE"
         n.link(warp.outputs[0], cv.inputs["Vector"])
-        crack = n.math("LESS_THAN", cv.outputs["Distance"], 0.012 + 0.01 * w)
-        old = _band(n, noise(0.12, 2.0), 0.62 - 0.2 * w, 0.66 - 0.2 * w)
+        crack = n.math("LESS_THAN", cv.outputs["Distance"], 0.01 + 0.012 * w)
+        old = _band(n, noise(0.15, 2.0), 0.72 - 0.16 * w, 0.75 - 0.16 * w)
         crack = n.math("MULTIPLY", n.math("MULTIPLY", crack, old), n.math("SUBTRACT", 1.0, patch))
-        times(_lerp(n, crack, 1.0, 0.45))
+        times(_lerp(n, crack, 1.0, 0.5))
         # tyre tracks: long streaks along x (polished darker bands) and oil stains
         tracks = noise(1.0, 3.0, v=mul(vec, 0.04, 1.6, 1.0))
         times(_lerp(n, _band(n, tracks, 0.45, 0.7), 1.0, 1.0 - 0.22 * w))
