@@ -23,10 +23,6 @@ from simgen.spec import models as S
 from simgen.spec import resolved as R
 
 NIGHT_BELOW_DEG = -6.0
-#: facade materials a "mixed" street picks from, with their weights, and each material's procedural texture
-FACADE_MIX = ("brick", "plaster", "concrete", "glass")
-FACADE_MIX_WEIGHTS = (0.35, 0.35, 0.2, 0.1)
-FACADE_TEXTURE = {"brick": "brick", "plaster": "plaster", "concrete": "concrete", "glass": "curtain_wall"}
 
 
 class _Sampler:
@@ -154,10 +150,7 @@ def _road(spec: S.SceneSpec, s: _Sampler) -> R.RRoad:
             height = s.draw(b.height_m, f"{name}.height_m", F.field_bounds(S.Buildings.model_fields["height_m"]))
             colour = F.colour_rgb(s.draw(b.facade_colour, f"{name}.facade_colour"))
             material = s.field(b, "facade_material", f"{name}.facade_material")
-            if material == "mixed":
-                pick = stream(s.seed, s.scene, s.variant, f"{name}.facade_material.mixed")
-                material = str(pick.choice(FACADE_MIX, p=FACADE_MIX_WEIGHTS))
-            texture = texture_override or FACADE_TEXTURE[material]
+            texture = texture_override  # None: the material's own (chosen by the world stage for "mixed")
             centres: list[float] = []
             if win.enabled and win.per_building > 0:
                 k = min(win.per_building, int(width // (win.width_m + 0.5)))
@@ -166,11 +159,8 @@ def _road(spec: S.SceneSpec, s: _Sampler) -> R.RRoad:
                                      colour_rgb=colour, texture=texture, window_centres_x_m=centres,
                                      material=material, detailed=detailed,
                                      storey_height_m=s.field(b, "storey_height_m", f"{name}.storey_height_m"),
-                                     balconies=bool(stream(s.seed, s.scene, s.variant, f"{name}.balconies")
-                                                    .random() < s.field(b, "balconies", "road.buildings.balconies")),
-                                     lit_windows=s.field(b, "lit_windows", f"{name}.lit_windows"),
-                                     seed=int(stream(s.seed, s.scene, s.variant, f"{name}.detail")
-                                              .integers(0, 2**31 - 1))))
+                                     balconies=s.field(b, "balconies", f"{name}.balconies"),
+                                     lit_windows=s.field(b, "lit_windows", f"{name}.lit_windows")))
             i += 1
     buildings = R.RBuildings(sides=sides, width_m=width, gap_m=gap, setback_m=setback, shop_windows=win,
                              facades=facades)

@@ -134,14 +134,32 @@ def _asset(class_name: str, colour, scale: float, texture: str, rng: np.random.G
 
 # ---- road ---------------------------------------------------------------------------------------------------
 
-def road_params(road, night: bool = False) -> RoadParams:
-    """RoadParams from a resolved ``road`` (simgen.spec.resolved.RRoad); ``night``: lit rooms glow brighter."""
+#: facade materials a "mixed" street picks from, with their weights, and each material's procedural texture
+FACADE_MIX = ("brick", "plaster", "concrete", "glass")
+FACADE_MIX_WEIGHTS = (0.35, 0.35, 0.2, 0.1)
+FACADE_TEXTURE = {"brick": "brick", "plaster": "plaster", "concrete": "concrete", "glass": "curtain_wall"}
+
+
+def _facade(f, shop_windows: bool, rng: np.random.Generator) -> Facade:
+    """A layout Facade from a resolved one; ``rng`` (the building's own stream) draws a "mixed" material, whether
+    it has balconies, and the seed of its detail."""
+    material = f.material
+    pick, balc, seed = rng.random(), rng.random(), int(rng.integers(0, 2**31 - 1))
+    if material == "mixed":
+        material = FACADE_MIX[int(np.searchsorted(np.cumsum(FACADE_MIX_WEIGHTS), pick * sum(FACADE_MIX_WEIGHTS)))]
+    return Facade(f.side, f.x_start_m, f.x_end_m, f.y_m, f.height_m, tuple(f.colour_rgb),
+                  f.texture or FACADE_TEXTURE[material], tuple(f.window_centres_x_m) if shop_windows else (),
+                  material, f.detailed, f.storey_height_m, bool(balc < f.balconies), f.lit_windows, seed)
+
+
+def road_params(road, night: bool = False, rng=None) -> RoadParams:
+    """RoadParams from a resolved ``road`` (simgen.spec.resolved.RRoad); ``night``: lit rooms glow brighter;
+    ``rng(name) -> np.random.Generator``: the world stage's named streams (default: seed 0's)."""
     b = road.buildings
     w = b.shop_windows
     mk = road.markings
-    facades = [Facade(f.side, f.x_start_m, f.x_end_m, f.y_m, f.height_m, tuple(f.colour_rgb), f.texture,
-                      tuple(f.window_centres_x_m) if w.enabled else (), f.material, f.detailed, f.storey_height_m,
-                      f.balconies, f.lit_windows, f.seed) for f in b.facades]
+    rng = rng or (lambda name: stream(0, "road", 0, name))
+    facades = [_facade(f, w.enabled, rng(f"buildings/{f.side}/{f.index}")) for f in b.facades]
     return RoadParams(
         layout=road.layout, length=road.length_m, lanes_per_direction=road.lanes_per_direction,
         lane_width=road.lane_width_m, parking_lane=road.parking_lane, sidewalk_width=road.sidewalk_width_m,
@@ -198,7 +216,7 @@ class _Build:
         self.seed, self.scene, self.variant = int(resolved.seed), resolved.scene.name, int(resolved.variant)
         self.T = int(resolved.frames)
         self.times = np.arange(self.T) / float(resolved.fps)
-        self.layout: Layout = build_layout(road_params(resolved.road, resolved.lighting.night),
+        self.layout: Layout = build_layout(road_params(resolved.road, resolved.lighting.night, self.rng),
                                                    self.rng("layout/buildings"))
         self.ego = ego_poses(resolved.ego, self.times)
         self.cameras = build_cameras(resolved, self.ego)
