@@ -118,7 +118,9 @@ def sun_and_sky(scene, lighting: Lighting, light_coll) -> None:
         n.link(_clouds(n, sky.outputs[0], clouds) if clouds > 0 else sky.outputs[0], bg.inputs["Color"])
         bg.inputs["Strength"].default_value = float(lighting.sky_strength) * PHYSICAL_SKY_SCALE
     sun_data = bpy.data.lights.new("sun", "SUN")
-    sun_data.energy = float(lighting.sun_strength) * (1.0 - 0.8 * clouds)
+    # the sun lamp fades out as the sun sets (no light from below the horizon at dusk)
+    horizon = float(np.clip(e / math.radians(2.0), 0.0, 1.0))
+    sun_data.energy = float(lighting.sun_strength) * (1.0 - 0.8 * clouds) * horizon
     sun_data.angle = math.radians(0.53 + 20.0 * clouds)
     sun = bpy.data.objects.new("sun", sun_data)
     sun.rotation_euler = (math.pi / 2 - e, 0.0, math.pi - a)

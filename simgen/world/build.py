@@ -134,6 +134,8 @@ def _asset(class_name: str, colour, scale: float, texture: str, rng: np.random.G
 
 # ---- road ---------------------------------------------------------------------------------------------------
 
+#: below this sun elevation (deg) lit rooms, shops and signs glow as at night (dusk and night)
+DUSK_BELOW_DEG = 4.0
 #: facade materials a "mixed" street picks from, with their weights, and each material's procedural texture
 FACADE_MIX = ("brick", "plaster", "concrete", "glass")
 FACADE_MIX_WEIGHTS = (0.35, 0.35, 0.2, 0.1)
@@ -216,7 +218,9 @@ class _Build:
         self.seed, self.scene, self.variant = int(resolved.seed), resolved.scene.name, int(resolved.variant)
         self.T = int(resolved.frames)
         self.times = np.arange(self.T) / float(resolved.fps)
-        self.layout: Layout = build_layout(road_params(resolved.road, resolved.lighting.night, self.rng),
+        self.layout: Layout = build_layout(road_params(resolved.road, resolved.lighting.night
+                                                               or resolved.lighting.sun_elevation_deg < DUSK_BELOW_DEG,
+                                                               self.rng),
                                                    self.rng("layout/buildings"))
         self.ego = ego_poses(resolved.ego, self.times)
         self.cameras = build_cameras(resolved, self.ego)

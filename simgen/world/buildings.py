@@ -35,7 +35,9 @@ ROOM_DEPTH = 3.0
 SHOP_DEPTH = 4.0
 
 # material slots of a detailed building (index into the building entity's materials)
-WALL, SHOP_ROOM, TRIM, FRAME, ROOM_DARK, ROOM_LIT, SIGN, DOOR, ROOF, BLIND, RAIL, GROUND = range(12)
+WALL, SHOP_ROOM, TRIM, FRAME, ROOM_DARK, ROOM_LIT, SIGN, DOOR, ROOF, BLIND, RAIL, GROUND, ROOM_LIT_COOL = range(13)
+#: the slots of lit rooms (warm lamps, cooler ones)
+LIT_ROOMS = (ROOM_LIT, ROOM_LIT_COOL)
 
 _FRAME_COLOURS = [(0.8, 0.8, 0.78), (0.06, 0.06, 0.065), (0.22, 0.13, 0.07), (0.35, 0.36, 0.38)]
 _SIGN_COLOURS = [(0.55, 0.06, 0.05), (0.05, 0.12, 0.35), (0.04, 0.22, 0.1), (0.75, 0.55, 0.08),
@@ -146,8 +148,11 @@ def building_materials(name: str, material: str, colour, texture: str, look: Fac
                     texture_coords="uv", texture_seed=seed,
                     emission_color=(1.0, 0.9, 0.75), emission_strength=0.6 if night else 0.0)
     if "room_dark" not in shared:
-        lit = 1.5 if night else 0.12
+        lit = 0.7 if night else 0.1
         shared.update(
+            room_lit_cool=Material("room_lit_cool", base_color=(0.5, 0.52, 0.55), roughness=0.9, texture="noise",
+                                   texture_scale=2.0, emission_color=(0.85, 0.92, 1.0),
+                                   emission_strength=0.6 * lit),
             room_dark=Material("room_dark", base_color=(0.09, 0.08, 0.07), roughness=0.9, texture="noise",
                                texture_scale=2.0),
             room_lit=Material("room_lit", base_color=(0.55, 0.5, 0.42), roughness=0.9, texture="noise",
@@ -161,7 +166,7 @@ def building_materials(name: str, material: str, colour, texture: str, look: Fac
                     texture_scale=3.0, emission_color=(1.0, 0.88, 0.7),
                     emission_strength=(2.5 if night else 0.4) if shop_light else 0.0)
     return [wall, shop, trim, frame, shared["room_dark"], shared["room_lit"], sign, shared["door"], shared["roof"],
-            shared["blind"], shared["rail"], ground_mat]
+            shared["blind"], shared["rail"], ground_mat, shared["room_lit_cool"]]
 
 
 def detailed_building(f, side: int, depth: float, p, seed: int, night: bool, shared: dict):
@@ -295,7 +300,7 @@ def _window(acc, glass, P, street, s, u0, u1, v0, v1, look: FacadeLook, rng, flo
     glass.quad([P(u0, v0, r), P(u1, v0, r), P(u1, v1, r), P(u0, v1, r)], 0, street)
     # the room behind (as wide as the bay allows), sometimes a blind behind the glass
     m = max(0.0, min(0.6, (bay - (u1 - u0)) / 2 - 0.05))
-    room = ROOM_LIT if rng.random() < lit_share else ROOM_DARK
+    room = (ROOM_LIT if rng.random() < 0.65 else ROOM_LIT_COOL) if rng.random() < lit_share else ROOM_DARK
     _room(acc, P, s, u0 - m, u1 + m, floor + 0.02, ceil - 0.2, r, r + ROOM_DEPTH, room)
     # close the gap between the recess and the larger room (faces towards the room)
     inward = (0.0, s, 0.0)

@@ -10,7 +10,7 @@ import trimesh
 from simgen.spec.loader import load_scene_text
 from simgen.spec.resolve import resolve
 from simgen.world.build import build_world_with_layout
-from simgen.world.buildings import BALCONY_DEPTH, OVERHANG_MIN_Z, ROOM_LIT
+from simgen.world.buildings import BALCONY_DEPTH, LIT_ROOMS, OVERHANG_MIN_Z
 
 BASE = """
 scene: {name: street_fields}
@@ -138,7 +138,7 @@ def test_balconies_reach_over_the_sidewalk():
 
 def test_lit_windows_share():
     def lit_faces(layout):
-        return sum(int((p.mesh.face_material == ROOM_LIT).sum()) for p in _parts(layout, "building"))
+        return sum(int(np.isin(p.mesh.face_material, LIT_ROOMS).sum()) for p in _parts(layout, "building"))
 
     assert lit_faces(_build(LIT=0)[1]) == 0
     assert lit_faces(_build(LIT=1)[1]) > lit_faces(_build(LIT=0.3)[1]) > 0
