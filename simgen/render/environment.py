@@ -42,7 +42,7 @@ def _clouds(n: Nodes, sky_colour, cover: float):
     comb = n.add("ShaderNodeCombineXYZ")
     n.link(n.math("DIVIDE", sep.outputs["X"], z), comb.inputs[0])
     n.link(n.math("DIVIDE", sep.outputs["Y"], z), comb.inputs[1])
-    shape = n.add("ShaderNodeTexNoise", Scale=0.9, Detail=9.0, Roughness=0.58, Lacunarity=2.1)
+    shape = n.add("ShaderNodeTexNoise", Scale=0.9, Detail=7.0, Roughness=0.58, Lacunarity=2.1)
     n.link(comb.outputs[0], shape.inputs["Vector"])
     base = n.add("ShaderNodeTexNoise", Scale=2.5, Detail=4.0)
     n.link(comb.outputs[0], base.inputs["Vector"])
@@ -72,11 +72,47 @@ def _clouds(n: Nodes, sky_colour, cover: float):
 
 
 def sun_and_sky(scene, lighting: Lighting, light_coll) -> None:
+    """The world shader (physical or uniform sky with clouds; night sky; optional environment-map light) and
+    the sun lamp. Clouds are seen by camera and glossy rays; diffuse light comes from the cloudless sky (the sun
+    is dimmed and softened by the cover instead), which keeps the cloud noise off most shading points."""
     world = bpy.data.worlds.new("sky")
     scene.world = world
     n = Nodes(world.node_tree)
     out = n.add("ShaderNodeOutputWorld")
     bg = n.add("ShaderNodeBackground", Strength=float(lighting.sky_strength))
+    surface = bg.outputs[0]
+    e, a = float(lighting.sun_elevation_rad), float(lighting.sun_azimuth_rad)
+    clouds = float(np.clip(lighting.cloud_cover, 0.0, 1.0))
+    sky_col = None
+    if lighting.night:
+        bg.inputs["Color"].default_value = (0.002, 0.003, 0.008, 1.0)
+    elif lighting.sky_model == "uniform":
+        rgb = n.add("ShaderNodeRGB")
+        rgb.outputs[0].default_value = (0.45, 0.6, 0.85, 1.0)
+        sky_col = rgb.outputs[0]
+    else:
+        sky = n.add("ShaderNodeTexSky")
+        sky.sky_type = _SKY_TYPES[lighting.sky_model]
+        if hasattr(sky, "sun_disc"):
+            sky.sun_disc = False  # the sun lamp below is the sun: disc or lamp, not both
+        sky.sun_elevation = e
+        sky.sun_rotation = a
+        if sky.sky_type in ("PREETHAM", "HOSEK_WILKIE"):
+            sky.sun_direction = (math.cos(e) * math.sin(a), math.cos(e) * math.cos(a), math.sin(e))
+        sky_col = sky.outputs[0]
+        bg.inputs["Strength"].default_value = float(lighting.sky_strength) * PHYSICAL_SKY_SCALE
+    if sky_col is not None:
+        n.link(sky_col, bg.inputs["Color"])
+        if clouds > 0:
+            cloudy = n.add("ShaderNodeBackground", Strength=bg.inputs["Strength"].default_value)
+            n.link(_clouds(n, sky_col, clouds), cloudy.inputs["Color"])
+            lp = n.add("ShaderNodeLightPath")
+            seen = n.math("MAXIMUM", lp.outputs["Is Camera Ray"], lp.outputs["Is Glossy Ray"])
+            mix = n.add("ShaderNodeMixShader")
+            n.link(seen, mix.inputs["Fac"])
+            n.link(bg.outputs[0], mix.inputs[1])
+            n.link(cloudy.outputs[0], mix.inputs[2])
+            surface = mix.outputs[0]
     env_name = getattr(lighting, "environment_map", "none")
     if env_name and env_name != "none":
         # image lighting: every ray but camera rays sees the map; the camera sees the procedural sky
@@ -91,32 +127,11 @@ def sun_and_sky(scene, lighting: Lighting, light_coll) -> None:
         mix = n.add("ShaderNodeMixShader")
         n.link(n.add("ShaderNodeLightPath").outputs["Is Camera Ray"], mix.inputs["Fac"])
         n.link(env_bg.outputs[0], mix.inputs[1])
-        n.link(bg.outputs[0], mix.inputs[2])
-        n.link(mix.outputs[0], out.inputs["Surface"])
-    else:
-        n.link(bg.outputs[0], out.inputs["Surface"])
-    e, a = float(lighting.sun_elevation_rad), float(lighting.sun_azimuth_rad)
-    clouds = float(np.clip(lighting.cloud_cover, 0.0, 1.0))
+        n.link(surface, mix.inputs[2])
+        surface = mix.outputs[0]
+    n.link(surface, out.inputs["Surface"])
     if lighting.night:
-        bg.inputs["Color"].default_value = (0.002, 0.003, 0.008, 1.0)
         return
-    if lighting.sky_model == "uniform":
-        bg.inputs["Color"].default_value = (0.45, 0.6, 0.85, 1.0)
-        if clouds > 0:
-            rgb = n.add("ShaderNodeRGB")
-            rgb.outputs[0].default_value = (0.45, 0.6, 0.85, 1.0)
-            n.link(_clouds(n, rgb.outputs[0], clouds), bg.inputs["Color"])
-    else:
-        sky = n.add("ShaderNodeTexSky")
-        sky.sky_type = _SKY_TYPES[lighting.sky_model]
-        if hasattr(sky, "sun_disc"):
-            sky.sun_disc = False  # the sun lamp below is the sun: disc or lamp, not both
-        sky.sun_elevation = e
-        sky.sun_rotation = a
-        if sky.sky_type in ("PREETHAM", "HOSEK_WILKIE"):
-            sky.sun_direction = (math.cos(e) * math.sin(a), math.cos(e) * math.cos(a), math.sin(e))
-        n.link(_clouds(n, sky.outputs[0], clouds) if clouds > 0 else sky.outputs[0], bg.inputs["Color"])
-        bg.inputs["Strength"].default_value = float(lighting.sky_strength) * PHYSICAL_SKY_SCALE
     sun_data = bpy.data.lights.new("sun", "SUN")
     # the sun lamp fades out as the sun sets (no light from below the horizon at dusk)
     horizon = float(np.clip(e / math.radians(2.0), 0.0, 1.0))

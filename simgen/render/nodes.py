@@ -84,13 +84,14 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
         return st.outputs[0]
 
     def bricks(width: float, height: float, mortar: float, offset: float = 0.5, v=None, c1=0.8, c2=1.0,
-               mortar_val=0.3, bias: float = 0.0):
+               mortar_val=0.3, bias: float = 0.0, smooth: float = 0.0):
         b = n.add("ShaderNodeTexBrick", Scale=1.0, Color1=(c1, c1, c1, 1), Color2=(c2, c2, c2, 1),
                   Mortar=(mortar_val, mortar_val, mortar_val, 1))
         b.inputs["Brick Width"].default_value = width
         b.inputs["Row Height"].default_value = height
         b.inputs["Mortar Size"].default_value = mortar
         b.inputs["Bias"].default_value = bias
+        b.inputs["Mortar Smooth"].default_value = smooth
         b.offset = offset
         n.link(vec if v is None else v, b.inputs["Vector"])
         bw = n.add("ShaderNodeRGBToBW")
@@ -160,14 +161,15 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
         dirt = _lerp(n, noise(0.5, 3.0), 0.85, 1.15)
         return prod(panels, dirt)
     if kind == "paving":
-        slabs, _ = bricks(0.4, 0.4, 0.008, offset=0.5, c1=0.7, c2=1.15, mortar_val=0.45)
-        grain = _lerp(n, noise(30.0, 6.0, 0.7), 0.85, 1.1)
+        slabs, _ = bricks(0.4, 0.4, 0.015, offset=0.5, c1=0.85, c2=1.1, mortar_val=0.75, smooth=1.0)
+        # weathering mottles (strong and smooth: most of what a moving camera tracks on a pavement)
+        grain = _lerp(n, noise(4.5, 6.0, 0.6), 0.35, 1.65)
         stains = _lerp(n, noise(0.5, 5.0), 0.75, 1.15)
-        gum = _lerp(n, _band(n, noise(9.0, 2.0), 0.66, 0.7), 1.0, 0.6)
+        gum = _lerp(n, _band(n, noise(5.0, 2.0), 0.64, 0.72), 1.0, 0.7)
         return prod(slabs, grain, stains, gum)
     if kind == "kerb":
-        stones, _ = bricks(1.0, 5.0, 0.01, offset=0.0, c1=0.72, c2=1.15, mortar_val=0.35)
-        grain = _lerp(n, noise(30.0, 6.0, 0.7), 0.85, 1.1)
+        stones, _ = bricks(1.0, 5.0, 0.015, offset=0.0, c1=0.85, c2=1.1, mortar_val=0.7, smooth=1.0)
+        grain = _lerp(n, noise(4.5, 6.0, 0.6), 0.35, 1.65)
         dirt = _lerp(n, noise(1.5, 4.0), 0.65, 1.15)
         return prod(stones, grain, dirt)
     if kind == "paint":
@@ -219,12 +221,10 @@ def asphalt_wear(n: Nodes, wear: float, scale: float = 1.0, seed: float = 0.0):
     n.link(vor.outputs["Color"], keep.inputs[0])
     chosen = n.math("GREATER_THAN", keep.outputs["Red"], 0.66)
     r = vor.outputs["Distance"]  # in cell units: 1 = 1 / 0.06 m
-    disc = n.math("LESS_THAN", r, 0.32 * 0.06)
-    rim = n.math("MULTIPLY", disc, n.math("GREATER_THAN", r, 0.29 * 0.06))
-    grid = n.add("ShaderNodeTexChecker", Scale=25.0)
-    n.link(vec, grid.inputs["Vector"])
-    cover = _lerp(n, grid.outputs["Fac"], 1.5, 2.2)
-    cover = n.math("MULTIPLY", cover, _lerp(n, rim, 1.0, 0.45))
+    disc = n.math("SUBTRACT", 1.0, _band(n, r, 0.3 * 0.06, 0.33 * 0.06))  # soft edge: no aliasing
+    rim = n.math("MULTIPLY", disc, _band(n, r, 0.26 * 0.06, 0.29 * 0.06))
+    cover = _lerp(n, noise(6.0, 3.0), 1.3, 2.3)
+    cover = n.math("MULTIPLY", cover, _lerp(n, rim, 1.0, 0.5))
     m = n.math("MULTIPLY", chosen, disc)
     times(_lerp(n, m, 1.0, 0.0))
     manhole = n.math("MULTIPLY", m, cover)
@@ -255,7 +255,7 @@ def asphalt_wear(n: Nodes, wear: float, scale: float = 1.0, seed: float = 0.0):
         cv = n.add("ShaderNodeTexVoronoi", Scale=2.2)
         cv.feature = "DISTANCE_TO_EDGE"
         n.link(warp.outputs[0], cv.inputs["Vector"])
-        crack = n.math("LESS_THAN", cv.outputs["Distance"], 0.01 + 0.012 * w)
+        crack = n.math("SUBTRACT", 1.0, _band(n, cv.outputs["Distance"], 0.004, 0.014 + 0.012 * w))
         old = _band(n, noise(0.15, 2.0), 0.72 - 0.16 * w, 0.75 - 0.16 * w)
         crack = n.math("MULTIPLY", n.math("MULTIPLY", crack, old), n.math("SUBTRACT", 1.0, patch))
         times(_lerp(n, crack, 1.0, 0.5))

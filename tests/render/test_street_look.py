@@ -105,8 +105,9 @@ def test_environment_map_lights_but_the_camera_sees_the_sky(bpy_module):
 
     ground = Entity("ground", "road", _quad(30.0), [Material("g", (0.5, 0.5, 0.5))], np.eye(4)[None])
     cam = look_at((0.0, -10.0, 3.0), (0.0, 10.0, 3.0))  # half sky, half ground
-    base = Lighting(sun_elevation_rad=0.8, sun_strength=0.0)
-    env = Lighting(sun_elevation_rad=0.8, sun_strength=0.0, environment_map="city", environment_strength=3.0)
+    base = Lighting(sun_elevation_rad=0.8, sun_strength=0.0, exposure=-1.5)
+    env = Lighting(sun_elevation_rad=0.8, sun_strength=0.0, environment_map="city", environment_strength=0.4,
+                   exposure=-1.5)
     s = RenderSettings(width=W, height=H, samples=1, device="cpu", passes={"rgb"})
     build_scene(_world([ground], cam, env), s)
     images = [n.image for n in bpy.data.worlds["sky"].node_tree.nodes if n.type == "TEX_ENVIRONMENT"]
@@ -116,6 +117,10 @@ def test_environment_map_lights_but_the_camera_sees_the_sky(bpy_module):
     ground_rows = slice(3 * H // 4, H)
     assert np.abs(a[sky_rows] - b[sky_rows]).mean() < 2.0, "the camera sees the same sky"
     assert np.abs(a[ground_rows] - b[ground_rows]).mean() > 5.0, "the map lights the ground"
+    weak = Lighting(sun_elevation_rad=0.8, sun_strength=0.0, environment_map="city", environment_strength=0.1,
+                    exposure=-1.5)
+    c = _rgb(_world([ground], cam, weak))
+    assert c[ground_rows].mean() < 0.8 * b[ground_rows].mean(), "environment_strength scales the light"
 
 
 KINDS = ["brick", "plaster", "concrete", "curtain_wall", "paving", "kerb", "sign"]

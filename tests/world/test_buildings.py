@@ -114,6 +114,17 @@ def test_facade_material_sets_the_texture_and_glass_has_no_upper_windows():
     assert _parts(layout, "building")[0].materials[0].texture == "plaster"
 
 
+def test_facade_texture_overrides_the_materials_texture():
+    text = BASE
+    for k, v in DEFAULTS.items():
+        text = text.replace(k, str(v))
+    text = text.replace("facade_material: brick,", "facade_material: brick, facade_texture: noise,")
+    _, layout = build_world_with_layout(resolve(load_scene_text(text), 0), 64, 48)
+    assert {p.materials[0].texture for p in _parts(layout, "building")} == {"noise"}
+    _, layout = _build()
+    assert {p.materials[0].texture for p in _parts(layout, "building")} == {"brick"}
+
+
 def test_detailed_false_gives_plain_boxes():
     _, plain = _build(DETAILED="false")
     _, rich = _build()
