@@ -71,6 +71,11 @@ def settings_from_config(cfg: RenderConfig, *, seed: int, device: str | None = N
         persistent_data=cfg.persistent_data,
         seed=(seed + cfg.seed_offset) % (2**31),
         light_paths=cfg.light_paths.model_dump(),
+        adaptive_threshold=cfg.adaptive_threshold,
+        look=cfg.look,
+        gamma=cfg.gamma,
+        motion_blur=cfg.motion_blur,
+        tile_size=cfg.tile_size,
     )
 
 
@@ -213,7 +218,8 @@ def render_scene(
                 previews.append(Path(resolved.scene.name) / seq_dir.name / name)
             t1 = time.perf_counter()
             writer.write_frame(labels, cur.rgb, scene=resolved.scene.name, variant=variant, seed=seed,
-                               tags=tags, knobs=knobs, passes=cfg.passes)
+                               tags=tags, knobs={**knobs, **resolved.camera_knobs(cam)}, passes=cfg.passes,
+                               meta_extra=None if cur.sensor is None else {"sensor": cur.sensor})
             t2 = time.perf_counter()
             for k, v in cur.timings.items():
                 per_stage[k] = per_stage.get(k, 0.0) + v

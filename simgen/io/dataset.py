@@ -97,7 +97,8 @@ class DatasetWriter:
             "classes": class_table().to_json(),
             "conventions": CONVENTIONS,
             "modalities": {
-                "rgb": "8-bit sRGB PNG",
+                "rgb": "8-bit sRGB PNG: the camera's sensor model (exposure, noise, ISP; knobs sensor.*) developed "
+                       "it from the linear render, or Blender's view transform for sensor preset none",
                 "depth": "float32 OpenEXR, channel Z, planar metres, +inf = no surface",
                 "flow_fwd": "Middlebury .flo, float32 (u right, v down) pixels to frame t+1; > 1e9 = unknown",
                 "flow_bwd": "Middlebury .flo, float32 (u right, v down) pixels to frame t-1; > 1e9 = unknown",
@@ -114,7 +115,8 @@ class DatasetWriter:
                                        "glass, 0 = none",
                 "reflection_strength": "float32 OpenEXR, channels mirror glass in [0, 1]: share of the reflected / "
                                        "see-through person's light reaching the camera (surface Fresnel)",
-                "meta": "JSON: width, height, K, world_from_camera, camera, frame, fps, timestamp, objects",
+                "meta": "JSON: width, height, K, world_from_camera, camera, frame, fps, timestamp, objects; sensor "
+                        "(exposure_time_s, iso, gain, wb_gains, metered) for a camera with a sensor model",
             },
             **(extra_info or {}),
         }

@@ -36,6 +36,10 @@ class RawFrame:
         person's light that reaches the camera (Fresnel; :func:`simgen.labels.reflection.merge_reflection_strength`).
     K: (3, 3) float64 OpenCV intrinsics; world_from_camera: (4, 4) float64 OpenCV camera-to-world pose.
     timings: seconds spent per stage (``build``, ``beauty``, ``labels``), for the benchmark and summaries.
+    linear: optional (H, W, 3) float32 scene-linear beauty render (the Combined pass, renderer units, before any
+        view transform) of a camera with a sensor model; ``rgb`` is then that sensor's output.
+    sensor: optional dict of what the camera's sensor did for this frame (exposure_time_s, iso, gain, wb_gains,
+        metered; :class:`simgen.sensor.pipeline.FrameInfo`).
     """
 
     frame: int
@@ -52,6 +56,8 @@ class RawFrame:
     reflection_index: np.ndarray | None = None
     reflection_strength: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    linear: np.ndarray | None = None
+    sensor: dict | None = None
 
     @property
     def height(self) -> int:

@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from simgen.classes import class_table
 from simgen.spec.errors import did_you_mean
+from simgen.spec.sensor import SensorSpec
 from simgen.spec.fields import (
     Bool,
     Cat,
@@ -334,6 +335,9 @@ class CameraSpec(SpecModel):
     mount: Mount = Field(default_factory=Mount, description="Pose on the ego vehicle.")
     clip_start_m: Num(gt=0, le=100) = Field(0.1, description="Near clip distance (m).")
     clip_end_m: Num(gt=1, le=100000) = Field(1000.0, description="Far clip distance (m).")
+    sensor: SensorSpec = Field(default_factory=SensorSpec,
+                               description="Sensor and image processing (exposure, noise, ISP, lens effects); see "
+                                           "docs/sensor.md.")
 
     @model_validator(mode="after")
     def _intrinsics(self) -> CameraSpec:

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from simgen import __version__
 from simgen.rng import stream
+from simgen.sensor.params import SensorParams, preset_params
 from simgen.spec import fields as F
 from simgen.spec import models as S
 from simgen.spec import resolved as R
@@ -259,6 +260,15 @@ def _weather(spec: S.SceneSpec, s: _Sampler, road: R.RRoad) -> R.RWeather:
                       snow=d["snow"])
 
 
+def _sensor(d: dict[str, Any]) -> SensorParams | None:
+    """The sampled ``camera.sensor`` block -> the preset with the set fields overriding it (None for 'none';
+    a preset sampled to 'none' ignores the overrides)."""
+    preset = d["preset"]
+    if preset == "none":
+        return None
+    return preset_params(preset, **{k: v for k, v in d.items() if k != "preset" and v is not None})
+
+
 def _cameras(spec: S.SceneSpec, s: _Sampler) -> list[R.RCamera]:
     out = []
     for c in spec.cameras:
@@ -270,7 +280,8 @@ def _cameras(spec: S.SceneSpec, s: _Sampler) -> list[R.RCamera]:
         else:
             hfov = 90.0
         out.append(R.RCamera(name=c.name, hfov_deg=hfov, mount=R.RMount(**d["mount"]),
-                             clip_start_m=d["clip_start_m"], clip_end_m=d["clip_end_m"]))
+                             clip_start_m=d["clip_start_m"], clip_end_m=d["clip_end_m"],
+                             sensor=_sensor(d["sensor"])))
     return out
 
 

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from simgen.sensor.params import PARAM_FIELDS, SensorParams
+
 
 class _R(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -183,6 +185,8 @@ class RCamera(_R):
     mount: RMount
     clip_start_m: float
     clip_end_m: float
+    sensor: SensorParams | None = Field(None, description="Sensor model; None = none (the renderer's view "
+                                                          "transform makes the picture).")
 
 
 class RStreetLights(_R):
@@ -307,3 +311,10 @@ class ResolvedScene(_R):
             "edge_cases": sorted({e.kind for e in self.edge_cases}),
             **{f"sweep.{path}": label for path, label in self.sweep.items()},
         }
+
+    def camera_knobs(self, camera: str) -> dict[str, Any]:
+        """Knobs of one camera: ``sensor.preset`` and every ``sensor.<field>`` of its sensor model."""
+        cam = next(c for c in self.cameras if c.name == camera)
+        if cam.sensor is None:
+            return {"sensor.preset": "none"}
+        return {"sensor.preset": cam.sensor.preset, **{f"sensor.{f}": getattr(cam.sensor, f) for f in PARAM_FIELDS}}

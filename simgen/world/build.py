@@ -193,7 +193,8 @@ def build_cameras(resolved, ego: np.ndarray) -> list[Camera]:
     for c in resolved.cameras:
         m = c.mount
         mount = mount_matrix(m.x, m.y, m.z, m.yaw_deg, m.pitch_deg, m.roll_deg)
-        out.append(Camera(c.name, math.radians(c.hfov_deg), ego @ mount, c.clip_start_m, c.clip_end_m))
+        out.append(Camera(c.name, math.radians(c.hfov_deg), ego @ mount, c.clip_start_m, c.clip_end_m,
+                          sensor=c.sensor))
     return out
 
 
@@ -224,6 +225,8 @@ class _Build:
                                                    self.rng("layout/buildings"))
         self.ego = ego_poses(resolved.ego, self.times)
         self.cameras = build_cameras(resolved, self.ego)
+        for cam in self.cameras:
+            cam.sensor_seed = int(self.rng(f"sensor/{cam.name}/seed").integers(0, 2**31 - 1))
         cam0 = self.cameras[0]
         self.K = intrinsics_from_hfov(cam0.hfov_rad, self.width, self.height)
         self.view = CameraView(self.K, cam0.poses[0], self.width, self.height, cam0.clip_start)

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 
 from simgen.classes import class_table
+from simgen.sensor.params import SensorParams
 
 
 @dataclass
@@ -149,6 +150,10 @@ class Camera:
     poses: np.ndarray
     clip_start: float = 0.1
     clip_end: float = 1000.0
+    #: sensor model (:class:`simgen.sensor.params.SensorParams`) or None: the renderer's view transform
+    sensor: SensorParams | None = None
+    #: seed of the sensor's random streams (noise, fixed pattern, lens dirt), drawn from the scene seed
+    sensor_seed: int = 0
 
     def __post_init__(self) -> None:
         self.poses = np.asarray(self.poses, np.float64)

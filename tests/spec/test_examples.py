@@ -169,12 +169,13 @@ def test_console_script_resolve_and_schema():
 
 def test_docs_mention_every_scene_field():
     from simgen.spec import models as S
+    from simgen.spec.sensor import SensorSpec
 
     doc = (REPO / "docs" / "spec.md").read_text()
     missing = []
     for model in (S.SceneSpec, S.SceneInfo, S.Road, S.LaneMarkings, S.Crosswalk, S.Buildings, S.ShopWindows,
                   S.ObjectGroup, S.Placement, S.Motion, S.Pose, S.Ego, S.EgoStart, S.CameraSpec, S.Mount,
-                  S.LightingSpec, S.StreetLights, S.Headlights, S.WeatherSpec, S.Puddles):
+                  S.LightingSpec, S.StreetLights, S.Headlights, S.WeatherSpec, S.Puddles, SensorSpec):
         for name, f in model.model_fields.items():
             if f"`{f.alias or name}`" not in doc:
                 missing.append(f"{model.__name__}.{f.alias or name}")
