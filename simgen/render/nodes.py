@@ -264,7 +264,7 @@ def asphalt_wear(n: Nodes, wear: float, scale: float = 1.0, seed: float = 0.0):
         times(_lerp(n, _band(n, tracks, 0.45, 0.7), 1.0, 1.0 - 0.22 * w))
         stains = _band(n, noise(0.9, 5.0, 0.6), 0.68 - 0.1 * w, 0.74 - 0.1 * w)
         times(_lerp(n, stains, 1.0, 1.0 - 0.35 * w))
-        bleach = _lerp(n, noise(0.08, 3.0), 1.0 + 0.25 * w, 1.0 - 0.05 * w)
+        bleach = _lerp(n, noise(0.08, 3.0), 1.0 + 0.15 * w, 1.0 - 0.15 * w)
         times(bleach)
     return n.math("ADD", out, manhole)
 

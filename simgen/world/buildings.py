@@ -146,9 +146,9 @@ def building_materials(name: str, material: str, colour, texture: str, look: Fac
     frame = Material(f"frame_{look.frame}", base_color=look.frame, roughness=0.45)
     sign = Material(f"{name}_sign", base_color=look.sign, roughness=0.35, texture="sign", texture_scale=1.0,
                     texture_coords="uv", texture_seed=seed,
-                    emission_color=(1.0, 0.9, 0.75), emission_strength=0.6 if night else 0.0)
+                    emission_color=(1.0, 0.9, 0.75), emission_strength=0.3 if night else 0.0)
     if "room_dark" not in shared:
-        lit = 0.7 if night else 0.1
+        lit = 0.4 if night else 0.06
         shared.update(
             room_lit_cool=Material("room_lit_cool", base_color=(0.5, 0.52, 0.55), roughness=0.9, texture="noise",
                                    texture_scale=2.0, emission_color=(0.85, 0.92, 1.0),

@@ -348,7 +348,7 @@ def road_material(wetness: float, texture: str = "asphalt", wear: float = 0.0) -
     """The road surface: wetter is darker and smoother (roughness 0.9 dry .. 0.15 soaked); ``wear`` 0..1 adds
     patches, cracks, tyre tracks and stains to the asphalt texture (manhole covers are always there)."""
     w = float(np.clip(wetness, 0.0, 1.0))
-    return Material("asphalt", base_color=(0.09 * (1 - 0.4 * w),) * 3, roughness=0.9 - 0.75 * w,
+    return Material("asphalt", base_color=(0.08 * (1 - 0.4 * w),) * 3, roughness=0.9 - 0.75 * w,
                     texture=texture, texture_scale=1.0, reflective=w > 0.5,  # type: ignore[arg-type]
                     wear=float(np.clip(wear, 0.0, 1.0)))
 
