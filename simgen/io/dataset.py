@@ -37,8 +37,9 @@ DATASET_JSON = "dataset.json"
 
 
 def frame_meta(labels: FrameLabels, extra: dict | None = None) -> dict:
-    """The per-frame meta JSON: width, height, K, world_from_camera, camera, frame, fps, timestamp, objects
-    (see :class:`simgen.labels.objects.ObjectRecord`), the camera record and the conventions version."""
+    """The per-frame meta JSON: width, height, K, camera_model, D, world_from_camera, camera, frame, fps,
+    timestamp, objects (see :class:`simgen.labels.objects.ObjectRecord`), the camera record and the conventions
+    version."""
     meta = {
         "conventions_version": CONVENTIONS_VERSION,
         "frame": int(labels.frame),
@@ -46,6 +47,8 @@ def frame_meta(labels: FrameLabels, extra: dict | None = None) -> dict:
         "width": int(labels.width),
         "height": int(labels.height),
         "K": np.asarray(labels.K, float).tolist(),
+        "camera_model": "pinhole" if labels.lens is None else labels.lens.model,
+        "D": [] if labels.lens is None else list(labels.lens.D),
         "world_from_camera": np.asarray(labels.world_from_camera, float).tolist(),
         "fps": float(labels.fps),
         "timestamp": float(labels.timestamp),
@@ -89,6 +92,7 @@ class DatasetWriter:
         except OSError as err:
             raise OutputError(f"cannot write to output folder {self.root}: {err.strerror or err}") from err
         self._sequences: dict[tuple[str, str], list[str]] = {}
+        self._folders: dict[tuple[str, str], str] = {}
         info = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
@@ -99,7 +103,10 @@ class DatasetWriter:
             "modalities": {
                 "rgb": "8-bit sRGB PNG: the camera's sensor model (exposure, noise, ISP; knobs sensor.*) developed "
                        "it from the linear render, or Blender's view transform for sensor preset none",
-                "depth": "float32 OpenEXR, channel Z, planar metres, +inf = no surface",
+                "depth": "float32 OpenEXR, channel Z, metres, +inf = no surface: planar (camera z) for "
+                         "camera_model pinhole and opencv, range along the pixel's ray for fisheye",
+                "disparity": "float32 OpenEXR, channel D (left camera of a stereo rig): f*B/Z pixels, "
+                             "u_left - u_right in the rectified pair, NaN = no surface",
                 "flow_fwd": "Middlebury .flo, float32 (u right, v down) pixels to frame t+1; > 1e9 = unknown",
                 "flow_bwd": "Middlebury .flo, float32 (u right, v down) pixels to frame t-1; > 1e9 = unknown",
                 "flow_fwd_occlusion": "8-bit PNG: 0 visible, 1 occluded, 2 out of view, 3 no flow",
@@ -115,8 +122,13 @@ class DatasetWriter:
                                        "glass, 0 = none",
                 "reflection_strength": "float32 OpenEXR, channels mirror glass in [0, 1]: share of the reflected / "
                                        "see-through person's light reaching the camera (surface Fresnel)",
-                "meta": "JSON: width, height, K, world_from_camera, camera, frame, fps, timestamp, objects; sensor "
-                        "(exposure_time_s, iso, gain, wb_gains, metered) for a camera with a sensor model",
+                "meta": "JSON: width, height, K, world_from_camera, camera, frame, fps, timestamp, objects; "
+                        "camera_record.camera_model (pinhole | opencv | fisheye), D (OpenCV order: opencv "
+                        "k1 k2 p1 p2 k3 as cv2.projectPoints, fisheye k1 k2 k3 k4 as cv2.fisheye.projectPoints "
+                        "with theta = atan2(sqrt(x^2+y^2), z) beyond 90 deg; empty for pinhole), fov_deg "
+                        "(fisheye), depth (planar | range), stereo (rig cameras: R, T, R1, R2, P1, P2, Q as "
+                        "cv2.stereoRectify gives); sensor (exposure_time_s, iso, gain, wb_gains, metered) for a "
+                        "camera with a sensor model",
             },
             **(extra_info or {}),
         }
@@ -158,16 +170,21 @@ class DatasetWriter:
 
     # -- sequences ------------------------------------------------------------------------------------------
     def sequence_dir(self, scene: str, variant: int | str) -> Path:
-        return self.root / safe_component(scene, "scene") / variant_dir(variant)
+        folder = self._folders.get((scene, variant_dir(variant)), variant_dir(variant))
+        return self.root / safe_component(scene, "scene") / folder
 
-    def begin_sequence(self, scene: str, variant: int | str, cameras: Sequence[str], resolved: dict | None = None) -> Path:
-        """Create ``<scene>/<variant>/`` and write ``scene.resolved.json`` (the resolved scene, plain data).
+    def begin_sequence(self, scene: str, variant: int | str, cameras: Sequence[str], resolved: dict | None = None,
+                       *, name: str | None = None) -> Path:
+        """Create ``<scene>/<name>/`` and write ``scene.resolved.json`` (the resolved scene, plain data).
 
-        cameras: the sequence's camera names; with more than one, frames go to ``<scene>/<variant>/<camera>/``.
-        Returns the sequence folder.
+        name: the sequence folder (default: the zero-padded variant, ``0003``; ``simgen render`` names it after
+        variant, seed and sweep point, see :mod:`simgen.io.layout`). cameras: the sequence's camera names; with
+        more than one, frames go to ``<scene>/<name>/<camera>/``. Returns the sequence folder.
         """
         if not cameras:
             raise ValueError("a sequence needs at least one camera")
+        if name is not None:
+            self._folders[(scene, variant_dir(variant))] = safe_component(name, "sequence")
         d = self.sequence_dir(scene, variant)
         for c in cameras:
             safe_component(c, "camera")
@@ -203,6 +220,7 @@ class DatasetWriter:
         knobs: dict | None = None,
         meta_extra: dict | None = None,
         passes: Collection[str] | None = None,
+        row_extra: dict | None = None,
     ) -> dict:
         """Write every modality of one frame, then append its manifest row; returns the row.
 
@@ -210,7 +228,8 @@ class DatasetWriter:
         normal, reflection); a modality is kept when the part of its name before the first ``_`` is listed
         (``flow_fwd_occlusion`` belongs to ``flow``). ``meta`` is always written. None = everything.
 
-        rgb: (H, W, 3) uint8 sRGB. knobs: free-form values for slicing (weather, time of day, ...).
+        rgb: (H, W, 3) uint8 sRGB. knobs: free-form values for slicing (weather, time of day, ...). row_extra:
+        more row fields (``simgen render`` adds ``sequence``, ``source``, ``commit`` and ``sweep``).
         Modalities written: rgb, depth, semantic, instance, normal, meta; flow_fwd/flow_bwd when present (not on
         the last/first frame), their occlusion PNGs when computed, reflection (+ reflection_semantic/_instance)
         when present.
@@ -244,8 +263,10 @@ class DatasetWriter:
         if labels.reflection_strength is not None:
             writers["reflection_strength"] = lambda p: formats.write_reflection_strength(
                 p, labels.reflection_strength, atomic=False)
+        if labels.disparity is not None:
+            writers["disparity"] = lambda p: formats.write_exr(p, {"D": labels.disparity}, atomic=False)
         if passes is not None:
-            keep = set(passes)
+            keep = set(passes) | ({"disparity"} if "depth" in passes else set())
             writers = {m: w for m, w in writers.items() if m.split("_")[0] in keep}
         meta = frame_meta(labels, meta_extra)
         writers["meta"] = lambda p: formats.write_json(p, meta, atomic=False)
@@ -262,8 +283,9 @@ class DatasetWriter:
         except OSError as err:
             raise OutputError(f"cannot write frame {t} to {d}: {err.strerror or err}") from err
         camera_part = f"/{labels.camera}" if len(self._sequences[(scene, variant_dir(variant))]) > 1 else ""
+        seq_rel = self.sequence_dir(scene, variant).relative_to(self.root).as_posix()
         row = {
-            "sample_id": f"{scene}/{variant_dir(variant)}{camera_part}/{t:06d}",
+            "sample_id": f"{seq_rel}{camera_part}/{t:06d}",
             "scene": scene,
             "variant": variant,
             "camera": labels.camera,
@@ -275,6 +297,7 @@ class DatasetWriter:
             "tags": list(tags),
             "knobs": dict(knobs or {}),
             "files": files,
+            **(row_extra or {}),
         }
         self._append_row(row)
         return row
@@ -283,7 +306,9 @@ class DatasetWriter:
 class DatasetReader:
     """Reads a native dataset: ``rows`` (manifest rows), ``len(reader)``, ``reader[i]`` -> sample dict.
 
-    A sample holds numpy arrays (``rgb`` (H, W, 3) uint8 RGB, ``depth`` (H, W) float32 metres +inf = none,
+    A sample holds numpy arrays (``rgb`` (H, W, 3) uint8 RGB, ``depth`` (H, W) float32 metres +inf = none
+    (planar, or the range along the ray when ``meta["camera_model"]`` is ``fisheye``), optional ``disparity``
+    (H, W) float32 (left camera of a stereo rig),
     ``semantic`` (H, W) uint8, ``instance`` (H, W) uint16, ``normal`` (H, W, 3) float32, ``flow_fwd`` /
     ``flow_bwd`` (H, W, 2) float32 with NaN where unknown plus ``flow_*_valid`` (H, W) bool, optional
     ``flow_*_occlusion`` (H, W) uint8 codes and ``reflection``), ``meta`` (dict) and ``row`` (the manifest row).
@@ -298,20 +323,30 @@ class DatasetReader:
         self.rows = list(self._read_rows())
 
     def _read_rows(self) -> Iterator[dict]:
-        path = self.root / MANIFEST
-        if not path.exists():
-            return
-        lines = path.read_bytes().split(b"\n")
-        for i, line in enumerate(lines):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
-                if i == len(lines) - 1:  # an append cut short by a crash
-                    warnings.warn(f"{path}: ignoring a truncated last line", stacklevel=2)
-                    continue
-                raise SimgenError(f"{path}:{i + 1}: not valid JSON") from None
+        from simgen.io.commit import ManifestError, read_manifest
+
+        m = read_manifest(self.root)
+        if m.bad:
+            raise ManifestError(m.problem())
+        if m.truncated:  # an append cut short by a crash
+            warnings.warn(f"{m.path}: ignoring a truncated last line", stacklevel=3)
+        yield from m.rows
+
+    def verify(self) -> list[str]:
+        """The integrity check (empty = sound): every row's files exist, every sequence folder has rows, no
+        unfinished commit (see :func:`simgen.io.commit.verify`; ``simgen repair`` fixes what it lists)."""
+        from simgen.io.commit import verify
+
+        return verify(self.root)
+
+    def sequences(self) -> dict[str, list[dict]]:
+        """Rows grouped by sequence folder (``<scene>/<sequence>``), in manifest order."""
+        from simgen.io.commit import sequence_of
+
+        out: dict[str, list[dict]] = {}
+        for row in self.rows:
+            out.setdefault(sequence_of(row) or "", []).append(row)
+        return out
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -337,6 +372,8 @@ class DatasetReader:
                 out["depth"] = formats.read_depth(p)
             elif modality == "normal":
                 out["normal"] = formats.read_normal(p)
+            elif modality == "disparity":
+                out["disparity"] = formats.read_exr(p)["D"]
             elif modality == "reflection":
                 out["reflection"] = formats.read_reflection(p)
             elif modality == "reflection_strength":

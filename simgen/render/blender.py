@@ -41,6 +41,7 @@ in :mod:`~simgen.render.environment`, reflection-label materials in :mod:`~simge
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import time
@@ -58,7 +59,6 @@ from simgen.render.reflection import ReflectionMaterials, reflection_glass_modes
 from simgen.render.scene import LAYER_BEAUTY, LAYER_LABELS, LAYER_REFLECTION, BuiltScene, build_scene  # noqa: F401
 from simgen.render.settings import RenderSettings
 from simgen.sensor import Sensor, scene_streams
-from simgen.world.conventions import intrinsics_from_hfov
 from simgen.world.model import World
 
 log = logging.getLogger(__name__)
@@ -115,14 +115,37 @@ def _render_layer(scene, layer_name: str, exr: Path | None, png: Path | None = N
         img.save_render(str(exr), scene=scene)
 
 
+@contextlib.contextmanager
+def _removed_on_stop(path: str) -> Iterator[None]:
+    """While rendering, a SIGINT/SIGTERM under the ``simgen`` command ends the process at once (see
+    :mod:`simgen.interrupt`, even inside a Cycles render); this registers the temporary folder for removal then."""
+    from simgen import interrupt
+
+    unregister = interrupt.remove_tree_on_stop(path)
+    try:
+        yield
+    finally:
+        unregister()
+
+
+def _use_camera(scene, cam_obj, lens, settings: RenderSettings) -> None:
+    """Make ``cam_obj`` the active camera at its own resolution (the render size for the default pinhole)."""
+    scene.camera = cam_obj
+    w, h = (settings.width, settings.height) if lens is None else (lens.width, lens.height)
+    if (scene.render.resolution_x, scene.render.resolution_y) != (w, h):
+        scene.render.resolution_x, scene.render.resolution_y = w, h
+
+
 def make_sensors(world: World, settings: RenderSettings) -> list[Sensor | None]:
     """One :class:`~simgen.sensor.Sensor` per camera of ``world`` (None where the camera has no sensor model),
-    seeded from the camera's ``sensor_seed``; the scene's and the settings' exposure are its EV bias."""
+    at the camera's own image size, seeded from the camera's ``sensor_seed``; the scene's and the settings'
+    exposure are its EV bias."""
+    sizes = [(ln.width, ln.height) for ln in (c.lens_at(settings.width, settings.height) for c in world.cameras)]
     return [None if c.sensor is None else
-            Sensor(c.sensor, settings.width, settings.height, world.fps,
+            Sensor(c.sensor, *size, world.fps,
                    scene_streams(c.sensor_seed, world.name, 0, c.name),
                    ev_bias=world.lighting.exposure + settings.exposure)
-            for c in world.cameras]
+            for c, size in zip(world.cameras, sizes)]
 
 
 def _linear_beauty(scene, path: Path) -> np.ndarray:
@@ -159,7 +182,9 @@ def render_world(
     on_frame: Callable[[RawFrame], None] | None = None,
     on_reflection: Callable[[int, int], None] | None = None,
 ) -> Iterator[RawFrame]:
-    """Render ``world``: yields one :class:`RawFrame` per (frame, camera), frames in the given order.
+    """Render ``world``: yields one :class:`RawFrame` per (frame, camera), frames in the given order. Each
+    camera renders at its own lens's size (the settings' size for the default pinhole); cameras with a
+    distorting lens are OSL custom cameras (:mod:`simgen.render.lens`) and their RawFrame depth is the range.
 
     frames: 0-based frame indices (default: all). on_frame: called with each RawFrame before it is yielded
     (progress reporting). on_reflection(done, total): called after each render of the reflection pre-pass,
@@ -182,7 +207,7 @@ def render_world(
              built.device.message)
     reflection = "reflection" in settings.passes
     sensors = make_sensors(world, settings)
-    with tempfile.TemporaryDirectory(prefix="simgen-render-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="simgen-render-") as tmp, _removed_on_stop(tmp):
         tmpdir = Path(tmp)
         refl_seconds: dict[tuple[int, int], float] = {}
         # (glass mode, what is emitted) of every reflection render a frame needs
@@ -196,7 +221,7 @@ def render_world(
                 for f in frames:
                     scene.frame_set(f)
                     for ci, cam_obj in enumerate(built.cameras):
-                        scene.camera = cam_obj
+                        _use_camera(scene, cam_obj, world.cameras[ci].lens, settings)
                         t = time.perf_counter()
                         _render_layer(scene, LAYER_REFLECTION, tmpdir / f"reflection-{mode}-{what}-{f}-{ci}.exr",
                                       filter_width=LABEL_FILTER_WIDTH)
@@ -207,7 +232,8 @@ def render_world(
         for f in frames:
             scene.frame_set(f)
             for ci, (cam_model, cam_obj) in enumerate(zip(world.cameras, built.cameras)):
-                scene.camera = cam_obj
+                _use_camera(scene, cam_obj, cam_model.lens, settings)
+                lens = cam_model.lens_at(settings.width, settings.height)
                 timings = {"build": build_seconds}
                 build_seconds = 0.0
                 io = 0.0
@@ -268,7 +294,8 @@ def render_world(
                     position=lab["Position"][..., :3],
                     vector=lab["Vector"][..., :4],
                     normal=lab["Normal"][..., :3],
-                    K=intrinsics_from_hfov(cam_model.hfov_rad, settings.width, settings.height),
+                    K=lens.K.copy(),
+                    lens=lens,
                     world_from_camera=np.array(cam_model.poses[f], np.float64),
                     reflection=refl,
                     reflection_index=refl_index,

@@ -13,6 +13,7 @@ from mathutils import Matrix
 
 from simgen.render.device import DeviceChoice, apply_device, select_device
 from simgen.render.environment import fog_box, sun_and_sky
+from simgen.render.lens import check_custom_camera_device, setup_camera_data
 from simgen.render.materials import WET_CLASSES, principled_material
 from simgen.render.meshes import new_mesh, thicken_open_glass
 from simgen.render.settings import RenderSettings, blender_look
@@ -87,10 +88,13 @@ def _keyframe(obj, poses: np.ndarray, to_blender=None) -> None:
 
 def _camera_object(cam_model, settings: RenderSettings, coll):
     data = bpy.data.cameras.new(cam_model.name)
-    data.sensor_fit = "HORIZONTAL"
-    data.sensor_width = 36.0
-    data.lens = 18.0 / math.tan(cam_model.hfov_rad / 2.0)
-    data.shift_x = data.shift_y = 0.0
+    if cam_model.lens is not None:
+        setup_camera_data(data, cam_model.lens)
+    else:
+        data.sensor_fit = "HORIZONTAL"
+        data.sensor_width = 36.0
+        data.lens = 18.0 / math.tan(cam_model.hfov_rad / 2.0)
+        data.shift_x = data.shift_y = 0.0
     data.clip_start, data.clip_end = float(cam_model.clip_start), float(cam_model.clip_end)
     obj = bpy.data.objects.new(cam_model.name, data)
     coll.objects.link(obj)
@@ -186,6 +190,7 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     device = _configure(scene, world, settings)
+    check_custom_camera_device(world, device)
     root = scene.collection
     main = bpy.data.collections.new("world")
     weather_coll = bpy.data.collections.new(WEATHER)
@@ -194,6 +199,9 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
         root.children.link(coll)
 
     cache: dict[tuple, object] = {}
+    #: rigid entities that share one simgen Mesh (catalog assets) share one Blender mesh; their materials are
+    #: object-linked slots, so every instance keeps its own paint
+    meshes: dict[tuple, object] = {}
     objects = []
     for key, ent in enumerate(world.entities, start=1):
         wet = ent.class_name in WET_CLASSES
@@ -204,12 +212,23 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
                 cache[ck] = principled_material(m.name, m, world.weather, wet)
             bmats.append(cache[ck])
         glass = {i for i, m in enumerate(ent.materials) if m.transmission > 0}
-        verts, polys, fmat = thicken_open_glass(ent.mesh, glass) if glass else (
-            ent.mesh.vertices, ent.mesh.faces, ent.mesh.face_material)
-        me = new_mesh(ent.name, verts, polys, fmat, ent.mesh.uv, ent.mesh.smooth)
-        for bm in bmats:
-            me.materials.append(bm)
+        shareable = ent.vertex_frames is None
+        mk = (id(ent.mesh), frozenset(glass), len(bmats))
+        me = meshes.get(mk) if shareable else None
+        if me is None:
+            verts, polys, fmat = thicken_open_glass(ent.mesh, glass) if glass else (
+                ent.mesh.vertices, ent.mesh.faces, ent.mesh.face_material)
+            me = new_mesh(ent.name, verts, polys, fmat, ent.mesh.uv, ent.mesh.smooth)
+            for bm in bmats:
+                me.materials.append(bm)
+            if shareable:
+                meshes[mk] = me
         obj = bpy.data.objects.new(ent.name, me)
+        if shareable:
+            for i, bm in enumerate(bmats):
+                slot = obj.material_slots[i]
+                slot.link = "OBJECT"
+                slot.material = bm
         obj.pass_index = key  # label_key >= 1: index 0 is the sky
         (main if ent.label_visible else weather_coll).objects.link(obj)
         _keyframe(obj, ent.poses)

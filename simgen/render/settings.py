@@ -43,8 +43,8 @@ LIGHT_PATH_KEYS = frozenset({
 class RenderSettings:
     """How to render a world.
 
-    width, height: image size in pixels. samples: Cycles samples per pixel for the beauty render (the label
-    renders always use 1). denoiser: 'none' or 'oidn' (OpenImageDenoise, beauty render only). device: see
+    width, height: default image size in pixels (a camera with its own lens renders at the lens's size).
+    samples: Cycles samples per pixel for the beauty render (the label renders always use 1). denoiser: 'none' or 'oidn' (OpenImageDenoise, beauty render only). device: see
     :func:`simgen.render.device.choose_device`. threads: CPU threads, 0 = all cores. passes: which outputs
     the caller needs ('reflection' adds a third render; the others are always produced because they are
     nearly free). view_transform: display transform of the 8-bit RGB ('standard' = plain sRGB).

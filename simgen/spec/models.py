@@ -33,6 +33,7 @@ from simgen.spec.fields import (
 )
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
+ASSET_ID_PATTERN = r"^[a-z0-9_][a-z0-9_.\-]*(/[a-z0-9_][a-z0-9_.\-]*)?$"
 #: Upper limits that catch typos such as ``count: 1000000`` before they eat a machine.
 MAX_GROUP_COUNT = 500
 MAX_TOTAL_OBJECTS = 2000
@@ -54,6 +55,9 @@ MotionKind = Literal["static", "constant_velocity", "waypoints"]
 FacadeMaterial = Literal["mixed", "brick", "plaster", "concrete", "glass"]
 #: the CC0 image-lighting maps bundled with Blender (datafiles/studiolights/world/<name>.exr)
 EnvironmentMap = Literal["none", "city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset"]
+AssetId = Annotated[str, Field(pattern=ASSET_ID_PATTERN, max_length=120)]
+#: a catalog asset id, or a choice among ids
+AssetRef = Cat(AssetId, "AssetChoice")
 
 
 def _thing_class(value: str) -> str:
@@ -210,6 +214,9 @@ class Placement(SpecModel):
     heading_jitter_deg: Num(ge=0, le=180) = Field(0.0, description="Random yaw offset bound (+/- deg), per instance.")
     visible: Bool = Field(False, description="Each instance must be at least partly visible from the first camera "
                                              "at frame 0.")
+    camera: str | None = Field(None, max_length=80, description="The camera visible / distance_m / facing_camera "
+                                                                "refer to (any camera, rig cameras included, e.g. "
+                                                                "sv_left); default: the first.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Placement:
@@ -255,11 +262,24 @@ class ObjectGroup(SpecModel):
     animation: Cat(Animation, "AnimationChoice") = Field(
         "none", description="Body pose / animation (people and cyclists): standing, idle, walking, running, cycling.")
     motion: Motion = Field(default_factory=Motion, description="Motion over the sequence.")
+    # -- assets (see assets/catalog.yaml and docs/assets.md)
+    asset: AssetRef | None = Field(
+        None, description="Catalog asset id (e.g. sweethome3d/suv) or a choice among ids; sampled per instance. "
+                          "Default: any installed catalog asset of the class.")
+    asset_tag: str | None = Field(None, pattern=r"^[a-z0-9_\-]+$", max_length=50,
+                                  description="Pick among the class's catalog assets with this tag (e.g. sedan).")
 
     @field_validator("class_")
     @classmethod
     def _check_class(cls, v: str) -> str:
         return _thing_class(v)
+
+    @model_validator(mode="after")
+    def _asset_or_tag(self) -> ObjectGroup:
+        if self.asset is not None and self.asset_tag is not None:
+            raise PydanticCustomError("asset_twice", "give asset or asset_tag, not both",
+                                      {"hint": "asset names one asset; asset_tag picks among the tagged ones"})
+        return self
 
     @model_validator(mode="after")
     def _poses_count(self) -> ObjectGroup:
@@ -275,6 +295,28 @@ class ObjectGroup(SpecModel):
             raise PydanticCustomError("pose_count", "explicit poses need a literal count",
                                       {"hint": "use a region placement for a random count"})
         return self
+
+
+# ------------------------------------------------------------------------------------------ street furniture
+FurnitureKind = Literal["tree", "vegetation", "bench", "trash_can", "hydrant", "bollard", "cone", "bicycle",
+                        "bicycle_rack", "sign"]
+#: default mix of street furniture kinds (relative weights)
+FURNITURE_WEIGHTS = {"tree": 3.0, "vegetation": 1.5, "bench": 1.0, "trash_can": 1.5, "hydrant": 0.5,
+                     "bollard": 2.0, "cone": 0.5, "bicycle": 1.0, "bicycle_rack": 0.5, "sign": 1.0}
+
+
+class StreetFurniture(SpecModel):
+    """Clutter and vegetation along the sidewalks (trees, hedges, benches, bins, hydrants, bollards, ...), placed by
+    the world stage on the sidewalk, clear of every other object, after the street lights and before the object
+    groups."""
+
+    density: Num(ge=0, le=1) = Field(
+        0.0, description="0 = none, 1 = one item per 3 m of sidewalk on each side (fewer where there is no room).")
+    sides: Cat(Side, "FurnitureSidesChoice") = Field("both", description="left, right or both.")
+    kinds: dict[FurnitureKind, Annotated[float, Field(ge=0, le=100)]] | None = Field(
+        None, description="Relative weights of the kinds (omitted kinds are not placed); default: "
+                          + ", ".join(f"{k} {v:g}" for k, v in FURNITURE_WEIGHTS.items()) + ".")
+    x_range_m: Range | None = Field(None, description="Only along this stretch of the road (m of x).")
 
 
 # ------------------------------------------------------------------------------------------------ ego, cameras
@@ -325,8 +367,71 @@ class Mount(SpecModel):
     roll_deg: Num(ge=-180, le=180) = Field(0.0, description="Roll (deg).")
 
 
+# ---- camera geometry: lens model, intrinsics, distortion, resolution, rigs (grouped) ----
+CameraModel = Literal["pinhole", "opencv", "fisheye"]
+RigKind = Literal["stereo", "surround"]
+
+
+class LensSpec(SpecModel):
+    """Lens model and intrinsics of one camera, in OpenCV's parameterisation (stored as ``K``, ``D``).
+
+    pinhole: no distortion. opencv: Brown–Conrady, D = (k1, k2, p1, p2, k3) as ``cv2.projectPoints``.
+    fisheye: OpenCV's equidistant model, D = (k1, k2, k3, k4) as ``cv2.fisheye.projectPoints``, any field of
+    view up to 360° (``fov_deg``; rays beyond fov_deg/2 off-axis are black and unlabelled). The focal length
+    comes from fx_px/fy_px, else from the camera's hfov_deg / focal_mm (pinhole, opencv: undistorted
+    horizontal FOV) or, for fisheye, from fov_deg spanning the image width.
+    """
+
+    model: Cat(CameraModel, "CameraModelChoice") = Field("pinhole", description="pinhole, opencv or fisheye.")
+    width: Int(ge=8, le=16384) | None = Field(None, description="Image width (px); default: the render config's.")
+    height: Int(ge=8, le=16384) | None = Field(None, description="Image height (px); default: the render config's.")
+    fx_px: Num(gt=0, le=100000) | None = Field(None, description="Focal length in x (px); overrides the FOV.")
+    fy_px: Num(gt=0, le=100000) | None = Field(None, description="Focal length in y (px); default fx_px.")
+    cx_offset_px: Num(ge=-10000, le=10000) = Field(0.0, description="Principal point offset from the centre, x (px).")
+    cy_offset_px: Num(ge=-10000, le=10000) = Field(0.0, description="Principal point offset from the centre, y (px).")
+    k1: Num(ge=-10, le=10) = Field(0.0, description="Radial distortion k1 (opencv, fisheye).")
+    k2: Num(ge=-10, le=10) = Field(0.0, description="Radial distortion k2 (opencv, fisheye).")
+    k3: Num(ge=-10, le=10) = Field(0.0, description="Radial distortion k3 (opencv, fisheye).")
+    k4: Num(ge=-10, le=10) = Field(0.0, description="Radial distortion k4 (fisheye only).")
+    p1: Num(ge=-1, le=1) = Field(0.0, description="Tangential distortion p1 (opencv only).")
+    p2: Num(ge=-1, le=1) = Field(0.0, description="Tangential distortion p2 (opencv only).")
+    fov_deg: Num(gt=0, le=360) = Field(190.0, description="Fisheye: full field of view of the lens circle (deg).")
+
+    @model_validator(mode="after")
+    def _coefficients(self) -> LensSpec:
+        def nonzero(*names):
+            return [n for n in names if not (isinstance(getattr(self, n), float) and getattr(self, n) == 0.0)]
+
+        model = self.model if isinstance(self.model, str) else None
+        bad = {"pinhole": nonzero("k1", "k2", "k3", "k4", "p1", "p2"), "opencv": nonzero("k4"),
+               "fisheye": nonzero("p1", "p2")}.get(model, [])
+        if bad:
+            raise PydanticCustomError("lens_coeffs", "{model} lens has no coefficient {names}",
+                                      {"model": model, "names": ", ".join(bad),
+                                       "hint": "pinhole: none; opencv: k1 k2 p1 p2 k3; fisheye: k1 k2 k3 k4"})
+        return self
+
+
+class RigSpec(SpecModel):
+    """This camera entry is a rig: one spec object that expands into several cameras sharing its lens.
+
+    stereo: ``<name>_left`` and ``<name>_right``, ``baseline_m`` apart along the camera's x axis, rectified
+    (identical intrinsics, parallel axes; the pair's R, T, P1, P2 and Q as ``cv2.stereoRectify`` gives are
+    stored; the left camera gets a disparity label). surround: ``<name>_front``, ``_left``, ``_right``,
+    ``_rear`` looking forward / left / right / back from the ego's bumpers and mirrors (``mount`` gives the
+    height, pitch and roll; its x/y are the rig's centre).
+    """
+
+    kind: Cat(RigKind, "RigKindChoice") = Field("stereo", description="stereo or surround.")
+    baseline_m: Num(gt=0, le=10) = Field(0.3, description="Stereo baseline (m).")
+    length_m: Num(ge=0, le=30) = Field(3.8, description="Surround: front-to-rear camera distance (m).")
+    width_m: Num(ge=0, le=10) = Field(2.0, description="Surround: left-to-right camera distance (m).")
+
+
 class CameraSpec(SpecModel):
-    """A pinhole camera on the ego vehicle. Give hfov_deg, or focal_mm (+ sensor_width_mm); default hfov 90."""
+    """A camera on the ego vehicle (or a rig of them). Give hfov_deg, or focal_mm (+ sensor_width_mm);
+    default hfov 90. ``lens`` sets the model (pinhole, opencv, fisheye), intrinsics and resolution; ``rig``
+    turns the entry into a stereo pair or a surround rig."""
 
     name: str = Field("front", pattern=NAME_PATTERN, max_length=64, description="Unique camera name.")
     hfov_deg: Num(gt=0, lt=180) | None = Field(None, description="Horizontal field of view (deg, 0 < hfov < 180).")
@@ -338,6 +443,8 @@ class CameraSpec(SpecModel):
     sensor: SensorSpec = Field(default_factory=SensorSpec,
                                description="Sensor and image processing (exposure, noise, ISP, lens effects); see "
                                            "docs/sensor.md.")
+    lens: LensSpec = Field(default_factory=LensSpec, description="Lens model, intrinsics, distortion, resolution.")
+    rig: RigSpec | None = Field(None, description="Make this entry a stereo pair or a surround rig.")
 
     @model_validator(mode="after")
     def _intrinsics(self) -> CameraSpec:
@@ -586,6 +693,12 @@ class SceneSpec(SpecModel):
     edge_cases: list[Annotated[EdgeCase, Field(discriminator="kind")]] = Field(
         default_factory=list, max_length=50, description="Edge cases built by the world stage.")
     sweep: SweepSpec | None = Field(None, description="Optional sweep for batch runs.")
+    # -- assets (see assets/catalog.yaml and docs/assets.md)
+    asset_catalogs: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list, max_length=20,
+        description="Extra asset catalog files (relative to this scene file) adding the user's own meshes.")
+    street_furniture: StreetFurniture = Field(default_factory=StreetFurniture,
+                                              description="Clutter and vegetation along the sidewalks.")
 
     #: the file this spec was loaded from (set by load_scene; not part of the data)
     _source: str | None = PrivateAttr(None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -201,6 +202,7 @@ def _objects(spec: S.SceneSpec, s: _Sampler) -> list[R.RObjectGroup]:
             explicit=p.region is None, region=pl["region"], side=pl["side"], lane_index=pl["lane_index"],
             x_range_m=_range(pl["x_range_m"]), distance_m=_range(pl["distance_m"]), spacing_m=pl["spacing_m"],
             heading=pl["heading"], heading_jitter_deg=pl["heading_jitter_deg"], visible=pl["visible"],
+            camera=pl["camera"],
         )
         mo = s.flat(g.motion, f"{pre}.motion", skip=("speed_mps",))
         motion = R.RMotion(kind=mo["kind"], waypoints=[R.RPoint(**w) for w in mo["waypoints"]], loop=mo["loop"])
@@ -216,10 +218,10 @@ def _objects(spec: S.SceneSpec, s: _Sampler) -> list[R.RObjectGroup]:
                 texture=s.field(g, "texture", f"{ip}.texture"), scale=s.field(g, "scale", f"{ip}.scale"),
                 animation=s.field(g, "animation", f"{ip}.animation"),
                 speed_mps=s.field(g.motion, "speed_mps", f"{ip}.speed_mps"),
-                heading_deg=hd, pose=pose,
+                heading_deg=hd, pose=pose, asset=s.field(g, "asset", f"{ip}.asset"),
             ))
         out.append(R.RObjectGroup(name=gname, class_name=g.class_, count=count, placement=placement, motion=motion,
-                                  instances=instances))
+                                  instances=instances, asset_tag=g.asset_tag))
     return out
 
 
@@ -279,9 +281,58 @@ def _cameras(spec: S.SceneSpec, s: _Sampler) -> list[R.RCamera]:
             hfov = math.degrees(2 * math.atan(d["sensor_width_mm"] / (2 * d["focal_mm"])))
         else:
             hfov = 90.0
-        out.append(R.RCamera(name=c.name, hfov_deg=hfov, mount=R.RMount(**d["mount"]),
-                             clip_start_m=d["clip_start_m"], clip_end_m=d["clip_end_m"],
-                             sensor=_sensor(d["sensor"])))
+        common = dict(hfov_deg=hfov, clip_start_m=d["clip_start_m"], clip_end_m=d["clip_end_m"],
+                      lens=R.RLens(**d["lens"]), sensor=_sensor(d["sensor"]))
+        rig = d.get("rig")
+        if rig is None:
+            out.append(R.RCamera(name=c.name, mount=R.RMount(**d["mount"]), **common))
+            continue
+        for role, mount in _rig_mounts(d["mount"], rig):
+            out.append(R.RCamera(name=f"{c.name}_{role}", mount=R.RMount(**mount), **common,
+                                 rig=R.RRig(name=c.name, kind=rig["kind"], role=role,
+                                            baseline_m=rig["baseline_m"] if rig["kind"] == "stereo" else None)))
+    return out
+
+
+RIG_ROLES = {"stereo": ("left", "right"), "surround": ("front", "left", "right", "rear")}
+
+
+def camera_names(spec: S.SceneSpec) -> list[str]:
+    """(camera entry index, camera name) of every camera a spec makes (``<name>_<role>`` per camera of a rig);
+    a rig whose kind is still a distribution counts as stereo."""
+    out = []
+    for i, c in enumerate(spec.cameras):
+        if c.rig is None:
+            out.append((i, c.name))
+        else:
+            kind = c.rig.kind if isinstance(c.rig.kind, str) else "stereo"
+            out.extend((i, f"{c.name}_{r}") for r in RIG_ROLES[kind])
+    return out
+
+
+def _rig_mounts(mount: dict, rig: dict) -> list[tuple[str, dict]]:
+    """(role, mount) of every camera of a rig. Stereo: left/right ±baseline/2 along the camera's x axis (the
+    mount's yaw/pitch/roll applied, so the pair stays rectified). Surround: front/left/right/rear on the rig's
+    outline, yawed 0/90/−90/180° plus the mount's yaw."""
+    from simgen.world.build import mount_matrix
+
+    if rig["kind"] == "stereo":
+        m = mount_matrix(mount["x"], mount["y"], mount["z"], mount["yaw_deg"], mount["pitch_deg"],
+                         mount["roll_deg"])
+        out = []
+        for role, sign in (("left", -1.0), ("right", 1.0)):
+            off = m[:3, 0] * sign * rig["baseline_m"] / 2  # OpenCV camera x (right) in the ego frame
+            out.append((role, {**mount, "x": mount["x"] + off[0], "y": mount["y"] + off[1],
+                               "z": mount["z"] + off[2]}))
+        return out
+    c, s = math.cos(math.radians(mount["yaw_deg"])), math.sin(math.radians(mount["yaw_deg"]))
+    half_l, half_w = rig["length_m"] / 2, rig["width_m"] / 2
+    out = []
+    for role, dx, dy, yaw in (("front", half_l, 0.0, 0.0), ("left", 0.0, half_w, 90.0),
+                              ("right", 0.0, -half_w, -90.0), ("rear", -half_l, 0.0, 180.0)):
+        y = (mount["yaw_deg"] + yaw + 180.0) % 360.0 - 180.0
+        out.append((role, {**mount, "x": mount["x"] + c * dx - s * dy, "y": mount["y"] + s * dx + c * dy,
+                           "yaw_deg": y}))
     return out
 
 
@@ -320,4 +371,20 @@ def resolve(spec: S.SceneSpec, seed: int, variant: int = 0, *, source: str | Non
         road=road, objects=_objects(spec, s), ego=_ego(spec, s, road), cameras=_cameras(spec, s),
         frames=spec.frames, fps=spec.fps, lighting=_lighting(spec, s), weather=_weather(spec, s, road),
         edge_cases=_edge_cases(spec, s), sweep=dict(sweep or {}),
+        asset_catalogs=asset_catalog_paths(spec, source), street_furniture=_street_furniture(spec, s),
     )
+
+
+def asset_catalog_paths(spec: S.SceneSpec, source: str | None) -> list[str]:
+    """The scene's ``asset_catalogs`` as absolute paths (relative to the scene file, else the working folder)."""
+    base = Path(source).resolve().parent if source else Path.cwd()
+    return [str((base / p).resolve()) for p in spec.asset_catalogs]
+
+
+def _street_furniture(spec: S.SceneSpec, s: _Sampler) -> R.RStreetFurniture:
+    sf = spec.street_furniture
+    d = s.flat(sf, "street_furniture", skip=("kinds",))
+    kinds = dict(S.FURNITURE_WEIGHTS) if sf.kinds is None else {k: float(v) for k, v in sf.kinds.items()}
+    xr = d["x_range_m"]
+    return R.RStreetFurniture(density=d["density"], sides=d["sides"], kinds=kinds,
+                              x_range_m=None if xr is None else (float(xr["min"]), float(xr["max"])))

@@ -130,6 +130,7 @@ class RPlacement(_R):
     heading: str
     heading_jitter_deg: float
     visible: bool
+    camera: str | None = None
 
 
 class RMotion(_R):
@@ -149,6 +150,7 @@ class RInstance(_R):
     speed_mps: float
     heading_deg: float | None = Field(description="Explicit yaw, or None: derive from the placement's heading rule.")
     pose: RPose | None = Field(description="Explicit pose, or None: the world stage places it.")
+    asset: str | None = Field(None, description="Catalog asset id, or None: any asset of the class.")
 
 
 class RObjectGroup(_R):
@@ -158,6 +160,7 @@ class RObjectGroup(_R):
     placement: RPlacement
     motion: RMotion
     instances: list[RInstance]
+    asset_tag: str | None = None
 
 
 class REgo(_R):
@@ -179,6 +182,34 @@ class RMount(_R):
     roll_deg: float
 
 
+class RLens(_R):
+    """Sampled lens of one camera (see :class:`simgen.spec.models.LensSpec`); None sizes = the render config's."""
+
+    model: Literal["pinhole", "opencv", "fisheye"] = "pinhole"
+    width: int | None = None
+    height: int | None = None
+    fx_px: float | None = None
+    fy_px: float | None = None
+    cx_offset_px: float = 0.0
+    cy_offset_px: float = 0.0
+    k1: float = 0.0
+    k2: float = 0.0
+    k3: float = 0.0
+    k4: float = 0.0
+    p1: float = 0.0
+    p2: float = 0.0
+    fov_deg: float = 190.0
+
+
+class RRig(_R):
+    """The rig a camera belongs to: its name, kind, this camera's role and (stereo) the baseline."""
+
+    name: str
+    kind: Literal["stereo", "surround"]
+    role: str
+    baseline_m: float | None = None
+
+
 class RCamera(_R):
     name: str
     hfov_deg: float
@@ -187,6 +218,8 @@ class RCamera(_R):
     clip_end_m: float
     sensor: SensorParams | None = Field(None, description="Sensor model; None = none (the renderer's view "
                                                           "transform makes the picture).")
+    lens: RLens = Field(default_factory=RLens)
+    rig: RRig | None = None
 
 
 class RStreetLights(_R):
@@ -253,6 +286,15 @@ FOG_TAG_DENSITY = 0.01
 WET_TAG_WETNESS = 0.5
 
 
+class RStreetFurniture(_R):
+    """Clutter along the sidewalks: density 0..1 (1 = an item per 3 m per side), kind -> weight."""
+
+    density: float = 0.0
+    sides: Literal["left", "right", "both"] = "both"
+    kinds: dict[str, float] = Field(default_factory=dict)
+    x_range_m: tuple[float, float] | None = None
+
+
 class ResolvedScene(_R):
     """A fully sampled scene (see the module docstring for units and frames)."""
 
@@ -273,6 +315,9 @@ class ResolvedScene(_R):
     edge_cases: list[REdgeCase]
     sweep: dict[str, str] = Field(default_factory=dict,
                                   description="For a sweep point: swept path -> label of the chosen value.")
+    asset_catalogs: list[str] = Field(default_factory=list,
+                                      description="Extra asset catalog files (absolute paths).")
+    street_furniture: RStreetFurniture = Field(default_factory=RStreetFurniture)
 
     def dataset_tags(self) -> list[str]:
         """The tags a rendered frame carries: the author's, with the condition tags (:data:`CONDITION_TAGS`)

@@ -18,6 +18,8 @@ import numpy as np
 
 from simgen.classes import class_table
 from simgen.sensor.params import SensorParams
+from simgen.world.conventions import intrinsics_from_hfov
+from simgen.world.lens import Lens
 
 
 @dataclass
@@ -95,8 +97,17 @@ class Mesh:
                 raise ValueError(f"uv must be (F, k, 2) = {(*self.faces.shape, 2)}, got {self.uv.shape}")
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Axis-aligned (min, max) corners in the object frame, each (3,) float64."""
-        return self.vertices.min(0), self.vertices.max(0)
+        """Axis-aligned (min, max) corners in the object frame, each (3,) float64 (remembered for read-only
+        vertices, e.g. shared catalog meshes)."""
+        v = self.vertices
+        cached = self.__dict__.get("_bounds")
+        if cached is not None and cached[0] is v:
+            return cached[1].copy(), cached[2].copy()
+        lo, hi = v.min(0), v.max(0)
+        if not v.flags.writeable:
+            self.__dict__["_bounds"] = (v, lo, hi)
+            return lo.copy(), hi.copy()
+        return lo, hi
 
 
 @dataclass
@@ -143,13 +154,17 @@ class Entity:
 
 @dataclass
 class Camera:
-    """A pinhole camera. hfov_rad: horizontal field of view. poses: (T, 4, 4) OpenCV world_from_camera."""
+    """A camera. hfov_rad: horizontal field of view (of the default pinhole). poses: (T, 4, 4) OpenCV
+    world_from_camera. lens: its own :class:`~simgen.world.lens.Lens` (model, size, K, D); None = a pinhole
+    from hfov_rad at the render size. rig: for a camera of a rig, {"name", "kind", "role", "baseline_m"}."""
 
     name: str
     hfov_rad: float
     poses: np.ndarray
     clip_start: float = 0.1
     clip_end: float = 1000.0
+    lens: Lens | None = None
+    rig: dict | None = None
     #: sensor model (:class:`simgen.sensor.params.SensorParams`) or None: the renderer's view transform
     sensor: SensorParams | None = None
     #: seed of the sensor's random streams (noise, fixed pattern, lens dirt), drawn from the scene seed
@@ -157,6 +172,12 @@ class Camera:
 
     def __post_init__(self) -> None:
         self.poses = np.asarray(self.poses, np.float64)
+
+    def lens_at(self, width: int, height: int) -> Lens:
+        """This camera's lens; the default pinhole from hfov_rad at ``width`` x ``height`` when it has none."""
+        if self.lens is not None:
+            return self.lens
+        return Lens("pinhole", width, height, intrinsics_from_hfov(self.hfov_rad, width, height))
 
 
 @dataclass
@@ -227,6 +248,9 @@ class World:
     #: seed for the renderer's own sampling (Cycles seed)
     render_seed: int = 0
     tags: list[str] = field(default_factory=list)
+    #: attribution records of the third-party assets in this world (id, class, title, author, license, url, pack;
+    #: see :meth:`simgen.world.catalog.AssetEntry.credit`), sorted by id
+    credits: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for e in self.entities:
