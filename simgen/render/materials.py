@@ -7,7 +7,7 @@ import bpy
 import numpy as np
 
 from simgen.classes import class_table
-from simgen.render.nodes import Nodes, texture_factor
+from simgen.render.nodes import Nodes, asphalt_wear, texture_factor, texture_vector
 from simgen.world.model import Material, Weather
 
 #: surfaces that get wet (lower roughness, darker) and carry puddles, or turn white under snow (class table fact)
@@ -21,6 +21,38 @@ def load_image(path: str):
         if img.filepath == key:
             return img
     return bpy.data.images.load(key, check_existing=True)
+
+
+def _sign_colour(n: Nodes, mat: Material, base: np.ndarray):
+    """A generic shop sign (no text): the panel colour with a band of blocky pseudo-lettering in a contrasting
+    colour, drawn in the sign's 0..1 uv. Returns a colour socket."""
+    uv = texture_vector(n, "uv", 1.0, 0.0)
+    sep = n.add("ShaderNodeSeparateXYZ")
+    n.link(uv, sep.inputs[0])
+    u, v = sep.outputs["X"], sep.outputs["Y"]
+    letters = n.add("ShaderNodeTexBrick", Scale=1.0, Color1=(0, 0, 0, 1), Color2=(1, 1, 1, 1), Mortar=(0, 0, 0, 1))
+    letters.inputs["Brick Width"].default_value = 0.045 + 0.02 * (mat.texture_seed % 1.0)
+    letters.inputs["Row Height"].default_value = 0.5
+    letters.inputs["Mortar Size"].default_value = 0.012
+    letters.offset = 0.0
+    comb = n.add("ShaderNodeCombineXYZ")
+    n.link(n.math("ADD", u, float(mat.texture_seed)), comb.inputs[0])
+    n.link(n.math("ADD", n.math("MULTIPLY", v, 0.35), 0.3), comb.inputs[1])
+    n.link(comb.outputs[0], letters.inputs["Vector"])
+    bw = n.add("ShaderNodeRGBToBW")
+    n.link(letters.outputs["Color"], bw.inputs[0])
+    glyph = n.math("GREATER_THAN", bw.outputs[0], 0.35)
+    inside = n.math("MULTIPLY", n.math("MULTIPLY", n.math("GREATER_THAN", v, 0.3), n.math("LESS_THAN", v, 0.72)),
+                    n.math("MULTIPLY", n.math("GREATER_THAN", u, 0.12), n.math("LESS_THAN", u, 0.88)))
+    mask = n.math("MULTIPLY", glyph, inside)
+    lum = float(np.dot(base, (0.2126, 0.7152, 0.0722)))
+    ink = (0.04, 0.04, 0.04) if lum > 0.35 else (0.85, 0.83, 0.78)
+    mix = n.add("ShaderNodeMix")
+    mix.data_type = "RGBA"
+    n.link(mask, mix.inputs["Factor"])
+    mix.inputs["A"].default_value = (*base, 1.0)
+    mix.inputs["B"].default_value = (*ink, 1.0)
+    return mix.outputs["Result"]
 
 
 def principled_material(name: str, mat: Material, weather: Weather, wet_surface: bool):
@@ -66,8 +98,12 @@ def principled_material(name: str, mat: Material, weather: Weather, wet_surface:
             # a binary cut-out (alpha >= 0.5 is there): the label passes use the same 0.5 threshold
             cut = n.math("GREATER_THAN", tex.outputs["Alpha"], 0.5)
             n.link(cut, bsdf.inputs["Alpha"])
-    if mat.texture != "none":
-        f = texture_factor(n, mat.texture, mat.texture_scale)
+    if mat.texture == "sign":
+        n.link(_sign_colour(n, mat, base), bsdf.inputs["Base Color"])
+    elif mat.texture != "none":
+        f = texture_factor(n, mat.texture, mat.texture_scale, mat.texture_coords, mat.texture_seed, mat.wear)
+        if mat.texture == "asphalt":
+            f = n.math("MULTIPLY", f, asphalt_wear(n, mat.wear, 1.0, mat.texture_seed))
         col = n.add("ShaderNodeVectorMath")
         col.operation = "SCALE"
         col.inputs[0].default_value = tuple(base)

@@ -32,19 +32,82 @@ class Nodes:
         return node.outputs[0]
 
 
-def texture_factor(n: Nodes, kind: str, scale: float):
-    """A float socket around 1.0 that modulates the base colour with trackable procedural detail."""
-    coords = n.add("ShaderNodeTexCoord").outputs["Object"]
+def texture_vector(n: Nodes, coords: str = "object", scale: float = 1.0, seed: float = 0.0):
+    """The texture-space vector: object coordinates or the mesh's ``uv`` map, scaled and offset by ``seed``."""
+    if coords == "uv":
+        uvmap = n.add("ShaderNodeUVMap")
+        uvmap.uv_map = "uv"
+        src = uvmap.outputs["UV"]
+    else:
+        src = n.add("ShaderNodeTexCoord").outputs["Object"]
     scaled = n.add("ShaderNodeVectorMath")
-    scaled.operation = "SCALE"
-    n.link(coords, scaled.inputs[0])
-    scaled.inputs["Scale"].default_value = float(scale)
-    vec = scaled.outputs[0]
+    scaled.operation = "MULTIPLY_ADD"
+    n.link(src, scaled.inputs[0])
+    scaled.inputs[1].default_value = (float(scale),) * 3
+    scaled.inputs[2].default_value = (float(seed), 0.71 * float(seed), 0.37 * float(seed))
+    return scaled.outputs[0]
 
-    def noise(s: float, detail: float, rough: float = 0.6):
+
+def _lerp(n: Nodes, f, a: float, b: float):
+    """a + (b - a)·f for a float socket f."""
+    out = n.math("MULTIPLY_ADD", f, b - a)
+    out.node.inputs[2].default_value = a
+    return out
+
+
+def _band(n: Nodes, x, lo: float, hi: float):
+    """Smooth step of socket x from lo to hi (0 below, 1 above)."""
+    m = n.add("ShaderNodeMapRange", **{"From Min": lo, "From Max": hi})
+    m.interpolation_type = "SMOOTHSTEP"
+    n.link(x, m.inputs["Value"])
+    return m.outputs[0]
+
+
+def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", seed: float = 0.0,
+                   wear: float = 0.0):
+    """A float socket around 1.0 that modulates the base colour with trackable procedural detail.
+
+    Sizes are in metres of the texture space (object coordinates or the ``uv`` map in metres) at scale 1.
+    ``wear`` (0..1): asphalt gets patches, cracks, tyre tracks and stains; paint gets patchy and faded."""
+    vec = texture_vector(n, coords, scale, seed)
+
+    def noise(s: float, detail: float, rough: float = 0.6, v=None):
         node = n.add("ShaderNodeTexNoise", Scale=s, Detail=detail, Roughness=rough)
-        n.link(vec, node.inputs["Vector"])
+        n.link(vec if v is None else v, node.inputs["Vector"])
         return node.outputs["Fac"]
+
+    def stretched(sx: float, sy: float, sz: float):
+        st = n.add("ShaderNodeVectorMath")
+        st.operation = "MULTIPLY"
+        n.link(vec, st.inputs[0])
+        st.inputs[1].default_value = (sx, sy, sz)
+        return st.outputs[0]
+
+    def bricks(width: float, height: float, mortar: float, offset: float = 0.5, v=None, c1=0.8, c2=1.0,
+               mortar_val=0.3, bias: float = 0.0, smooth: float = 0.0):
+        b = n.add("ShaderNodeTexBrick", Scale=1.0, Color1=(c1, c1, c1, 1), Color2=(c2, c2, c2, 1),
+                  Mortar=(mortar_val, mortar_val, mortar_val, 1))
+        b.inputs["Brick Width"].default_value = width
+        b.inputs["Row Height"].default_value = height
+        b.inputs["Mortar Size"].default_value = mortar
+        b.inputs["Bias"].default_value = bias
+        b.inputs["Mortar Smooth"].default_value = smooth
+        b.offset = offset
+        n.link(vec if v is None else v, b.inputs["Vector"])
+        bw = n.add("ShaderNodeRGBToBW")
+        n.link(b.outputs["Color"], bw.inputs[0])
+        return bw.outputs[0], b.outputs["Fac"]
+
+    def prod(*socks):
+        out = socks[0]
+        for s_ in socks[1:]:
+            out = n.math("MULTIPLY", out, s_)
+        return out
+
+    def height_v():
+        sep = n.add("ShaderNodeSeparateXYZ")
+        n.link(vec, sep.inputs[0])
+        return sep.outputs["Y"] if coords == "uv" else sep.outputs["Z"]
 
     fine = noise(25.0, 8.0, 0.65)  # fine grain everywhere, so no patch is flat
     if kind == "checker":
@@ -74,12 +137,134 @@ def texture_factor(n: Nodes, kind: str, scale: float):
         blotch.node.inputs[2].default_value = 0.75
         return n.math("MULTIPLY", n.math("MULTIPLY", f, speck), blotch)
     if kind == "brick":
-        brick = n.add("ShaderNodeTexBrick", Scale=1.0, Color1=(1, 1, 1, 1), Color2=(0.65, 0.65, 0.65, 1),
-                      Mortar=(0.3, 0.3, 0.3, 1))
-        n.link(vec, brick.inputs["Vector"])
-        bw = n.add("ShaderNodeRGBToBW")
-        n.link(brick.outputs["Color"], bw.inputs[0])
-        detail = n.math("MULTIPLY_ADD", fine, 0.6)
-        detail.node.inputs[2].default_value = 0.7
-        return n.math("MULTIPLY", bw.outputs[0], detail)
+        # bricks 21.5 x 6.5 cm with 1 cm joints (in the wall's uv metres), per-brick shade, soot and grime
+        bw, _ = bricks(0.225, 0.075, 0.01, c1=0.62, c2=1.05, mortar_val=1.25, bias=0.0)
+        detail = _lerp(n, fine, 0.75, 1.15)
+        soot = _lerp(n, noise(0.35, 4.0), 0.7, 1.2)
+        streak = _lerp(n, noise(1.0, 3.0, v=stretched(2.0, 0.12, 1.0)), 0.8, 1.1)
+        return prod(bw, detail, soot, streak)
+    if kind == "plaster":
+        stains = _lerp(n, noise(0.4, 5.0, 0.55), 0.75, 1.2)
+        grain = _lerp(n, noise(40.0, 6.0, 0.7), 0.9, 1.08)
+        streak = _lerp(n, noise(1.5, 4.0, v=stretched(1.5, 0.1, 1.0)), 0.8, 1.1)
+        grime = _lerp(n, _band(n, height_v(), 0.2, 1.8), 0.72, 1.0)
+        return prod(stains, grain, streak, grime)
+    if kind == "concrete":
+        panels, _ = bricks(2.4, 1.2, 0.012, offset=0.0, c1=0.8, c2=1.12, mortar_val=0.55)
+        pores = _lerp(n, noise(60.0, 4.0, 0.8), 0.85, 1.1)
+        stains = _lerp(n, noise(0.8, 6.0, 0.6), 0.68, 1.22)
+        streak = _lerp(n, noise(1.0, 3.0, v=stretched(2.0, 0.1, 1.0)), 0.85, 1.08)
+        return prod(panels, pores, stains, streak)
+    if kind == "curtain_wall":
+        # glass panels 1.5 m x 1.6 m (a storey's spandrel band), light aluminium mullions, per-panel tint
+        panels, frame = bricks(1.5, 1.6, 0.05, offset=0.0, c1=0.7, c2=1.3, mortar_val=4.0)
+        dirt = _lerp(n, noise(0.5, 3.0), 0.85, 1.15)
+        return prod(panels, dirt)
+    if kind == "paving":
+        slabs, _ = bricks(0.4, 0.4, 0.015, offset=0.5, c1=0.85, c2=1.1, mortar_val=0.75, smooth=1.0)
+        # weathering mottles (strong and smooth: most of what a moving camera tracks on a pavement)
+        grain = _lerp(n, noise(4.5, 6.0, 0.6), 0.35, 1.65)
+        stains = _lerp(n, noise(0.5, 5.0), 0.75, 1.15)
+        gum = _lerp(n, _band(n, noise(5.0, 2.0), 0.64, 0.72), 1.0, 0.7)
+        return prod(slabs, grain, stains, gum)
+    if kind == "kerb":
+        stones, _ = bricks(1.0, 5.0, 0.015, offset=0.0, c1=0.85, c2=1.1, mortar_val=0.7, smooth=1.0)
+        grain = _lerp(n, noise(4.5, 6.0, 0.6), 0.35, 1.65)
+        dirt = _lerp(n, noise(1.5, 4.0), 0.65, 1.15)
+        return prod(stones, grain, dirt)
+    if kind == "paint":
+        # fresh road paint: slight grain; wear: patches where the asphalt shows through, and fading
+        grain = _lerp(n, noise(20.0, 6.0, 0.7), 0.85, 1.05)
+        w = float(wear)
+        if w <= 0:
+            return grain
+        patchy = n.math("ADD", n.math("MULTIPLY", noise(1.2, 6.0, 0.65), 0.7), n.math("MULTIPLY", fine, 0.3))
+        t = 0.36 + 0.26 * w  # noise ~ 0.5 +- 0.1: more wear, more of the paint is gone
+        gone = n.math("SUBTRACT", 1.0, _band(n, patchy, t - 0.06, t + 0.06))  # 1 where worn through
+        fade = 1.0 - 0.45 * w
+        keep = _lerp(n, gone, fade, 0.11)
+        return n.math("MULTIPLY", grain, keep)
+    if kind == "sign":
+        return _lerp(n, noise(8.0, 4.0), 0.9, 1.05)
     raise ValueError(f"unknown texture {kind!r}")
+
+
+def asphalt_wear(n: Nodes, wear: float, scale: float = 1.0, seed: float = 0.0):
+    """A float socket (factor around 1) of road wear in object coordinates (metres): rectangular repair
+    patches, cracks, longitudinal tyre tracks and oil stains (their amount grows with ``wear`` 0..1), and
+    manhole covers (about one per 300 m², always)."""
+    vec = texture_vector(n, "object", scale, seed)
+    w = float(wear)
+
+    def noise(s: float, detail: float, rough: float = 0.6, v=None):
+        node = n.add("ShaderNodeTexNoise", Scale=s, Detail=detail, Roughness=rough)
+        n.link(vec if v is None else v, node.inputs["Vector"])
+        return node.outputs["Fac"]
+
+    def mul(v, sx, sy, sz):
+        st = n.add("ShaderNodeVectorMath")
+        st.operation = "MULTIPLY"
+        n.link(v, st.inputs[0])
+        st.inputs[1].default_value = (sx, sy, sz)
+        return st.outputs[0]
+
+    out = None
+
+    def times(f):
+        nonlocal out
+        out = f if out is None else n.math("MULTIPLY", out, f)
+
+    # manholes: one candidate per Voronoi cell (~17 m); a cell's random colour keeps a third of them
+    vor = n.add("ShaderNodeTexVoronoi", Scale=0.06)
+    n.link(vec, vor.inputs["Vector"])
+    keep = n.add("ShaderNodeSeparateColor")
+    n.link(vor.outputs["Color"], keep.inputs[0])
+    chosen = n.math("GREATER_THAN", keep.outputs["Red"], 0.66)
+    r = vor.outputs["Distance"]  # in cell units: 1 = 1 / 0.06 m
+    disc = n.math("SUBTRACT", 1.0, _band(n, r, 0.3 * 0.06, 0.33 * 0.06))  # soft edge: no aliasing
+    rim = n.math("MULTIPLY", disc, _band(n, r, 0.26 * 0.06, 0.29 * 0.06))
+    cover = _lerp(n, noise(6.0, 3.0), 1.3, 2.3)
+    cover = n.math("MULTIPLY", cover, _lerp(n, rim, 1.0, 0.5))
+    m = n.math("MULTIPLY", chosen, disc)
+    times(_lerp(n, m, 1.0, 0.0))
+    manhole = n.math("MULTIPLY", m, cover)
+    if w > 0:
+        # repair patches: rectangles 1.5..4 m, darker (newer) asphalt, in a share of cells growing with wear
+        pb = n.add("ShaderNodeTexBrick", Scale=1.0, Color1=(0, 0, 0, 1), Color2=(1, 1, 1, 1),
+                   Mortar=(0, 0, 0, 1))
+        pb.inputs["Brick Width"].default_value = 3.7
+        pb.inputs["Row Height"].default_value = 1.9
+        pb.inputs["Mortar Size"].default_value = 0.0
+        pb.offset = 0.37
+        n.link(mul(vec, 1.0, 1.0, 1.0), pb.inputs["Vector"])
+        pbw = n.add("ShaderNodeRGBToBW")
+        n.link(pb.outputs["Color"], pbw.inputs[0])
+        patch = n.math("GREATER_THAN", pbw.outputs[0], 1.0 - 0.18 * w)
+        times(_lerp(n, patch, 1.0, 0.7))
+        # cracks: Voronoi cell edges, wiggled by noise, only where a large-scale noise says the road is old
+        warp = n.add("ShaderNodeVectorMath")
+        warp.operation = "ADD"
+        n.link(vec, warp.inputs[0])
+        wn = n.add("ShaderNodeTexNoise", Scale=2.0, Detail=4.0)
+        n.link(vec, wn.inputs["Vector"])
+        shift = n.add("ShaderNodeVectorMath")
+        shift.operation = "SCALE"
+        n.link(wn.outputs["Color"], shift.inputs[0])
+        shift.inputs["Scale"].default_value = 0.25
+        n.link(shift.outputs[0], warp.inputs[1])
+        cv = n.add("ShaderNodeTexVoronoi", Scale=2.2)
+        cv.feature = "DISTANCE_TO_EDGE"
+        n.link(warp.outputs[0], cv.inputs["Vector"])
+        crack = n.math("SUBTRACT", 1.0, _band(n, cv.outputs["Distance"], 0.004, 0.014 + 0.012 * w))
+        old = _band(n, noise(0.15, 2.0), 0.72 - 0.16 * w, 0.75 - 0.16 * w)
+        crack = n.math("MULTIPLY", n.math("MULTIPLY", crack, old), n.math("SUBTRACT", 1.0, patch))
+        times(_lerp(n, crack, 1.0, 0.5))
+        # tyre tracks: long streaks along x (polished darker bands) and oil stains
+        tracks = noise(1.0, 3.0, v=mul(vec, 0.04, 1.6, 1.0))
+        times(_lerp(n, _band(n, tracks, 0.45, 0.7), 1.0, 1.0 - 0.22 * w))
+        stains = _band(n, noise(0.9, 5.0, 0.6), 0.68 - 0.1 * w, 0.74 - 0.1 * w)
+        times(_lerp(n, stains, 1.0, 1.0 - 0.35 * w))
+        bleach = _lerp(n, noise(0.08, 3.0), 1.0 + 0.15 * w, 1.0 - 0.15 * w)
+        times(bleach)
+    return n.math("ADD", out, manhole)
+

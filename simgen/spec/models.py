@@ -47,11 +47,14 @@ Region = Literal["lane", "oncoming_lane", "parking", "sidewalk", "crosswalk", "r
 Heading = Literal["along_traffic", "against_traffic", "along_road", "towards_road", "away_from_road",
                   "facing_camera", "random"]
 Animation = Literal["none", "standing", "idle", "walking", "running", "cycling"]
-Texture = Literal["none", "checker", "noise", "asphalt", "brick"]
+Texture = Literal["none", "checker", "noise", "asphalt", "brick", "plaster", "concrete", "curtain_wall", "paving"]
 SkyModel = Literal["multiple_scattering", "single_scattering", "preetham", "hosek_wilkie", "uniform"]
 Ground = Literal["grass", "dirt", "concrete", "asphalt", "gravel"]
 MarkingStyle = Literal["dashed", "solid", "double_solid", "none"]
 MotionKind = Literal["static", "constant_velocity", "waypoints"]
+FacadeMaterial = Literal["mixed", "brick", "plaster", "concrete", "glass"]
+#: the CC0 image-lighting maps bundled with Blender (datafiles/studiolights/world/<name>.exr)
+EnvironmentMap = Literal["none", "city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset"]
 AssetId = Annotated[str, Field(pattern=ASSET_ID_PATTERN, max_length=120)]
 #: a catalog asset id, or a choice among ids
 AssetRef = Cat(AssetId, "AssetChoice")
@@ -90,7 +93,8 @@ class LaneMarkings(SpecModel):
     width_m: Num(gt=0, le=0.5) = Field(0.15, description="Line width (m).")
     dash_length_m: Num(gt=0, le=20) = Field(3.0, description="Dash length for dashed lines (m).")
     gap_length_m: Num(gt=0, le=50) = Field(6.0, description="Gap between dashes (m).")
-    wear: Num(ge=0, le=1) = Field(0.0, description="Paint wear: 0 = fresh, 1 = almost gone.")
+    wear: Num(ge=0, le=1) = Field(
+        0.0, description="Paint wear: 0 = fresh, 1 = almost gone (patchy, faded paint; worn paint keeps its label).")
 
 
 class Crosswalk(SpecModel):
@@ -123,8 +127,18 @@ class Buildings(SpecModel):
     height_m: Num(gt=2, le=300) = Field(12.0, description="Building height (m); sampled per building.")
     setback_m: Num(ge=0, le=50) = Field(0.0, description="Distance from the sidewalk's outer edge to the facade (m).")
     facade_colour: Colour = Field("concrete", description="Facade colour; sampled per building.")
-    facade_texture: Cat(Texture, "TextureChoice") = Field("brick", description="Facade texture.")
+    facade_texture: Cat(Texture, "TextureChoice") | None = Field(
+        None, description="Override the facade's procedural texture (default: the one of facade_material).")
     shop_windows: ShopWindows = Field(default_factory=ShopWindows, description="Shop windows (glass).")
+    facade_material: Cat(FacadeMaterial, "FacadeMaterialChoice") = Field(
+        "mixed", description="brick, plaster, concrete or glass (curtain wall); sampled per building; mixed = "
+                             "each building picks one.")
+    detailed: Bool = Field(True, description="Storeys, recessed windows with rooms, doors, shop fronts, signs, "
+                                             "balconies and cornices; false = plain boxes (cheaper).")
+    storey_height_m: Num(ge=2.5, le=6) = Field(3.2, description="Height of an upper storey (m); sampled per building.")
+    balconies: Num(ge=0, le=1) = Field(0.3, description="Share of buildings whose upper windows have balconies.")
+    lit_windows: Num(ge=0, le=1) = Field(
+        0.25, description="Share of upper-storey rooms with the light on (seen through the glass; shows at night).")
 
 
 class Road(SpecModel):
@@ -144,6 +158,8 @@ class Road(SpecModel):
     buildings: Buildings = Field(default_factory=Buildings, description="Buildings along the road.")
     ground: Cat(Ground, "GroundChoice") = Field("grass", description="Surface beyond sidewalks and buildings.")
     surface_texture: Cat(Texture, "TextureChoice") = Field("asphalt", description="Road surface texture.")
+    surface_wear: Num(ge=0, le=1) = Field(
+        0.4, description="Road wear: 0 = new asphalt; more = patches, cracks, tyre tracks, stains (manholes always).")
 
 
 # ----------------------------------------------------------------------------------------------------- objects
@@ -473,8 +489,13 @@ class LightingSpec(SpecModel):
     sky_model: Cat(SkyModel, "SkyModelChoice") = Field("multiple_scattering", description="Sky model.")
     sky_strength: Num(ge=0, le=100) = Field(1.0, description="Sky brightness factor.")
     sun_strength: Num(ge=0, le=1000) = Field(3.0, description="Sun strength (W/m^2 in renderer units).")
-    cloud_cover: Num(ge=0, le=1) = Field(0.0, description="0 = clear, 1 = overcast (softens and dims the sun).")
+    cloud_cover: Num(ge=0, le=1) = Field(
+        0.0, description="0 = clear, 1 = overcast: clouds in the visible sky; softens and dims the sun.")
     exposure: Num(ge=-10, le=10) = Field(0.0, description="Scene exposure (EV), added to the render config's.")
+    environment_map: Cat(EnvironmentMap, "EnvironmentMapChoice") = Field(
+        "none", description="Image-based lighting from one of Blender's bundled CC0 maps (light only: the camera "
+                            "still sees the procedural sky); none = the sky lights the scene.")
+    environment_strength: Num(ge=0, le=100) = Field(1.0, description="Strength of the environment map's light.")
     street_lights: StreetLights = Field(default_factory=StreetLights, description="Street lamps.")
     headlights: Headlights = Field(default_factory=Headlights, description="Vehicle headlights.")
 
@@ -513,7 +534,9 @@ class WeatherSpec(SpecModel):
 
     fog_density: Num(ge=0, le=1) = Field(
         0.0, description="Fog / haze extinction (1/m); visibility is about 3 / fog_density metres.")
-    fog_height_m: Num(gt=0, le=10000) | None = Field(None, description="Fog layer height (m); default: everywhere.")
+    fog_height_m: Num(gt=0, le=10000) | None = Field(
+        None, description="Top of the fog layer above the road (m); above it the air is clear. Default: fog "
+                          "fills the scene's whole height.")
     rain_intensity: Num(ge=0, le=1) = Field(0.0, description="0 = dry, 1 = downpour (falling streaks).")
     wetness: Num(ge=0, le=1) | None = Field(None, description="Road wetness 0..1; default from rain_intensity.")
     puddles: Puddles = Field(default_factory=Puddles, description="Puddles on the road.")

@@ -130,7 +130,8 @@ def _road(spec: S.SceneSpec, s: _Sampler) -> R.RRoad:
     width = s.field(b, "width_m", "road.buildings.width_m")
     gap = s.field(b, "gap_m", "road.buildings.gap_m")
     setback = s.field(b, "setback_m", "road.buildings.setback_m")
-    texture = s.field(b, "facade_texture", "road.buildings.facade_texture")
+    texture_override = s.field(b, "facade_texture", "road.buildings.facade_texture")
+    detailed = s.field(b, "detailed", "road.buildings.detailed")
     win = R.RShopWindows(**s.flat(b.shop_windows, "road.buildings.shop_windows"))
     junction = r["junction_x_m"] if r["layout"] != "straight" else None
     cross_half = half + r["sidewalk_width_m"]
@@ -150,12 +151,18 @@ def _road(spec: S.SceneSpec, s: _Sampler) -> R.RRoad:
             name = f"road.buildings.facades.{side}.{i}"
             height = s.draw(b.height_m, f"{name}.height_m", F.field_bounds(S.Buildings.model_fields["height_m"]))
             colour = F.colour_rgb(s.draw(b.facade_colour, f"{name}.facade_colour"))
+            material = s.field(b, "facade_material", f"{name}.facade_material")
+            texture = texture_override  # None: the material's own (chosen by the world stage for "mixed")
             centres: list[float] = []
             if win.enabled and win.per_building > 0:
                 k = min(win.per_building, int(width // (win.width_m + 0.5)))
                 centres = [x0 + width * (j + 0.5) / k for j in range(k)] if k > 0 else []
             facades.append(R.RFacade(side=side, index=i, x_start_m=x0, x_end_m=x1, y_m=y, height_m=height,
-                                     colour_rgb=colour, texture=texture, window_centres_x_m=centres))
+                                     colour_rgb=colour, texture=texture, window_centres_x_m=centres,
+                                     material=material, detailed=detailed,
+                                     storey_height_m=s.field(b, "storey_height_m", f"{name}.storey_height_m"),
+                                     balconies=s.field(b, "balconies", f"{name}.balconies"),
+                                     lit_windows=s.field(b, "lit_windows", f"{name}.lit_windows")))
             i += 1
     buildings = R.RBuildings(sides=sides, width_m=width, gap_m=gap, setback_m=setback, shop_windows=win,
                              facades=facades)
@@ -167,6 +174,7 @@ def _road(spec: S.SceneSpec, s: _Sampler) -> R.RRoad:
         oncoming_lane_centres_y_m=[(k + 0.5) * w for k in range(n)],
         markings=R.RMarkings(**r["markings"]), crosswalks=[R.RCrosswalk(**c) for c in r["crosswalks"]],
         buildings=buildings, ground=r["ground"], surface_texture=r["surface_texture"],
+        surface_wear=r["surface_wear"],
     )
 
 
@@ -234,7 +242,8 @@ def _lighting(spec: S.SceneSpec, s: _Sampler) -> R.RLighting:
     return R.RLighting(
         time_of_day=tod, sun_elevation_deg=el, sun_azimuth_deg=az, sky_model=d["sky_model"],
         sky_strength=d["sky_strength"], sun_strength=d["sun_strength"], cloud_cover=d["cloud_cover"],
-        exposure=d["exposure"], night=night, street_lights=R.RStreetLights(**sl), headlights=R.RHeadlights(**hl),
+        exposure=d["exposure"], night=night, environment_map=d["environment_map"],
+        environment_strength=d["environment_strength"], street_lights=R.RStreetLights(**sl), headlights=R.RHeadlights(**hl),
     )
 
 

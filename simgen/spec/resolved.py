@@ -77,8 +77,14 @@ class RFacade(_R):
     y_m: float = Field(description="y of the facade plane (positive on the left side, negative on the right).")
     height_m: float
     colour_rgb: list[float]
-    texture: str
+    texture: str | None = Field(description="Facade texture override (None: the facade material's own).")
     window_centres_x_m: list[float] = Field(default_factory=list, description="x of each shop window's centre.")
+    material: Literal["mixed", "brick", "plaster", "concrete", "glass"] = Field(
+        "brick", description="Facade material; 'mixed': the world stage picks one per building from its streams.")
+    detailed: bool = Field(True, description="Storeys, recessed windows, doors, signs, balconies, cornices.")
+    storey_height_m: float = 3.2
+    balconies: float = Field(0.0, description="Chance that this building has balconies (the world stage draws).")
+    lit_windows: float = Field(0.25, description="Share of upper-storey rooms with the light on.")
 
 
 class RBuildings(_R):
@@ -108,6 +114,7 @@ class RRoad(_R):
     buildings: RBuildings
     ground: str
     surface_texture: str
+    surface_wear: float = 0.4
 
 
 class RPlacement(_R):
@@ -240,6 +247,8 @@ class RLighting(_R):
     cloud_cover: float
     exposure: float
     night: bool = Field(description="Derived: sun more than 6 degrees below the horizon.")
+    environment_map: str = "none"
+    environment_strength: float = 1.0
     street_lights: RStreetLights
     headlights: RHeadlights
 

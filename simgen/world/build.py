@@ -165,13 +165,34 @@ def _textured(made: Made, class_name: str, texture: str) -> Made:
 
 # ---- road ---------------------------------------------------------------------------------------------------
 
-def road_params(road) -> RoadParams:
-    """RoadParams from a resolved ``road`` (simgen.spec.resolved.RRoad)."""
+#: below this sun elevation (deg) lit rooms, shops and signs glow as at night (dusk and night)
+DUSK_BELOW_DEG = 4.0
+#: facade materials a "mixed" street picks from, with their weights, and each material's procedural texture
+FACADE_MIX = ("brick", "plaster", "concrete", "glass")
+FACADE_MIX_WEIGHTS = (0.35, 0.35, 0.2, 0.1)
+FACADE_TEXTURE = {"brick": "brick", "plaster": "plaster", "concrete": "concrete", "glass": "curtain_wall"}
+
+
+def _facade(f, shop_windows: bool, rng: np.random.Generator) -> Facade:
+    """A layout Facade from a resolved one; ``rng`` (the building's own stream) draws a "mixed" material, whether
+    it has balconies, and the seed of its detail."""
+    material = f.material
+    pick, balc, seed = rng.random(), rng.random(), int(rng.integers(0, 2**31 - 1))
+    if material == "mixed":
+        material = FACADE_MIX[int(np.searchsorted(np.cumsum(FACADE_MIX_WEIGHTS), pick * sum(FACADE_MIX_WEIGHTS)))]
+    return Facade(f.side, f.x_start_m, f.x_end_m, f.y_m, f.height_m, tuple(f.colour_rgb),
+                  f.texture or FACADE_TEXTURE[material], tuple(f.window_centres_x_m) if shop_windows else (),
+                  material, f.detailed, f.storey_height_m, bool(balc < f.balconies), f.lit_windows, seed)
+
+
+def road_params(road, night: bool = False, rng=None) -> RoadParams:
+    """RoadParams from a resolved ``road`` (simgen.spec.resolved.RRoad); ``night``: lit rooms glow brighter;
+    ``rng(name) -> np.random.Generator``: the world stage's named streams (default: seed 0's)."""
     b = road.buildings
     w = b.shop_windows
     mk = road.markings
-    facades = [Facade(f.side, f.x_start_m, f.x_end_m, f.y_m, f.height_m, tuple(f.colour_rgb), f.texture,
-                      tuple(f.window_centres_x_m) if w.enabled else ()) for f in b.facades]
+    rng = rng or (lambda name: stream(0, "road", 0, name))
+    facades = [_facade(f, w.enabled, rng(f"buildings/{f.side}/{f.index}")) for f in b.facades]
     return RoadParams(
         layout=road.layout, length=road.length_m, lanes_per_direction=road.lanes_per_direction,
         lane_width=road.lane_width_m, parking_lane=road.parking_lane, sidewalk_width=road.sidewalk_width_m,
@@ -182,6 +203,7 @@ def road_params(road) -> RoadParams:
         window_height=w.height_m, window_sill=w.sill_m, window_reflectivity=w.reflectivity,
         window_interior_light=w.interior_light, ground=road.ground, surface_texture=road.surface_texture,
         wetness=0.0,  # the renderer applies weather wetness to wet surfaces
+        surface_wear=road.surface_wear, marking_wear=mk.wear, night=bool(night),
     )
 
 
@@ -238,6 +260,7 @@ def lighting_from(lt) -> Lighting:
         sun_elevation_rad=math.radians(lt.sun_elevation_deg), sun_azimuth_rad=math.radians(lt.sun_azimuth_deg),
         sun_strength=0.0 if lt.night else lt.sun_strength, sky_model=lt.sky_model, sky_strength=lt.sky_strength,
         cloud_cover=lt.cloud_cover, exposure=lt.exposure, night=bool(lt.night),
+        environment_map=lt.environment_map, environment_strength=lt.environment_strength,
     )
 
 
@@ -252,7 +275,10 @@ class _Build:
         self.seed, self.scene, self.variant = int(resolved.seed), resolved.scene.name, int(resolved.variant)
         self.T = int(resolved.frames)
         self.times = np.arange(self.T) / float(resolved.fps)
-        self.layout: Layout = build_layout(road_params(resolved.road), self.rng("layout/buildings"))
+        self.layout: Layout = build_layout(road_params(resolved.road, resolved.lighting.night
+                                                               or resolved.lighting.sun_elevation_deg < DUSK_BELOW_DEG,
+                                                               self.rng),
+                                                   self.rng("layout/buildings"))
         self.ego = ego_poses(resolved.ego, self.times)
         self.cameras = build_cameras(resolved, self.ego, self.width, self.height)
         for cam in self.cameras:

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 
 from simgen.errors import SimgenError
+from simgen.world.buildings import detailed_building, upper_glass_material
 from simgen.world.model import Entity, Material, Mesh
 
 LayoutKind = Literal["straight", "t_junction", "intersection_4way"]
@@ -52,6 +53,17 @@ class Facade:
     colour: tuple[float, float, float] = (0.42, 0.2, 0.14)
     texture: str = "brick"
     window_xs: tuple[float, ...] = ()
+    #: brick, plaster, concrete or glass (curtain wall); used by detailed facades
+    material: str = "brick"
+    #: storeys, recessed windows with rooms, doors, shop fronts, signs, balconies, cornices
+    #: (:mod:`simgen.world.buildings`); False = a plain box
+    detailed: bool = False
+    storey_height: float = 3.2
+    balconies: bool = False
+    #: share of upper-storey rooms with the light on
+    lit_windows: float = 0.25
+    #: seed of the building's random detail (window grid, colours, lit rooms, blinds)
+    seed: int = 0
 
 
 @dataclass
@@ -98,6 +110,11 @@ class RoadParams:
     surface_texture: str = "asphalt"
     #: 0 = dry asphalt, 1 = soaked (lowers the road's roughness)
     wetness: float = 0.0
+    #: road wear 0..1 (patches, cracks, tyre tracks, stains) and paint wear of markings and crosswalks 0..1
+    surface_wear: float = 0.0
+    marking_wear: float = 0.0
+    #: a night scene (lit rooms, shops and signs glow brighter than by day)
+    night: bool = False
     terrain_margin: float = 150.0
 
     @property
@@ -327,15 +344,20 @@ _GROUND = {"grass": ("terrain", (0.12, 0.2, 0.06), "noise"), "dirt": ("terrain",
            "asphalt": ("ground", (0.1, 0.1, 0.1), "asphalt")}
 
 
-def road_material(wetness: float, texture: str = "asphalt") -> Material:
-    """The road surface: wetter is darker and smoother (roughness 0.9 dry .. 0.15 soaked)."""
+def road_material(wetness: float, texture: str = "asphalt", wear: float = 0.0) -> Material:
+    """The road surface: wetter is darker and smoother (roughness 0.9 dry .. 0.15 soaked); ``wear`` 0..1 adds
+    patches, cracks, tyre tracks and stains to the asphalt texture (manhole covers are always there)."""
     w = float(np.clip(wetness, 0.0, 1.0))
     return Material("asphalt", base_color=(0.08 * (1 - 0.4 * w),) * 3, roughness=0.9 - 0.75 * w,
-                    texture=texture, texture_scale=1.0, reflective=w > 0.5)  # type: ignore[arg-type]
+                    texture=texture, texture_scale=1.0, reflective=w > 0.5,  # type: ignore[arg-type]
+                    wear=float(np.clip(wear, 0.0, 1.0)))
 
 
-def _marking_material() -> Material:
-    return Material("lane_paint", base_color=(0.85, 0.85, 0.82), roughness=0.6, texture="noise", texture_scale=1.5)
+def _marking_material(wear: float = 0.0) -> Material:
+    """Road paint. ``wear`` 0..1: the paint is patchy and faded towards the asphalt colour (0 = fresh). Worn
+    paint keeps its label: the marking is still there, as annotators of real streets label it."""
+    return Material("lane_paint", base_color=(0.85, 0.85, 0.82), roughness=0.6, texture="paint", texture_scale=1.0,
+                    wear=float(np.clip(wear, 0.0, 1.0)))
 
 
 def glass_material(reflectivity: float) -> Material:
@@ -401,7 +423,7 @@ def build_layout(params: RoadParams, rng: np.random.Generator) -> Layout:
         road_pieces.append(_quad(jx - W, jx + W, y0, y1, 0.0))
         road_surface.append(Region(f"road/cross_{'left' if s > 0 else 'right'}", "road",
                                    (jx, (y0 + y1) / 2), math.pi / 2, y1 - y0, 2 * W))
-    parts.append(StuffPart("road", "road", merge(road_pieces), [road_material(p.wetness, p.surface_texture)]))
+    parts.append(StuffPart("road", "road", merge(road_pieces), [road_material(p.wetness, p.surface_texture, p.surface_wear)]))
 
     def main_gaps(side: int) -> list[tuple[float, float]]:
         """x-interval of the main road's edge taken by a cross arm on ``side``."""
@@ -416,10 +438,10 @@ def build_layout(params: RoadParams, rng: np.random.Generator) -> Layout:
                                      texture_scale=1.0)]))
 
     # curbs and sidewalks (the curb is the sidewalk's first cw metres)
-    curb_mat = [Material("concrete_curb", base_color=(0.45, 0.45, 0.43), roughness=0.8, texture="noise",
-                         texture_scale=1.5)]
-    side_mat = [Material("paving", base_color=(0.35, 0.33, 0.31), roughness=0.85, texture="noise",
-                         texture_scale=1.5)]
+    curb_mat = [Material("concrete_curb", base_color=(0.45, 0.45, 0.43), roughness=0.8, texture="kerb",
+                         texture_scale=1.0)]
+    side_mat = [Material("paving", base_color=(0.35, 0.33, 0.31), roughness=0.85, texture="paving",
+                         texture_scale=1.0)]
     facades = p.facades if p.facades is not None else _default_facades(p, rng, arms, jx)
     for side, side_name in ((+1, "left"), (-1, "right")):
         if sw <= 0:
@@ -508,7 +530,7 @@ def build_layout(params: RoadParams, rng: np.random.Generator) -> Layout:
                               None, "main", None, True))
         cw_holes.append((x - extent / 2 - 0.3, x + extent / 2 + 0.3))
     if stripes:
-        parts.append(StuffPart("crosswalks", "crosswalk", merge(stripes), [_marking_material()]))
+        parts.append(StuffPart("crosswalks", "crosswalk", merge(stripes), [_marking_material(p.marking_wear)]))
 
     # lane markings (none inside the junction box or on crossings)
     if p.marking_style != "none" or p.edge_lines:
@@ -542,18 +564,31 @@ def build_layout(params: RoadParams, rng: np.random.Generator) -> Layout:
                 y0, y1 = sorted((s * (W + 1.0), s * Ly))
                 quads.append(_quad(jx - mw / 2, jx + mw / 2, y0, y1, MARKING_Z))
         if quads:
-            parts.append(StuffPart("lane_markings", "lane_marking", merge(quads), [_marking_material()]))
+            parts.append(StuffPart("lane_markings", "lane_marking", merge(quads), [_marking_material(p.marking_wear)]))
 
     # buildings with shop windows
     windows: list[WindowInfo] = []
+    shared: dict = {}
     for k, f in enumerate(facades):
         side = 1 if f.side == "left" else -1
         name = f"building_{f.side}_{k}"
+        if f.detailed:
+            mesh, mats, glass = detailed_building(f, side, p.building_depth, p, f.seed, p.night, shared)
+            for i, cx in enumerate(f.window_xs):
+                info = _shop_window(p, name, i, side, f.side, cx, f.y, parts, regions)
+                if info is not None:
+                    windows.append(info)
+            parts.append(StuffPart(name, "building", mesh, mats, {"facade": f.side, "material": f.material}))
+            if glass is not None:
+                parts.append(StuffPart(f"{name}_glass", "window", glass, [upper_glass_material()],
+                                       {"building": name, "upper_storeys": True}))
+            continue
         y0, y1 = sorted((f.y, f.y + side * p.building_depth))
-        tex = f.texture if f.texture in ("none", "checker", "noise", "asphalt", "brick") else "brick"
+        tex = f.texture if f.texture in ("none", "checker", "noise", "asphalt", "brick", "plaster", "concrete",
+                                         "curtain_wall", "paving") else "brick"
         mats = [Material(f"{name}_facade", base_color=tuple(f.colour), roughness=0.85,
                          texture=tex,  # type: ignore[arg-type]
-                         texture_scale=4.0),
+                         texture_scale=1.0),
                 Material(f"{name}_shop_interior", base_color=(0.03, 0.03, 0.035), roughness=0.7,
                          emission_color=(1.0, 0.85, 0.6), emission_strength=3.0 if p.window_interior_light else 0.0)]
         boxes = [_box(f.x0, f.x1, y0, y1, 0.0, f.height)]

@@ -36,8 +36,16 @@ class Material:
     emission_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
     emission_strength: float = 0.0
     #: procedural texture that modulates base_color, so surfaces carry trackable detail (optical flow checks)
-    texture: Literal["none", "checker", "noise", "asphalt", "brick"] = "none"
+    texture: Literal["none", "checker", "noise", "asphalt", "brick", "plaster", "concrete", "curtain_wall",
+                     "paving", "kerb", "paint", "sign"] = "none"
     texture_scale: float = 1.0
+    #: where the texture is sampled: "object" = object coordinates (metres); "uv" = the mesh's ``uv`` (buildings:
+    #: metres along the wall and up)
+    texture_coords: Literal["object", "uv"] = "object"
+    #: offset of the texture pattern (varies one building's bricks / stains from the next)
+    texture_seed: float = 0.0
+    #: wear 0..1 of road textures: asphalt patches, cracks, tyre tracks; paint: patchy and faded
+    wear: float = 0.0
     #: this surface shows reflections that the reflection labels must trace (windows, puddles, car paint)
     reflective: bool = False
     #: weight of a smooth clear coat over the base layer (car paint: sharp reflections over a rougher base)
@@ -203,6 +211,10 @@ class Lighting:
     exposure: float = 0.0
     #: a night scene: the sun is off, the sky is dark, local lights carry the scene
     night: bool = False
+    #: image-based lighting: a map bundled with Blender (studiolights/world/<name>.exr) lights the scene while the
+    #: camera still sees the procedural sky; "none" = the sky lights the scene
+    environment_map: str = "none"
+    environment_strength: float = 1.0
 
 
 @dataclass

@@ -46,7 +46,9 @@ def test_dashcam_knobs_and_exposure(night):
         dark = min(1.0, s["metered"] / DAYLIGHT_METERED) ** r["knobs"]["sensor.ae_dark_bias"]
         ratio = s["exposure_time_s"] * s["gain"] * k * s["metered"] / (r["knobs"]["sensor.ae_target"] * dark)
         assert 0.7 < ratio < 1.4, ratio
-        assert s["exposure_time_s"] > 1e-3  # a sunlit street gets ~1e-5 s: the night is far darker
+        # a sunlit street gets ~1e-5 s: the night is far darker (>= 30x; lit shop fronts and rooms of the
+        # detailed buildings brighten the night street, so no absolute millisecond floor)
+        assert s["exposure_time_s"] > 3e-4
     assert len({json.dumps(r["knobs"], sort_keys=True) for r in rows}) == 1
 
 
