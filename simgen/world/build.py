@@ -24,6 +24,7 @@ from simgen.classes import class_table
 from simgen.errors import SimgenError
 from simgen.rng import stream
 from simgen.world import weather as wx
+from simgen.world import people
 from simgen.world.assets import GAITS, VEHICLES, LightMount, gait_phases, light_mounts, make_asset, \
     person_pose_frames
 from simgen.world.conventions import intrinsics_from_hfov, pose_from_xyz_yaw, project
@@ -122,8 +123,9 @@ def _bounds(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _PRIMARY = {"pedestrian": 1, "child": 1, "cyclist": 1}
 
 
-def _asset(class_name: str, colour, scale: float, texture: str, rng: np.random.Generator):
-    mesh, mats = make_asset(class_name, None if colour is None else tuple(colour), scale, rng)
+def _asset(class_name: str, colour, scale: float, texture: str, rng: np.random.Generator,
+           animation: str | None = None):
+    mesh, mats = make_asset(class_name, None if colour is None else tuple(colour), scale, rng, animation)
     if texture and texture != "none":
         k = _PRIMARY.get(class_name, 0)
         m = mats[k]
@@ -217,8 +219,9 @@ class _Build:
         return stream(self.seed, self.scene, self.variant, name)
 
     # objects ----------------------------------------------------------------------------------------------
-    def _make(self, name: str, class_name: str, colour, scale: float, texture: str, rng_name: str):
-        mesh, mats = _asset(class_name, colour, scale, texture, self.rng(rng_name))
+    def _make(self, name: str, class_name: str, colour, scale: float, texture: str, rng_name: str,
+              animation: str | None = None):
+        mesh, mats = _asset(class_name, colour, scale, texture, self.rng(rng_name), animation)
         return mesh, mats, _bounds(mesh)
 
     def object_groups(self, explicit: bool) -> None:
@@ -229,7 +232,7 @@ class _Build:
             for inst in g.instances:
                 mesh, mats, (lo, hi, blo, bhi) = self._make(f"{g.name}_{inst.index}", g.class_name,
                                                              inst.colour_rgb, inst.scale, inst.texture,
-                                                             f"asset/{g.name}/{inst.index}")
+                                                             f"asset/{g.name}/{inst.index}", inst.animation)
                 wps = np.array([[p.x, p.y, p.z] for p in g.motion.waypoints]) if g.motion.waypoints else None
                 req = InstanceRequest(inst.index, blo, bhi, inst.heading_deg, g.motion.kind, inst.speed_mps, wps,
                                       g.motion.loop, lo, hi)
@@ -271,6 +274,8 @@ class _Build:
                          "region": None if item.region is None else item.region.name}
                 if inst.colour_rgb is not None:
                     attrs["colour_rgb"] = list(inst.colour_rgb)
+                if mesh.rig is not None:
+                    attrs["person"] = mesh.rig.record()
                 self.groups.append(_Obj(f"{g.name}_{inst.index}", g.class_name, mesh, mats, item.poses, attrs,
                                         mounts=tuple(light_mounts(g.class_name, inst.scale, mesh))))
 
@@ -278,11 +283,28 @@ class _Build:
         """Per-frame vertices of a walking / running person (legs and arms swing with the distance covered), or
         None for everything that keeps its shape."""
         gait = o.attributes.get("animation")
+        if o.mesh.rig is not None:
+            return self.person_frames(o)
         if gait not in GAITS or o.mesh.vertex_group is None or self.T < 2:
             return None
         phase0 = float(self.rng(f"gait/{o.name}").uniform(0.0, 2 * math.pi))
         height = float(o.mesh.vertices[:, 2].max())
         return person_pose_frames(o.mesh, gait_phases(o.poses, float(self.r.fps), height, gait, phase0), gait)
+
+    def person_frames(self, o: _Obj) -> np.ndarray | None:
+        """Per-frame vertices of a person from the body bank (:func:`simgen.world.people.animate`): gaits advance
+        with the ground covered; standing people and people who do not move keep their shape (None)."""
+        p = o.mesh.rig
+        if self.T < 2:
+            return None
+        steps = np.linalg.norm(np.diff(o.poses[:, :2, 3], axis=0), axis=1)
+        travelled = np.concatenate([[0.0], np.cumsum(steps)]) / float(p.scale[0])
+        behaviour = people.effective_behaviour(p, o.attributes.get("animation"))
+        if behaviour in ("none", "standing") or (behaviour in people.MOVING and travelled[-1] < 1e-6):
+            return None
+        phase0 = float(self.rng(f"gait/{o.name}").uniform(0.0, 1.0))
+        v = people.animate(p, behaviour, travelled, self.times, phase0)
+        return (v - [0.0, 0.0, p.z_shift]) * p.scale
 
     # street lights ----------------------------------------------------------------------------------------
     def street_lights(self) -> None:

@@ -55,6 +55,11 @@ class Mesh:
     face_material: np.ndarray | None = None
     #: optional (V,) int64 rig part of each vertex (people: see :data:`simgen.world.assets.PERSON_BONES`)
     vertex_group: np.ndarray | None = None
+    #: optional (F, k, 2) float32 texture coordinates per face corner (k = 3 or 4, as ``faces``)
+    uv: np.ndarray | None = None
+    #: optional skinning rig the world stage poses per frame (people from the body bank:
+    #: :class:`simgen.world.people.Person`); renderers ignore it
+    rig: object | None = None
 
     def __post_init__(self) -> None:
         self.vertices = np.asarray(self.vertices, np.float64).reshape(-1, 3)
@@ -70,6 +75,10 @@ class Mesh:
             self.vertex_group = np.asarray(self.vertex_group, np.int64)
             if self.vertex_group.shape != (len(self.vertices),):
                 raise ValueError("vertex_group must have one entry per vertex")
+        if self.uv is not None:
+            self.uv = np.asarray(self.uv, np.float32)
+            if self.uv.shape != (*self.faces.shape, 2):
+                raise ValueError(f"uv must be (F, k, 2) per face corner, got {self.uv.shape}")
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Axis-aligned (min, max) corners in the object frame, each (3,) float64."""
