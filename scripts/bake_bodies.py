@@ -90,6 +90,40 @@ def mask_labels(uv_centroids: np.ndarray) -> np.ndarray:
     return np.array(names)[np.argmin(((rgb[:, None] - cols[None]) ** 2).sum(-1), 1)]
 
 
+def close_holes(faces: np.ndarray) -> np.ndarray:
+    """Faces (F, 3) plus fans that close every boundary loop (no new vertices, so the topology stays shared).
+    A boundary edge a->b of a face is closed by a fan face running b->a."""
+    from collections import defaultdict
+
+    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    key = np.sort(e, 1)
+    _, inv, cnt = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    bnd = e[cnt[inv.ravel()] == 1]
+    nxt = defaultdict(list)
+    for a, b in bnd:
+        nxt[int(b)].append(int(a))  # walk boundary edges reversed: b -> a
+    used: set[tuple[int, int]] = set()
+    fans = []
+    for a0, b0 in bnd:
+        start = (int(b0), int(a0))
+        if start in used:
+            continue
+        loop = [start[0]]
+        cur = start
+        while cur not in used:
+            used.add(cur)
+            loop.append(cur[1])
+            cands = [c for c in nxt[cur[1]] if (cur[1], c) not in used]
+            if not cands:
+                break
+            cur = (cur[1], cands[0])
+        if loop[-1] == loop[0]:
+            loop = loop[:-1]
+        for i in range(1, len(loop) - 1):
+            fans.append([loop[0], loop[i], loop[i + 1]])
+    return np.concatenate([faces, np.array(fans, np.int64).reshape(-1, 3)]) if fans else faces
+
+
 def bake(out: Path, target_vertices: int) -> None:
     import fast_simplification
     import torch
@@ -151,16 +185,18 @@ def bake(out: Path, target_vertices: int) -> None:
     f = f[np.sort(np.unique(np.sort(f, 1), axis=0, return_index=True)[1])]  # no duplicate triangles
     vsel, f_local = np.unique(f, return_inverse=True)
     f_local = f_local.reshape(-1, 3)
-    # winding: keep the decimated orientation if it agrees with the nearest original face normal
-    fk = faces0[keep_f]
-    cen0 = ref[fk].mean(1)
-    n0 = np.cross(ref[fk[:, 1]] - ref[fk[:, 0]], ref[fk[:, 2]] - ref[fk[:, 0]])
-    vloc = ref[vsel]
-    cen = vloc[f_local].mean(1)
-    n1 = np.cross(vloc[f_local[:, 1]] - vloc[f_local[:, 0]], vloc[f_local[:, 2]] - vloc[f_local[:, 0]])
-    _, nf = cKDTree(cen0).query(cen)
-    flip = (n1 * n0[nf]).sum(1) < 0
-    f_local[flip] = f_local[flip][:, ::-1]
+    # consistent outward winding and no holes (fill triangles only join existing vertices)
+    import trimesh
+
+    tm = trimesh.Trimesh(ref[vsel], f_local, process=False)
+    trimesh.repair.fix_winding(tm)
+    trimesh.repair.fix_inversion(tm, multibody=True)
+    f_local = close_holes(np.asarray(tm.faces, np.int64))
+    tm = trimesh.Trimesh(ref[vsel], f_local, process=False)
+    print(f"[bake_bodies] shared topology: watertight={tm.is_watertight}, "
+          f"winding consistent={tm.is_winding_consistent}", flush=True)
+    cen0 = ref[faces0[keep_f]].mean(1)
+    _, nf = cKDTree(cen0).query(ref[vsel][f_local].mean(1))
     # face corner UVs: of each corner vertex, the UV nearest the nearest original face's UV centroid
     orig_face = keep_f.nonzero()[0][nf]
     target_uv = cen_uv[orig_face]

@@ -535,7 +535,7 @@ def _person_from_bank(class_name: str, colour: str | RGB | None, scale: np.ndarr
     behaviour = "cycling" if class_name == "cyclist" else (animation or "none")
     p = people.make_person(bank, rng, child=class_name == "child", top_colour=top, behaviour=behaviour)
     # the rest shape: mid-stride for people that move (so footprints cover the stride), else standing
-    v = people.animate(p, behaviour, np.array([0.0, 0.01]), np.array([0.0, 1 / 30]))[0]
+    v = people.animate(p, people.effective_behaviour(p, behaviour), np.array([0.0, 0.01]), np.array([0.0, 1 / 30]))[0]
     faces, face_mat = people.person_faces(p)
     z0 = float(v[:, 2].min())
     p.scale = scale

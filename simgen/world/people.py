@@ -225,8 +225,10 @@ def sample_look(rng: np.random.Generator, age: float, female: float, top: tuple 
     else:
         style = ["short", "bald", "long"][int(rng.choice(3, p=[0.82 if age < 0.85 else 0.5,
                                                                 0.08 if age < 0.85 else 0.4, 0.1 if age < 0.85 else 0.1]))]
-    top_rgb = tuple(top) if top is not None else TOPS[int(rng.integers(len(TOPS)))]
-    top_rgb = tuple(float(np.clip(c * rng.uniform(0.85, 1.15), 0, 1)) for c in top_rgb)
+    if top is not None:  # the scene's colour, exactly
+        top_rgb = tuple(float(c) for c in top)
+    else:
+        top_rgb = tuple(float(np.clip(c * rng.uniform(0.85, 1.15), 0, 1)) for c in TOPS[int(rng.integers(len(TOPS)))])
     top_kind = ["shirt", "jacket", "coat"][int(rng.choice(3, p=[0.5, 0.35, 0.15]))]
     sleeves = "long" if top_kind != "shirt" or rng.random() < 0.5 else "short"
     legwear = "trousers"
@@ -268,6 +270,20 @@ def _vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
     for c in range(3):
         np.add.at(vn, f[:, c], n)
     return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
+
+
+def _shell(v: np.ndarray, n: np.ndarray, f: np.ndarray, inner: float, outer: float
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """A closed shell over a surface patch (vertices (N, 3), unit normals (N, 3), faces (F, 3)): the patch pushed
+    out by ``outer`` and by ``inner`` (reversed), joined along the patch's boundary. Returns (2N, 3) vertices
+    (outer first) and faces."""
+    N = len(v)
+    e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+    _, inv, cnt = np.unique(np.sort(e, 1), axis=0, return_inverse=True, return_counts=True)
+    a, b = e[cnt[inv.ravel()] == 1].T
+    side = np.concatenate([np.stack([b, a, a + N], 1), np.stack([b, a + N, b + N], 1)])
+    return (np.concatenate([v + outer * n, v + inner * n]),
+            np.concatenate([f, f[:, ::-1] + N, side]))
 
 
 def _clothing(bank: Bank, body: np.ndarray, heads: np.ndarray, look: Look) -> np.ndarray:
@@ -315,7 +331,20 @@ def _hair_faces(bank: Bank, body: np.ndarray, heads: np.ndarray, look: Look) -> 
     crown = rel_z > 0.72 - 0.25 * (1 - rel_x)  # above the brow at the front, lower at the back
     nape = (rel_x < 0.45) & (rel_z > (0.05 if look.hair_style == "long" else 0.25))
     sides = (rel_x < 0.62) & (rel_z > 0.45)
-    return head & (crown | nape | sides)
+    mask = head & (crown | nape | sides)
+    # no pinched corners: where the patch's boundary touches itself at a vertex, take in the faces around it
+    faces = bank.faces
+    for _ in range(8):
+        f = faces[mask]
+        e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+        _, inv, cnt = np.unique(np.sort(e, 1), axis=0, return_inverse=True, return_counts=True)
+        b = e[cnt[inv.ravel()] == 1]
+        per_vertex = np.bincount(b.ravel(), minlength=len(body))
+        bad = np.nonzero(per_vertex > 2)[0]
+        if not len(bad):
+            break
+        mask |= np.isin(faces, bad).any(1) & (head | (fp == bank.part("neck")))
+    return mask
 
 
 def make_person(bank: Bank, rng: np.random.Generator, child: bool, top_colour=None, behaviour: str = "standing",
@@ -360,12 +389,13 @@ def make_person(bank: Bank, rng: np.random.Generator, child: bool, top_colour=No
         idx, inv = np.unique(hf, return_inverse=True)
         vn = _vertex_normals(body, bank.faces)[idx]
         thick = {"short": 0.008, "long": 0.014, "bun": 0.01}[look.hair_style]
-        ev.append(body[idx] + thick * vn)
-        ew.append(bank.weights[idx])
-        eb.append(bank.weight_bones[idx])
-        faces.append(nb + inv.reshape(-1, 3))
-        fmats.append(np.full(len(hf), HAIR_M))
-        nb += len(idx)
+        sv, sf = _shell(body[idx], vn, inv.reshape(-1, 3), 0.0015, thick)
+        ev.append(sv)
+        ew.append(np.tile(bank.weights[idx], (2, 1)))
+        eb.append(np.tile(bank.weight_bones[idx], (2, 1)))
+        faces.append(nb + sf)
+        fmats.append(np.full(len(sf), HAIR_M))
+        nb += len(sv)
         if look.hair_style == "bun" or (look.hair_style == "long" and rng.random() < 0.4):
             hv = body[np.unique(bank.faces[bank.face_part == bank.part("head")])]
             c = np.array([hv[:, 0].min() - 0.015, 0.0, hv[:, 2].max() - 0.06])
