@@ -423,7 +423,18 @@ def make_person(bank: Bank, rng: np.random.Generator, child: bool, top_colour=No
         _add_stroller(p, rng)
     if behaviour == "cycling":
         _add_bicycle(p, rng)
+    _compact_materials(p)
     return p
+
+
+def _compact_materials(p: Person) -> None:
+    """Drop materials no face uses (hair of a bald person) and renumber."""
+    used = sorted(set(p.face_material.tolist()) | {prop.material for prop in p.props})
+    new = {old: i for i, old in enumerate(used)}
+    p.materials = [p.materials[i] for i in used]
+    p.face_material = np.array([new[m] for m in p.face_material.tolist()], np.int64)
+    for prop in p.props:
+        prop.material = new[prop.material]
 
 
 def _add_bag(p: Person, rng: np.random.Generator, child: bool) -> None:
