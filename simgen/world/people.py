@@ -136,13 +136,14 @@ class Look:
     hair_style: str  # "short" | "long" | "bun" | "bald"
     top_kind: str  # "shirt" | "jacket" | "coat"
     bottom_kind: str  # "denim" | "cloth"
+    tights: tuple[float, float, float] | None = None
 
     def record(self) -> dict:
         r = lambda c: [round(float(x), 4) for x in c]  # noqa: E731
         return {"skin_rgb": r(self.skin), "top_rgb": r(self.top), "bottom_rgb": r(self.bottom),
                 "shoes_rgb": r(self.shoes), "hair_rgb": r(self.hair), "sleeves": self.sleeves,
                 "legwear": self.legwear, "hair_style": self.hair_style, "top_kind": self.top_kind,
-                "bottom_kind": self.bottom_kind}
+                "bottom_kind": self.bottom_kind, "tights_rgb": None if self.tights is None else r(self.tights)}
 
 
 @dataclass
@@ -240,12 +241,18 @@ def sample_look(rng: np.random.Generator, age: float, female: float, top: tuple 
     bottom = (DENIM if denim else CLOTH)[int(rng.integers(len(DENIM if denim else CLOTH)))]
     bottom = tuple(float(np.clip(c * rng.uniform(0.85, 1.15), 0, 1)) for c in bottom)
     shoes = SHOES[int(rng.integers(len(SHOES)))]
+    tights = None
+    if legwear == "skirt" and rng.random() < 0.6:
+        tights = tuple(float(c) for c in [(0.01, 0.01, 0.01), (0.03, 0.025, 0.02), (0.25, 0.18, 0.14)][
+            int(rng.integers(3))])
+    if legwear != "trousers" and top_kind == "coat":
+        top_kind = "jacket"
     return Look(skin, top_rgb, bottom, shoes, hair, sleeves, legwear, style, top_kind,
-                "denim" if denim else "cloth")
+                "denim" if denim else "cloth", tights)
 
 
 # materials of a person (indices into Person.materials)
-SKIN, TOP, BOTTOM, SHOES_M, HAIR_M, EYES = range(6)
+SKIN, TOP, BOTTOM, SHOES_M, HAIR_M, EYES, TIGHTS = range(7)
 
 
 def _materials(look: Look):
@@ -261,6 +268,7 @@ def _materials(look: Look):
         Material("shoes", base_color=look.shoes, roughness=0.45),
         Material("hair", base_color=look.hair, roughness=0.5, texture="noise", texture_scale=150.0),
         Material("eyes", base_color=(0.6, 0.58, 0.55), roughness=0.1),
+        Material("tights", base_color=look.tights or (0.0, 0.0, 0.0), roughness=0.6),
     ]
 
 
@@ -307,6 +315,8 @@ def _clothing(bank: Bank, body: np.ndarray, heads: np.ndarray, look: Look) -> np
     elif look.legwear == "shorts":
         mat[thigh & (cen[:, 2] > knee_z + 0.3 * (hip_z - knee_z))] = BOTTOM
     else:  # skirt to just above the knee; tights or bare legs below
+        if look.tights is not None:
+            mat[thigh | shin] = TIGHTS
         mat[thigh & (cen[:, 2] > knee_z + 0.15 * (hip_z - knee_z))] = BOTTOM
     if look.top_kind == "coat":  # a coat reaches over the hips and the upper thighs
         mat[(fp == P("hips")) | (thigh & (cen[:, 2] > knee_z + 0.5 * (hip_z - knee_z)))] = TOP
@@ -362,7 +372,7 @@ def make_person(bank: Bank, rng: np.random.Generator, child: bool, top_colour=No
     else:
         pool = np.nonzero(bank.params[:, 0] >= 0.5)[0]
         age = rng.uniform(0.62, 0.98)
-        # stature: normal per gender (anny's gender 0 is the taller, masculine body)
+        # stature: normal per gender (anny's gender 0 is male, 1 female)
         stature_m = float(np.clip(rng.normal(1.76 if gender < 0.5 else 1.63, 0.07), 1.48, 2.0))
         if age > 0.9:
             stature_m -= 0.03
@@ -371,11 +381,12 @@ def make_person(bank: Bank, rng: np.random.Generator, child: bool, top_colour=No
     if stature_m is not None:
         s = stature_m / body[:, 2].max()
         body, heads = body * s, heads * s
-    female = 1.0 - gender
+    female = gender  # anny: gender 0 is male, 1 female
     look = sample_look(rng, age, female, top_colour)
     mats = _materials(look)
     face_mat = _clothing(bank, body, heads, look)
     p = Person(bank, body, heads, {"age": round(float(age), 3), "gender": gender,
+                                   "sex": "female" if female > 0.5 else "male",
                                    "stature_m": round(float(body[:, 2].max()), 3),
                                    "muscle": round(float(target[3]), 3), "weight": round(float(target[4]), 3)},
                look, materials=mats, behaviour=behaviour)
