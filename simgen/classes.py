@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -23,12 +23,18 @@ class SemanticClass:
 @dataclass(frozen=True)
 class ClassTable:
     classes: tuple[SemanticClass, ...]
+    #: fact name -> class names it holds for (``facts:`` in classes.yaml)
+    facts: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         ids = [c.id for c in self.classes]
         names = [c.name for c in self.classes]
         if len(set(ids)) != len(ids) or len(set(names)) != len(names):
             raise ValueError("class table has duplicate ids or names")
+        for fact, members in self.facts.items():
+            unknown = sorted(set(members) - set(names))
+            if unknown:
+                raise ValueError(f"class table fact {fact!r} names unknown classes {unknown}")
 
     @property
     def names(self) -> list[str]:
@@ -45,6 +51,13 @@ class ClassTable:
             if c.id == class_id:
                 return c
         raise KeyError(class_id)
+
+    def with_fact(self, fact: str) -> frozenset[str]:
+        """Names of the classes a fact holds for (e.g. ``"person"``, ``"vehicle"``, ``"wets"``)."""
+        try:
+            return self.facts[fact]
+        except KeyError:
+            raise KeyError(f"unknown class fact {fact!r}; known: {sorted(self.facts)}") from None
 
     def palette(self) -> np.ndarray:
         """(256, 3) uint8 colour lookup table indexed by class id (unused ids are black)."""
@@ -71,7 +84,9 @@ class ClassTable:
 def class_table() -> ClassTable:
     """The built-in class table (cached; immutable)."""
     text = resources.files("simgen").joinpath("data/classes.yaml").read_text()
-    rows = yaml.safe_load(text)["classes"]
+    data = yaml.safe_load(text)
+    rows = data["classes"]
+    facts = {str(k): frozenset(str(n) for n in v) for k, v in (data.get("facts") or {}).items()}
     return ClassTable(
         tuple(
             SemanticClass(
@@ -83,5 +98,6 @@ def class_table() -> ClassTable:
                 cityscapes_train_id=int(r["cityscapes_train_id"]),
             )
             for r in rows
-        )
+        ),
+        facts,
     )

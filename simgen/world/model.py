@@ -40,6 +40,11 @@ class Material:
     #: weight of a smooth clear coat over the base layer (car paint: sharp reflections over a rougher base)
     coat: float = 0.0
     coat_roughness: float = 0.03
+    #: image texture (path) sampled with the mesh's ``uv``; its colour multiplies ``base_color`` (linear RGB)
+    image: str | None = None
+    #: the image's alpha is a cut-out mask (leaves, fences): texels with alpha < 0.5 are not there, in the beauty
+    #: render and in every label pass (Cycles' pass alpha threshold is 0.5)
+    alpha_cutout: bool = False
 
 
 @dataclass
@@ -55,8 +60,11 @@ class Mesh:
     face_material: np.ndarray | None = None
     #: optional (V,) int64 rig part of each vertex (people: see :data:`simgen.world.assets.PERSON_BONES`)
     vertex_group: np.ndarray | None = None
-    #: optional (F, k, 2) float32 texture coordinates per face corner (k = 3 or 4, as ``faces``)
+    #: optional (F, k, 2) float32 texture coordinates per face corner (k = faces.shape[1]; u right, v up, [0, 1])
     uv: np.ndarray | None = None
+    #: smooth shading (normals interpolated across faces: organic and curved meshes); the normal label is then
+    #: the interpolated shading normal. False = flat: the shading normal is the face normal.
+    smooth: bool = False
     #: optional skinning rig the world stage poses per frame (people from the body bank:
     #: :class:`simgen.world.people.Person`); renderers ignore it
     rig: object | None = None
@@ -78,7 +86,7 @@ class Mesh:
         if self.uv is not None:
             self.uv = np.asarray(self.uv, np.float32)
             if self.uv.shape != (*self.faces.shape, 2):
-                raise ValueError(f"uv must be (F, k, 2) per face corner, got {self.uv.shape}")
+                raise ValueError(f"uv must be (F, k, 2) = {(*self.faces.shape, 2)}, got {self.uv.shape}")
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Axis-aligned (min, max) corners in the object frame, each (3,) float64."""

@@ -524,7 +524,7 @@ def test_night_is_lit_by_local_lights_only(bpy_module):
 
 
 def test_open_glass_sheet_becomes_a_closed_slab(bpy_module):
-    from simgen.render.blender import GLASS_THICKNESS, _is_closed, thicken_open_glass
+    from simgen.render.meshes import GLASS_THICKNESS, is_closed as _is_closed, thicken_open_glass
 
     sheet = Mesh([(0, 0, 0), (1, 0, 0), (1, 0, 1), (0, 0, 1)], [(0, 1, 2, 3)])  # normal −y
     verts, polys, fmat = thicken_open_glass(sheet, {0})
@@ -594,3 +594,48 @@ def test_settings_reach_cycles(bpy_module):
     # the camera's horizontal field of view is the world's
     cam = built.cameras[0].data
     assert cam.sensor_fit == "HORIZONTAL" and cam.angle_x == pytest.approx(math.radians(60.0), rel=1e-6)
+
+
+# ---- image textures and alpha cut-outs ---------------------------------------------------------------------
+
+
+def test_image_texture_and_alpha_cutout_in_beauty_and_labels(bpy_module, tmp_path):
+    """A 2x1 m card in front of a wall; its texture is red on the left half and fully transparent on the right.
+
+    Expected from the card's geometry and UVs alone: pixels whose centre ray hits the left half carry the card's
+    label key and a red colour; on the right half the ray passes through to the wall (wall key, wall depth)."""
+    tex = np.zeros((8, 16, 4), np.uint8)
+    tex[:, :8] = (0, 0, 255, 255)  # BGRA: opaque red on u < 0.5
+    path = tmp_path / "card.png"
+    cv2.imwrite(str(path), tex)
+    card = Mesh([(-1, 0, 0), (1, 0, 0), (1, 0, 1), (-1, 0, 1)], [(0, 1, 2, 3)],
+                uv=[[(0, 0), (1, 0), (1, 1), (0, 1)]])
+    wall = Mesh([(-6, 3, -2), (6, 3, -2), (6, 3, 4), (-6, 3, 4)], [(0, 1, 2, 3)])
+    lit = dict(emission_color=(0.05, 0.4, 0.05), emission_strength=1.0)
+    world = World("t", 1, 10.0, [
+        Entity("card", "sign", card, [Material("card", (1, 1, 1), image=str(path), alpha_cutout=True,
+                                               emission_strength=0.0)], _static(1), instance_id=1),
+        Entity("wall", "building", wall, [Material("wall", (0.2, 0.6, 0.2), **lit)], _static(1)),
+    ], [Camera("cam", math.radians(60.0), _static(1, look_at((0, -4, 0.5), (0, 0, 0.5))))],
+        lighting=Lighting(sky_model="uniform", sun_strength=3.0))
+    (raw,) = _render(world, _settings(samples=4, view_transform="standard"))
+    pose = world.cameras[0].poses[0]
+    K = _K(math.radians(60.0))
+    d = _rays(K, pose)
+    eye = pose[:3, 3]
+    t = (0.0 - eye[1]) / d[..., 1]  # ray parameter where it crosses the card's plane y = 0
+    hit = eye + t[..., None] * d
+    on_card = (np.abs(hit[..., 0]) < 1) & (hit[..., 2] > 0) & (hit[..., 2] < 1)
+    margin = (np.abs(np.abs(hit[..., 0]) - 1) > 0.05) & (np.abs(hit[..., 0]) > 0.05) & \
+        (np.abs(hit[..., 2] - 0.5) < 0.45)
+    left = on_card & (hit[..., 0] < 0) & margin
+    right = on_card & (hit[..., 0] > 0) & margin
+    assert left.sum() > 50 and right.sum() > 50
+    keys = raw.object_index
+    assert np.all(keys[left] == 1) and np.all(keys[right] == 2)
+    z_card = t * 1.0  # camera looks along +y: planar depth = ray parameter (camera-z component of d is 1)
+    np.testing.assert_allclose(raw.depth[left], z_card[left], rtol=1e-5)
+    np.testing.assert_allclose(raw.depth[right], (3.0 - eye[1]) / d[..., 1][right], rtol=1e-5)
+    rgb = raw.rgb.astype(float)
+    assert np.all(rgb[left][:, 0] > rgb[left][:, 1] + 40)  # red card
+    assert np.all(rgb[right][:, 1] > rgb[right][:, 0] + 40)  # green wall seen through the cut-out
