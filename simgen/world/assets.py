@@ -540,7 +540,7 @@ def _person_from_bank(class_name: str, colour: str | RGB | None, scale: np.ndarr
     z0 = float(v[:, 2].min())
     p.scale = scale
     p.z_shift = z0
-    mesh = Mesh((v - [0.0, 0.0, z0]) * scale, faces, face_mat, uv=people.person_uv(p), rig=p)
+    mesh = Mesh((v - [0.0, 0.0, z0]) * scale, faces, face_mat, uv=people.person_uv(p), smooth=True, rig=p)
     return mesh, p.materials
 
 

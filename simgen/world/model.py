@@ -33,7 +33,8 @@ class Material:
     emission_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
     emission_strength: float = 0.0
     #: procedural texture that modulates base_color, so surfaces carry trackable detail (optical flow checks)
-    texture: Literal["none", "checker", "noise", "asphalt", "brick"] = "none"
+    #: ("fabric", "denim", "skin": laid out in the mesh's UVs, so they follow a deforming surface)
+    texture: Literal["none", "checker", "noise", "asphalt", "brick", "fabric", "denim", "skin"] = "none"
     texture_scale: float = 1.0
     #: this surface shows reflections that the reflection labels must trace (windows, puddles, car paint)
     reflective: bool = False

@@ -32,6 +32,8 @@ from simgen.paths import data_dir
 log = logging.getLogger(__name__)
 
 BANK_FILE = "bank.npz"
+#: the bank layout this code reads (scripts/bake_bodies.py writes it as ``version``)
+BANK_VERSION = 1
 #: behaviours (the scene's ``animation`` values for people): moving ones advance with the ground covered
 BEHAVIOURS = ("none", "standing", "idle", "waiting", "walking", "running", "carrying", "stroller", "cycling")
 #: per-gait (stride as a share of stature per full cycle, duty factor = share of the cycle a foot is on the ground,
@@ -92,8 +94,10 @@ class Bank:
 
 
 @lru_cache(maxsize=4)
-def _load(path: str) -> Bank:
+def _load(path: str) -> Bank | None:
     d = np.load(path)
+    if "version" not in d.files or int(d["version"]) != BANK_VERSION:
+        return None
     return Bank(
         vertices=d["vertices"].astype(np.float64), faces=d["faces"].astype(np.int64), uv=d["uv"],
         face_part=d["face_part"].astype(np.int64), part_names=tuple(str(s) for s in d["part_names"]),
@@ -117,7 +121,12 @@ def load_bank(path: Path | None = None) -> Bank | None:
             log.warning("no body bank at %s: people fall back to block figures (run scripts/setup.sh, which runs "
                         "scripts/bake_bodies.py)", p)
         return None
-    return _load(str(p))
+    bank = _load(str(p))
+    if bank is None and str(p) not in _warned:
+        _warned.add(str(p))
+        log.warning("the body bank at %s is from another version of simgen: people fall back to block figures "
+                    "(rebake: python scripts/bake_bodies.py --force)", p)
+    return bank
 
 
 # ---- choosing a body ----------------------------------------------------------------------------------------
@@ -260,13 +269,13 @@ def _materials(look: Look):
 
     denim = look.bottom_kind == "denim"
     return [
-        Material("skin", base_color=look.skin, roughness=0.55),
+        Material("skin", base_color=look.skin, roughness=0.5, texture="skin", texture_scale=40.0),
         Material("clothes_top", base_color=look.top, roughness=0.85 if look.top_kind != "jacket" else 0.6,
-                 texture="noise", texture_scale=60.0),
-        Material("clothes_bottom", base_color=look.bottom, roughness=0.9, texture="noise",
-                 texture_scale=90.0 if denim else 60.0),
+                 texture="fabric", texture_scale=900.0),
+        Material("clothes_bottom", base_color=look.bottom, roughness=0.9, texture="denim" if denim else "fabric",
+                 texture_scale=700.0),
         Material("shoes", base_color=look.shoes, roughness=0.45),
-        Material("hair", base_color=look.hair, roughness=0.5, texture="noise", texture_scale=150.0),
+        Material("hair", base_color=look.hair, roughness=0.45, texture="fabric", texture_scale=300.0),
         Material("eyes", base_color=(0.6, 0.58, 0.55), roughness=0.1),
         Material("tights", base_color=look.tights or (0.0, 0.0, 0.0), roughness=0.6),
     ]
