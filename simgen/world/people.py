@@ -311,10 +311,13 @@ def _clothing(bank: Bank, body: np.ndarray, heads: np.ndarray, look: Look) -> np
     mat = np.full(len(fp), SKIN, np.int64)
     mat[fp == P("eye")] = EYES
     mat[fp == P("foot")] = SHOES_M
-    mat[np.isin(fp, [P("torso"), P("upper_arm")])] = TOP
+    mat[fp == P("upper_arm")] = TOP
     if look.sleeves == "long":
         mat[fp == P("forearm")] = TOP
-    mat[fp == P("hips")] = BOTTOM
+    trunk = np.isin(fp, [P("torso"), P("hips")])
+    waist_z = heads[bank.bone("spine04"), 2]  # the waistband runs level around the body
+    mat[trunk & (cen[:, 2] >= waist_z)] = TOP
+    mat[trunk & (cen[:, 2] < waist_z)] = BOTTOM
     knee_z = heads[bank.bone("lowerleg01.L"), 2]
     hip_z = heads[bank.bone("upperleg01.L"), 2]
     thigh = fp == P("thigh")
@@ -328,11 +331,36 @@ def _clothing(bank: Bank, body: np.ndarray, heads: np.ndarray, look: Look) -> np
             mat[thigh | shin] = TIGHTS
         mat[thigh & (cen[:, 2] > knee_z + 0.15 * (hip_z - knee_z))] = BOTTOM
     if look.top_kind == "coat":  # a coat reaches over the hips and the upper thighs
-        mat[(fp == P("hips")) | (thigh & (cen[:, 2] > knee_z + 0.5 * (hip_z - knee_z)))] = TOP
+        mat[trunk | (thigh & (cen[:, 2] > knee_z + 0.5 * (hip_z - knee_z)))] = TOP
     # hair: the head above the brow, and the back of the head down to the nape (long hair: to the neck)
     if look.hair_style != "bald":
         mat[_hair_faces(bank, body, heads, look)] = HAIR_M
     return mat
+
+
+#: cloth thickness over the skin (m) by material and garment
+def _thickness(look: Look) -> dict[int, float]:
+    return {SKIN: 0.0, EYES: 0.0, HAIR_M: 0.0, TIGHTS: 0.001, SHOES_M: 0.007,
+            TOP: {"shirt": 0.005, "jacket": 0.016, "coat": 0.024}[look.top_kind],
+            BOTTOM: 0.012 if look.legwear == "skirt" else (0.006 if look.bottom_kind == "denim" else 0.009)}
+
+
+def _dress(bank: Bank, body: np.ndarray, face_mat: np.ndarray, look: Look) -> np.ndarray:
+    """Body vertices pushed out along their normals by the thickness of what covers them (clothes, shoes),
+    blended over a few rings of neighbours so hems are soft steps. Topology (and closedness) is kept."""
+    thick = _thickness(look)
+    ft = np.array([thick.get(int(m), 0.0) for m in face_mat])
+    f = bank.faces
+    vt = np.zeros(len(body))
+    for c in range(3):
+        np.maximum.at(vt, f[:, c], ft)
+    e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+    deg = np.bincount(e[:, 0], minlength=len(body)).astype(float)
+    for _ in range(2):
+        acc = np.zeros(len(body))
+        np.add.at(acc, e[:, 0], vt[e[:, 1]])
+        vt = 0.5 * vt + 0.5 * acc / np.maximum(deg, 1)
+    return body + vt[:, None] * _vertex_normals(body, f)
 
 
 def _hair_faces(bank: Bank, body: np.ndarray, heads: np.ndarray, look: Look) -> np.ndarray:
@@ -394,6 +422,7 @@ def make_person(bank: Bank, rng: np.random.Generator, child: bool, top_colour=No
     look = sample_look(rng, age, female, top_colour)
     mats = _materials(look)
     face_mat = _clothing(bank, body, heads, look)
+    body = _dress(bank, body, face_mat, look)
     p = Person(bank, body, heads, {"age": round(float(age), 3), "gender": gender,
                                    "sex": "female" if female > 0.5 else "male",
                                    "stature_m": round(float(body[:, 2].max()), 3),
