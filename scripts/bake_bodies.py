@@ -290,7 +290,7 @@ def bake(out: Path, target_vertices: int) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=data_dir("bodies"))
-    ap.add_argument("--vertices", type=int, default=4000, help="target vertex count of the shared topology")
+    ap.add_argument("--vertices", type=int, default=3000, help="target vertex count of the shared topology")
     ap.add_argument("--force", action="store_true", help="rebake even when the bank exists")
     a = ap.parse_args()
     if (a.out / "bank.npz").exists() and not a.force:

@@ -294,17 +294,8 @@ class _Build:
     def person_frames(self, o: _Obj) -> np.ndarray | None:
         """Per-frame vertices of a person from the body bank (:func:`simgen.world.people.animate`): gaits advance
         with the ground covered; standing people and people who do not move keep their shape (None)."""
-        p = o.mesh.rig
-        if self.T < 2:
-            return None
-        steps = np.linalg.norm(np.diff(o.poses[:, :2, 3], axis=0), axis=1)
-        travelled = np.concatenate([[0.0], np.cumsum(steps)]) / float(p.scale[0])
-        behaviour = people.effective_behaviour(p, o.attributes.get("animation"))
-        if behaviour in ("none", "standing") or (behaviour in people.MOVING and travelled[-1] < 1e-6):
-            return None
         phase0 = float(self.rng(f"gait/{o.name}").uniform(0.0, 1.0))
-        v = people.animate(p, behaviour, travelled, self.times, phase0)
-        return (v - [0.0, 0.0, p.z_shift]) * p.scale
+        return people.entity_frames(o.mesh, o.poses, self.times, o.attributes.get("animation"), phase0)
 
     # street lights ----------------------------------------------------------------------------------------
     def street_lights(self) -> None:

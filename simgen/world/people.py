@@ -218,7 +218,8 @@ SHOES = [(0.015, 0.015, 0.015), (0.7, 0.7, 0.68), (0.12, 0.06, 0.03), (0.05, 0.0
 
 def sample_look(rng: np.random.Generator, age: float, female: float, top: tuple | None) -> Look:
     """Appearance drawn with ``rng``; ``top`` fixes the top colour (the scene's colour for the person)."""
-    t = rng.uniform(0, len(SKIN_TONES) - 1)
+    # colours come in steps (skin: 16 tones; garments: palette x 3 shades), so a crowd shares materials
+    t = round(rng.uniform(0, len(SKIN_TONES) - 1) * 3) / 3
     i = min(int(t), len(SKIN_TONES) - 2)
     skin = tuple((1 - (t - i)) * SKIN_TONES[i] + (t - i) * SKIN_TONES[i + 1])
     dark_hair = t > 2.5
@@ -229,7 +230,7 @@ def sample_look(rng: np.random.Generator, age: float, female: float, top: tuple 
     else:
         names = ["black", "dark_brown", "brown", "blond", "red"]
         hair = HAIR[names[int(rng.choice(5, p=[0.15, 0.35, 0.25, 0.2, 0.05]))]]
-    hair = tuple(float(c) * rng.uniform(0.85, 1.15) for c in hair)
+    hair = tuple(float(c) * float(rng.choice([0.85, 1.0, 1.15])) for c in hair)
     if female > 0.5:
         style = ["long", "bun", "short"][int(rng.choice(3, p=[0.55, 0.25, 0.2]))]
     else:
@@ -238,7 +239,8 @@ def sample_look(rng: np.random.Generator, age: float, female: float, top: tuple 
     if top is not None:  # the scene's colour, exactly
         top_rgb = tuple(float(c) for c in top)
     else:
-        top_rgb = tuple(float(np.clip(c * rng.uniform(0.85, 1.15), 0, 1)) for c in TOPS[int(rng.integers(len(TOPS)))])
+        shade = float(rng.choice([0.85, 1.0, 1.15]))
+        top_rgb = tuple(float(np.clip(c * shade, 0, 1)) for c in TOPS[int(rng.integers(len(TOPS)))])
     top_kind = ["shirt", "jacket", "coat"][int(rng.choice(3, p=[0.5, 0.35, 0.15]))]
     sleeves = "long" if top_kind != "shirt" or rng.random() < 0.5 else "short"
     legwear = "trousers"
@@ -248,7 +250,8 @@ def sample_look(rng: np.random.Generator, age: float, female: float, top: tuple 
         legwear = "shorts"
     denim = legwear != "skirt" and rng.random() < 0.55
     bottom = (DENIM if denim else CLOTH)[int(rng.integers(len(DENIM if denim else CLOTH)))]
-    bottom = tuple(float(np.clip(c * rng.uniform(0.85, 1.15), 0, 1)) for c in bottom)
+    shade = float(rng.choice([0.85, 1.0, 1.15]))
+    bottom = tuple(float(np.clip(c * shade, 0, 1)) for c in bottom)
     shoes = SHOES[int(rng.integers(len(SHOES)))]
     tights = None
     if legwear == "skirt" and rng.random() < 0.6:
@@ -283,9 +286,9 @@ def _materials(look: Look):
 
 def _vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
     n = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    vn = np.zeros_like(v)
-    for c in range(3):
-        np.add.at(vn, f[:, c], n)
+    idx = f.reshape(-1)
+    rep = np.repeat(n, 3, axis=0)
+    vn = np.stack([np.bincount(idx, rep[:, k], minlength=len(v)) for k in range(3)], 1)
     return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
 
 
@@ -349,7 +352,10 @@ def _dress(bank: Bank, body: np.ndarray, face_mat: np.ndarray, look: Look) -> np
     """Body vertices pushed out along their normals by the thickness of what covers them (clothes, shoes),
     blended over a few rings of neighbours so hems are soft steps. Topology (and closedness) is kept."""
     thick = _thickness(look)
-    ft = np.array([thick.get(int(m), 0.0) for m in face_mat])
+    table = np.zeros(max(max(thick), int(face_mat.max())) + 1)
+    for k, t in thick.items():
+        table[k] = t
+    ft = table[face_mat]
     f = bank.faces
     vt = np.zeros(len(body))
     for c in range(3):
@@ -357,8 +363,7 @@ def _dress(bank: Bank, body: np.ndarray, face_mat: np.ndarray, look: Look) -> np
     e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
     deg = np.bincount(e[:, 0], minlength=len(body)).astype(float)
     for _ in range(2):
-        acc = np.zeros(len(body))
-        np.add.at(acc, e[:, 0], vt[e[:, 1]])
+        acc = np.bincount(e[:, 0], vt[e[:, 1]], minlength=len(body))
         vt = 0.5 * vt + 0.5 * acc / np.maximum(deg, 1)
     return body + vt[:, None] * _vertex_normals(body, f)
 
@@ -966,6 +971,24 @@ def animate(p: Person, behaviour: str, travelled: np.ndarray, time: np.ndarray, 
             v = np.einsum("tij,vj->tvi", R, prop.vertices - c) + c
         parts.append(np.array(v))
     return np.concatenate(parts, axis=1)
+
+
+def entity_frames(mesh, poses: np.ndarray, times: np.ndarray, animation: str | None, phase0: float = 0.0
+                  ) -> np.ndarray | None:
+    """(T, V, 3) object-frame vertices of a bank person's entity (``mesh.rig`` set by
+    :func:`simgen.world.assets.make_asset`) moving with world ``poses`` (T, 4, 4) at ``times`` (T,) seconds, or
+    None when it keeps its shape (standing people, people who do not move, single frames). The gait phase
+    advances with the ground covered, so planted feet stay put."""
+    p = mesh.rig
+    if len(poses) < 2:
+        return None
+    steps = np.linalg.norm(np.diff(poses[:, :2, 3], axis=0), axis=1)
+    travelled = np.concatenate([[0.0], np.cumsum(steps)]) / float(p.scale[0])
+    behaviour = effective_behaviour(p, animation)
+    if behaviour in ("none", "standing") or (behaviour in MOVING and travelled[-1] < 1e-6):
+        return None
+    v = animate(p, behaviour, travelled, times, phase0)
+    return (v - [0.0, 0.0, p.z_shift]) * p.scale
 
 
 def person_faces(p: Person) -> tuple[np.ndarray, np.ndarray]:
