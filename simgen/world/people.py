@@ -368,6 +368,54 @@ def _dress(bank: Bank, body: np.ndarray, face_mat: np.ndarray, look: Look) -> np
     return body + vt[:, None] * _vertex_normals(body, f)
 
 
+def _skirt_tube(bank: Bank, body: np.ndarray, heads: np.ndarray, hem: float, flare: float, n: int = 28,
+                rings: int = 6):
+    """A closed tube from the waist down around both legs (a skirt, the skirt of a coat): vertices (N, 3),
+    faces, skin weights (N, 4) and bones (N, 4). Each ring follows the outline of hips and thighs at its
+    height (their radial extent per direction, plus a margin), flaring by ``flare`` metres at the hem; the hem
+    sits ``hem`` of the way up from the knee to the hip. The tube's top follows the pelvis, its hem moves
+    halfway with each thigh."""
+    P = bank.part
+    fp = bank.face_part
+    leg_faces = np.isin(fp, [P("hips"), P("thigh")])
+    vidx = np.unique(bank.faces[leg_faces])
+    lv = body[vidx]
+    waist = heads[bank.bone("spine04"), 2]
+    knee = heads[bank.bone("lowerleg01.L"), 2]
+    hip = heads[bank.bone("upperleg01.L"), 2]
+    bottom = knee + hem * (hip - knee)
+    c = np.array([lv[:, 0].mean(), 0.0])
+    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    dirs = np.stack([np.cos(ang), np.sin(ang)], 1)
+    zs = np.linspace(waist, bottom, rings)
+    verts = []
+    for k, z in enumerate(zs):
+        band = lv[np.abs(lv[:, 2] - z) < 0.04]
+        rel = band[:, :2] - c
+        # radial extent per direction: the largest projection of the band onto it (a convex outline)
+        r = (rel @ dirs.T).max(0) + 0.012 + flare * (k / (rings - 1)) ** 1.5
+        verts.append(np.c_[c + dirs * r[:, None], np.full(n, z)])
+    v = np.concatenate(verts + [[[c[0], 0.0, zs[0]]], [[c[0], 0.0, zs[-1]]]])
+    f = []
+    for k in range(rings - 1):
+        for i in range(n):
+            a, b = k * n + i, k * n + (i + 1) % n
+            f += [[a, a + n, b], [b, a + n, b + n]]
+    top, bot = rings * n, rings * n + 1
+    for i in range(n):
+        f.append([top, i, (i + 1) % n])
+        f.append([bot, (rings - 1) * n + (i + 1) % n, (rings - 1) * n + i])
+    f = np.array(f, np.int64)
+    # outward winding check (the tube's signed volume must be positive)
+    tri = v[f]
+    if np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() < 0:
+        f = f[:, ::-1]
+    depth = np.clip((waist - v[:, 2]) / max(waist - bottom, 1e-6), 0, 1)
+    w = np.stack([1 - depth, depth / 2, depth / 2, np.zeros(len(v))], 1)
+    b = np.tile([bank.bone("root"), bank.bone("upperleg01.L"), bank.bone("upperleg01.R"), 0], (len(v), 1))
+    return v, f, w, b
+
+
 def _hair_faces(bank: Bank, body: np.ndarray, heads: np.ndarray, look: Look) -> np.ndarray:
     fp = bank.face_part
     head = fp == bank.part("head")
@@ -437,6 +485,16 @@ def make_person(bank: Bank, rng: np.random.Generator, child: bool, top_colour=No
     fmats = [face_mat]
     ev, ew, eb = [], [], []
     nb = len(body)
+    # garments with their own silhouette: a skirt, or the skirt of a coat, hangs as a tube around both legs
+    if look.legwear == "skirt" or look.top_kind == "coat":
+        hem = 0.25 if look.legwear == "skirt" else 0.45  # share of the hip-to-knee height left bare
+        tv, tf, tw, tb = _skirt_tube(bank, body, heads, hem, 0.035 if look.legwear == "skirt" else 0.025)
+        ev.append(tv)
+        ew.append(tw)
+        eb.append(tb)
+        faces.append(nb + tf)
+        fmats.append(np.full(len(tf), BOTTOM if look.legwear == "skirt" else TOP))
+        nb += len(tv)
     # hair volume: a shell over the hair faces, pushed out along the normals
     if look.hair_style != "bald":
         hf = bank.faces[face_mat == HAIR_M]
