@@ -41,6 +41,10 @@ class Material:
     #: weight of a smooth clear coat over the base layer (car paint: sharp reflections over a rougher base)
     coat: float = 0.0
     coat_roughness: float = 0.03
+    #: weight of subsurface scattering (skin: light bleeds a few millimetres under the surface, reddish)
+    subsurface: float = 0.0
+    #: weight of a soft sheen at grazing angles (cloth)
+    sheen: float = 0.0
     #: image texture (path) sampled with the mesh's ``uv``; its colour multiplies ``base_color`` (linear RGB)
     image: str | None = None
     #: the image's alpha is a cut-out mask (leaves, fences): texels with alpha < 0.5 are not there, in the beauty

@@ -252,7 +252,7 @@ def sample_look(rng: np.random.Generator, age: float, female: float, top: tuple 
     bottom = (DENIM if denim else CLOTH)[int(rng.integers(len(DENIM if denim else CLOTH)))]
     shade = float(rng.choice([0.85, 1.0, 1.15]))
     bottom = tuple(float(np.clip(c * shade, 0, 1)) for c in bottom)
-    shoes = SHOES[int(rng.integers(len(SHOES)))]
+    shoes = SHOES[int(rng.choice(len(SHOES), p=[0.35, 0.12, 0.2, 0.2, 0.13]))]  # mostly dark
     tights = None
     if legwear == "skirt" and rng.random() < 0.6:
         tights = tuple(float(c) for c in [(0.01, 0.01, 0.01), (0.03, 0.025, 0.02), (0.25, 0.18, 0.14)][
@@ -272,11 +272,11 @@ def _materials(look: Look):
 
     denim = look.bottom_kind == "denim"
     return [
-        Material("skin", base_color=look.skin, roughness=0.5, texture="skin", texture_scale=40.0),
+        Material("skin", base_color=look.skin, roughness=0.5, texture="skin", texture_scale=40.0, subsurface=0.25),
         Material("clothes_top", base_color=look.top, roughness=0.85 if look.top_kind != "jacket" else 0.6,
-                 texture="fabric", texture_scale=900.0),
+                 texture="fabric", texture_scale=900.0, sheen=0.3),
         Material("clothes_bottom", base_color=look.bottom, roughness=0.9, texture="denim" if denim else "fabric",
-                 texture_scale=700.0),
+                 texture_scale=700.0, sheen=0.2),
         Material("shoes", base_color=look.shoes, roughness=0.45),
         Material("hair", base_color=look.hair, roughness=0.45, texture="fabric", texture_scale=300.0),
         Material("eyes", base_color=(0.6, 0.58, 0.55), roughness=0.1),
