@@ -660,17 +660,18 @@ def _add_stroller(p: Person, rng: np.random.Generator) -> None:
                     Material("tyre", base_color=(0.015, 0.015, 0.015), roughness=0.9)]
     s = p.stature
     hand_z = 0.55 * s
-    x0 = 0.38 * s / 1.7 + 0.1  # handle distance in front of the body
+    x0 = 0.3 * s / 1.7 + 0.04  # handle distance in front of the body (within the arms' reach)
     r = 0.1
-    frame = [_bar((x0, -0.24, hand_z), (x0, 0.24, hand_z), 0.03)]
+    d = 0.2  # the pram body starts this far ahead of the handle, clear of the walker's feet
+    frame = [_bar((x0, -0.32, hand_z), (x0, 0.32, hand_z), 0.03)]
     for y in (-0.22, 0.22):
-        frame.append(_bar((x0 + 0.02, y, hand_z), (x0 + 0.35, y, 0.45), 0.025))
-        frame.append(_bar((x0 + 0.3, y, 0.45), (x0 + 0.25, y, r), 0.025))
-        frame.append(_bar((x0 + 0.3, y, 0.45), (x0 + 0.8, y, r), 0.025))
+        frame.append(_bar((x0 + 0.02, y, hand_z), (x0 + d + 0.35, y, 0.45), 0.025))
+        frame.append(_bar((x0 + d + 0.3, y, 0.45), (x0 + d + 0.25, y, r), 0.025))
+        frame.append(_bar((x0 + d + 0.3, y, 0.45), (x0 + d + 0.8, y, r), 0.025))
     _add_parts(p, frame, m0 + 1)
-    _add_parts(p, [_box((x0 + 0.28, -0.24, 0.38), (x0 + 0.85, 0.24, 0.62)),
-                   _ellipsoid((x0 + 0.4, 0, 0.72), (0.16, 0.25, 0.22))], m0)
-    for x in (x0 + 0.25, x0 + 0.8):
+    _add_parts(p, [_box((x0 + d + 0.28, -0.24, 0.38), (x0 + d + 0.85, 0.24, 0.62)),
+                   _ellipsoid((x0 + d + 0.4, 0, 0.72), (0.16, 0.25, 0.22))], m0)
+    for x in (x0 + d + 0.25, x0 + d + 0.8):
         for y in (-0.25, 0.25):
             _add_parts(p, [_wheel((x, y, r), r - 0.015, 0.015, 12)], m0 + 2, spin=((x, y, r), 1.0 / r))
     p.stroller_handle = np.array([x0, 0.0, hand_z])
@@ -945,11 +946,7 @@ def _pose_stroller(p: Person, Q: np.ndarray, root: np.ndarray) -> None:
     bank, h = p.bank, p.heads
     T = Q.shape[0]
     handle = p.stroller_handle
-    for side in ("L", "R"):
-        R, s, e2, w2 = _arm_rest(p, side)
-        tgt = handle[[0, 2]] - (s[[0, 2]] + root[:, [0, 2]]) + [-0.08, 0.0]
-        th1, th2 = _two_bone(s, e2, w2, tgt, bend_forward=False)
-        _set_arm(p, Q, side, th1, th2)
+    _reach(p, Q, root, handle + [-0.06, 0.0, 0.0], 0.18)
 
 
 def _pose_cycling(p: Person, travelled: np.ndarray, Q: np.ndarray, root: np.ndarray, phase0: float) -> None:
@@ -960,9 +957,9 @@ def _pose_cycling(p: Person, travelled: np.ndarray, Q: np.ndarray, root: np.ndar
     # put the hip joints just above and behind the saddle top
     hipL = h[bank.bone("upperleg01.L")]
     root[:] = bike["hip"] - np.array([hipL[0], 0.0, hipL[2]])
-    lean = 0.55
-    Q[:, bank.bone("spine05")] = _rot("y", np.full(T, lean))
-    Q[:, bank.bone("neck01")] = _rot("y", np.full(T, -0.45))
+    # the back bends forward over three joints (a rounded, not a broken, back); the head looks ahead
+    for bone, a in (("spine05", 0.3), ("spine03", 0.17), ("spine01", 0.1), ("neck01", -0.3), ("head", -0.2)):
+        Q[:, bank.bone(bone)] = _rot("y", np.full(T, a))
     for side, off, ys in (("L", 0.0, 1.0), ("R", math.pi, -1.0)):
         hip, knee, ank = (h[bank.bone(f"{n}.{side}")] for n in ("upperleg01", "lowerleg01", "foot"))
         a = crank + off
@@ -973,16 +970,21 @@ def _pose_cycling(p: Person, travelled: np.ndarray, Q: np.ndarray, root: np.ndar
         Q[:, bank.bone(f"upperleg01.{side}")] = _rot("y", th1)
         Q[:, bank.bone(f"lowerleg01.{side}")] = _rot("y", th2)
         Q[:, bank.bone(f"foot.{side}")] = _rot("y", -(th1 + th2) + 0.1 * np.sin(a))
-    # arms to the handlebar: shoulder after the trunk's lean, by IK in the sagittal plane
-    for side in ("L", "R"):
+    _reach(p, Q, root, bike["bar"], bike["bar_half"])
+
+
+def _reach(p: Person, Q: np.ndarray, root: np.ndarray, grip: np.ndarray, half_width: float) -> None:
+    """Both wrists to a bar at ``grip`` (3,) (object frame, ``half_width`` to each side): forward kinematics of
+    the trunk as posed so far, then two-bone IK of each arm in its parent's frame (sagittal plane)."""
+    bank = p.bank
+    A, t = forward_kinematics(bank.bone_parents, p.heads, Q, root)
+    for side, sgn in (("L", 1.0), ("R", -1.0)):
         R, s, e2, w2 = _arm_rest(p, side)
-        pelvis = h[bank.bone("spine05")]
-        s_posed = _rot("y", lean) @ (s - pelvis) + pelvis + root[0]
-        tgt = bike["bar"][[0, 2]] - s_posed[[0, 2]]
-        # in the leaned trunk's frame
-        Rl = _rot("y", -lean)
-        tl = (Rl @ np.array([tgt[0], 0.0, tgt[1]]))[[0, 2]]
-        th1, th2 = _two_bone(s, e2, w2, np.tile(tl, (T, 1)), bend_forward=False)
+        par = bank.bone_parents[bank.bone(f"upperarm01.{side}")]
+        s_posed = np.einsum("tij,j->ti", A[:, par], s) + t[:, par]  # (T, 3)
+        tgt = grip + [0.0, sgn * half_width, 0.0] - s_posed
+        local = np.einsum("tji,tj->ti", A[:, par], tgt)  # into the parent's rest frame
+        th1, th2 = _two_bone(s, e2, w2, local[:, [0, 2]], bend_forward=False)
         _set_arm(p, Q, side, th1, th2)
 
 

@@ -175,3 +175,15 @@ def test_people_scene_feet_on_ground_and_no_intersections(bank, seed):
                 assert tb.is_watertight, b.name
                 inside = tb.contains(va[near])
                 assert not inside.any(), (a.name, b.name, f, int(inside.sum()))
+
+
+@pytest.mark.parametrize("behaviour", ["stroller", "cycling"])
+def test_hands_hold_the_handle_or_the_handlebar(bank, behaviour):
+    mesh, p, v, _ = _walk(behaviour, 4, T=10)
+    grip = (p.stroller_handle if behaviour == "stroller" else p.bike["bar"]) - [0.0, 0.0, p.z_shift]
+    nb = len(p.body)
+    for side in ("L", "R"):
+        hand = (bank.weight_bones[:nb, 0] == bank.bone(f"wrist.{side}")) & (bank.weights[:nb, 0] > 0.9)
+        # some part of the hand touches the bar (side view, x-z) at every frame
+        gap = np.linalg.norm((v[:, :nb][:, hand] - grip)[..., [0, 2]], axis=-1).min(1)  # (T,)
+        assert gap.max() < 0.04, (side, gap.max())
