@@ -390,6 +390,8 @@ class _Build:
         next_id = 1
         for o in self.groups + self.edge + self.lamps:
             thing = table.by_name(o.class_name).thing
+            if o.mesh.rig is not None and "person" not in o.attributes:  # the sampled body and look
+                o.attributes["person"] = o.mesh.rig.record()
             ent = Entity(o.name, o.class_name, o.mesh, o.materials, o.poses, next_id if thing else 0,
                          deforming=o.deforming, attributes=o.attributes, vertex_frames=self.gait(o))
             if thing:
