@@ -210,6 +210,9 @@ HAIR = {"black": (0.012, 0.009, 0.007), "dark_brown": (0.04, 0.022, 0.012), "bro
 TOPS = [(0.02, 0.02, 0.025), (0.6, 0.6, 0.6), (0.8, 0.8, 0.78), (0.05, 0.08, 0.2), (0.3, 0.02, 0.03),
         (0.12, 0.12, 0.13), (0.35, 0.28, 0.18), (0.05, 0.15, 0.06), (0.55, 0.35, 0.05), (0.2, 0.25, 0.45),
         (0.6, 0.1, 0.15), (0.4, 0.4, 0.42), (0.03, 0.03, 0.06), (0.5, 0.45, 0.35)]
+#: street clothing is mostly dark: black, charcoal, navy and grey tops are the most common
+TOP_WEIGHTS = np.array([3.0, 1, 0.8, 2.5, 0.8, 2.5, 1, 0.7, 0.5, 1, 0.6, 1.5, 2.0, 1.0])
+TOP_WEIGHTS = TOP_WEIGHTS / TOP_WEIGHTS.sum()
 DENIM = [(0.04, 0.07, 0.16), (0.08, 0.13, 0.28), (0.02, 0.03, 0.07), (0.15, 0.2, 0.3)]
 CLOTH = [(0.02, 0.02, 0.02), (0.12, 0.12, 0.12), (0.3, 0.25, 0.17), (0.05, 0.05, 0.08), (0.35, 0.33, 0.3),
          (0.15, 0.1, 0.06)]
@@ -240,7 +243,7 @@ def sample_look(rng: np.random.Generator, age: float, female: float, top: tuple 
         top_rgb = tuple(float(c) for c in top)
     else:
         shade = float(rng.choice([0.85, 1.0, 1.15]))
-        top_rgb = tuple(float(np.clip(c * shade, 0, 1)) for c in TOPS[int(rng.integers(len(TOPS)))])
+        top_rgb = tuple(float(np.clip(c * shade, 0, 1)) for c in TOPS[int(rng.choice(len(TOPS), p=TOP_WEIGHTS))])
     top_kind = ["shirt", "jacket", "coat"][int(rng.choice(3, p=[0.5, 0.35, 0.15]))]
     sleeves = "long" if top_kind != "shirt" or rng.random() < 0.5 else "short"
     legwear = "trousers"
@@ -344,7 +347,7 @@ def _clothing(bank: Bank, body: np.ndarray, heads: np.ndarray, look: Look) -> np
 #: cloth thickness over the skin (m) by material and garment
 def _thickness(look: Look) -> dict[int, float]:
     return {SKIN: 0.0, EYES: 0.0, HAIR_M: 0.0, TIGHTS: 0.001, SHOES_M: 0.007,
-            TOP: {"shirt": 0.005, "jacket": 0.016, "coat": 0.024}[look.top_kind],
+            TOP: {"shirt": 0.006, "jacket": 0.024, "coat": 0.03}[look.top_kind],
             BOTTOM: 0.012 if look.legwear == "skirt" else (0.006 if look.bottom_kind == "denim" else 0.009)}
 
 
@@ -500,7 +503,7 @@ def make_person(bank: Bank, rng: np.random.Generator, child: bool, top_colour=No
         hf = bank.faces[face_mat == HAIR_M]
         idx, inv = np.unique(hf, return_inverse=True)
         vn = _vertex_normals(body, bank.faces)[idx]
-        thick = {"short": 0.008, "long": 0.014, "bun": 0.01}[look.hair_style]
+        thick = {"short": 0.012, "long": 0.02, "bun": 0.014}[look.hair_style]
         sv, sf = _shell(body[idx], vn, inv.reshape(-1, 3), 0.0015, thick)
         ev.append(sv)
         ew.append(np.tile(bank.weights[idx], (2, 1)))
@@ -508,7 +511,17 @@ def make_person(bank: Bank, rng: np.random.Generator, child: bool, top_colour=No
         faces.append(nb + sf)
         fmats.append(np.full(len(sf), HAIR_M))
         nb += len(sv)
-        if look.hair_style == "bun" or (look.hair_style == "long" and rng.random() < 0.4):
+        if look.hair_style == "long" and rng.random() < 0.6:  # hair falling over the nape and upper back
+            hv = body[np.unique(bank.faces[bank.face_part == bank.part("head")])]
+            hz = heads[bank.bone("head"), 2]
+            v, f = _ellipsoid((hv[:, 0].min() + 0.035, 0.0, hz - 0.04), (0.045, 0.085, 0.13))
+            ev.append(v)
+            ew.append(np.tile([0.5, 0.5, 0, 0], (len(v), 1)))
+            eb.append(np.tile([bank.bone("head"), bank.bone("neck01"), 0, 0], (len(v), 1)))
+            faces.append(nb + f)
+            fmats.append(np.full(len(f), HAIR_M))
+            nb += len(v)
+        elif look.hair_style == "bun" or (look.hair_style == "long" and rng.random() < 0.4):
             hv = body[np.unique(bank.faces[bank.face_part == bank.part("head")])]
             c = np.array([hv[:, 0].min() - 0.015, 0.0, hv[:, 2].max() - 0.06])
             if look.hair_style == "long":  # ponytail
