@@ -365,6 +365,16 @@ def _dress(bank: Bank, body: np.ndarray, face_mat: np.ndarray, look: Look) -> np
         np.maximum.at(vt, f[:, c], ft)
     e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
     deg = np.bincount(e[:, 0], minlength=len(body)).astype(float)
+    # shoes: no toes (the foot surface is smoothed into a shoe; the sole stays where it is)
+    shoe = np.zeros(len(body), bool)
+    shoe[f[face_mat == SHOES_M].reshape(-1)] = True
+    sole = body[:, 2] < body[:, 2].min() + 0.015
+    body = body.copy()
+    for _ in range(6):
+        nb_mean = np.stack([np.bincount(e[:, 0], body[e[:, 1], k], minlength=len(body)) for k in range(3)], 1)
+        nb_mean /= np.maximum(deg, 1)[:, None]
+        move = shoe & ~sole
+        body[move] = 0.5 * body[move] + 0.5 * nb_mean[move]
     for _ in range(2):
         acc = np.bincount(e[:, 0], vt[e[:, 1]], minlength=len(body))
         vt = 0.5 * vt + 0.5 * acc / np.maximum(deg, 1)
