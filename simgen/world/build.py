@@ -285,6 +285,7 @@ class _Build:
         gait = o.attributes.get("animation")
         if o.mesh.rig is not None:
             return self.person_frames(o)
+        gait = {"carrying": "walking", "stroller": "walking"}.get(gait, gait)  # block figures have no props
         if gait not in GAITS or o.mesh.vertex_group is None or self.T < 2:
             return None
         phase0 = float(self.rng(f"gait/{o.name}").uniform(0.0, 2 * math.pi))
