@@ -340,8 +340,21 @@ def _clothing(bank: Bank, body: np.ndarray, heads: np.ndarray, look: Look) -> np
         mat[trunk | (thigh & (cen[:, 2] > knee_z + 0.5 * (hip_z - knee_z)))] = TOP
     # hair: the head above the brow, and the back of the head down to the nape (long hair: to the neck)
     if look.hair_style != "bald":
-        mat[_hair_faces(bank, body, heads, look)] = HAIR_M
+        mat[_hair_mask(bank, look.hair_style == "long")] = HAIR_M
     return mat
+
+
+_HAIR_CACHE: dict = {}
+
+
+def _hair_mask(bank: Bank, long: bool) -> np.ndarray:
+    """(F,) bool hair faces: chosen once per bank and style on an average adult (the topology is shared)."""
+    key = (id(bank), long)
+    if key not in _HAIR_CACHE:
+        adult = np.nonzero(bank.params[:, 0] >= 0.5)[0][0]
+        style = "long" if long else "short"
+        _HAIR_CACHE[key] = _hair_faces(bank, bank.vertices[adult], bank.bone_heads[adult], style)
+    return _HAIR_CACHE[key]
 
 
 #: cloth thickness over the skin (m) by material and garment
@@ -429,7 +442,7 @@ def _skirt_tube(bank: Bank, body: np.ndarray, heads: np.ndarray, hem: float, fla
     return v, f, w, b
 
 
-def _hair_faces(bank: Bank, body: np.ndarray, heads: np.ndarray, look: Look) -> np.ndarray:
+def _hair_faces(bank: Bank, body: np.ndarray, heads: np.ndarray, style: str) -> np.ndarray:
     fp = bank.face_part
     head = fp == bank.part("head")
     cen = body[bank.faces].mean(1)
@@ -442,7 +455,7 @@ def _hair_faces(bank: Bank, body: np.ndarray, heads: np.ndarray, look: Look) -> 
     rel_x = (cen[:, 0] - back) / max(front - back, 1e-6)  # 0 back .. 1 face
     rel_z = (cen[:, 2] - hz) / max(H, 1e-6)
     crown = rel_z > 0.72 - 0.25 * (1 - rel_x)  # above the brow at the front, lower at the back
-    nape = (rel_x < 0.45) & (rel_z > (0.05 if look.hair_style == "long" else 0.25))
+    nape = (rel_x < 0.45) & (rel_z > (0.05 if style == "long" else 0.25))
     sides = (rel_x < 0.62) & (rel_z > 0.45)
     mask = head & (crown | nape | sides)
     # no pinched corners: where the patch's boundary touches itself at a vertex, take in the faces around it
@@ -567,7 +580,9 @@ def _compact_materials(p: Person) -> None:
     used = sorted(set(p.face_material.tolist()) | {prop.material for prop in p.props})
     new = {old: i for i, old in enumerate(used)}
     p.materials = [p.materials[i] for i in used]
-    p.face_material = np.array([new[m] for m in p.face_material.tolist()], np.int64)
+    lut = np.zeros(max(used) + 1, np.int64)
+    lut[used] = np.arange(len(used))
+    p.face_material = lut[p.face_material]
     for prop in p.props:
         prop.material = new[prop.material]
 
