@@ -237,13 +237,14 @@ def sample_look(rng: np.random.Generator, age: float, female: float, top: tuple 
     if female > 0.5:
         style = ["long", "bun", "short"][int(rng.choice(3, p=[0.55, 0.25, 0.2]))]
     else:
-        style = ["short", "bald", "long"][int(rng.choice(3, p=[0.82 if age < 0.85 else 0.5,
-                                                                0.08 if age < 0.85 else 0.4, 0.1 if age < 0.85 else 0.1]))]
+        probs = [0.82, 0.08, 0.1] if age < 0.85 else [0.5, 0.4, 0.1]  # short, bald, long
+        style = ["short", "bald", "long"][int(rng.choice(3, p=probs))]
     if top is not None:  # the scene's colour, exactly
         top_rgb = tuple(float(c) for c in top)
     else:
         shade = float(rng.choice([0.85, 1.0, 1.15]))
-        top_rgb = tuple(float(np.clip(c * shade, 0, 1)) for c in TOPS[int(rng.choice(len(TOPS), p=TOP_WEIGHTS))])
+        base = TOPS[int(rng.choice(len(TOPS), p=TOP_WEIGHTS))]
+        top_rgb = tuple(float(np.clip(c * shade, 0, 1)) for c in base)
     top_kind = ["shirt", "jacket", "coat"][int(rng.choice(3, p=[0.5, 0.35, 0.15]))]
     sleeves = "long" if top_kind != "shirt" or rng.random() < 0.5 else "short"
     legwear = "trousers"
@@ -739,7 +740,8 @@ def _add_bicycle(p: Person, rng: np.random.Generator) -> None:
     seat = np.array([hip_x, 0.0, hip_z - 0.09 * k])
     head = np.array([0.42 * k, 0.0, seat[2] + 0.02])
     t = 0.035 * k
-    _add_parts(p, [_bar((-wb, 0, r), bb, t), _bar((-wb, 0, r), seat - [0, 0, 0.05], t), _bar(bb, seat - [0, 0, 0.05], t),
+    below_seat = seat - [0, 0, 0.05]
+    _add_parts(p, [_bar((-wb, 0, r), bb, t), _bar((-wb, 0, r), below_seat, t), _bar(bb, below_seat, t),
                    _bar(bb, head - [0, 0, 0.1], t), _bar(seat - [0, 0, 0.1], head - [0, 0, 0.02], t),
                    _bar((wb, 0, r), head + [0, 0, 0.1], t)], m0)
     bar_z = head[2] + 0.12
@@ -755,10 +757,11 @@ def _add_bicycle(p: Person, rng: np.random.Generator) -> None:
     for s_, ang in ((1, 0.0), (-1, math.pi)):
         pe = bb + [crank * math.cos(ang), s_ * pedal_y, -crank * math.sin(ang)]
         cparts.append(_bar(bb + [0, s_ * pedal_y, 0], pe, 0.025))
-        cparts.append(_box(pe + [-0.05, -0.04, -0.012] + [0, s_ * 0.01, 0], pe + [0.05, 0.04, 0.012] + [0, s_ * 0.01, 0]))
+        pc = pe + [0.0, s_ * 0.01, 0.0]  # the pedal, just outside the crank
+        cparts.append(_box(pc + [-0.05, -0.04, -0.012], pc + [0.05, 0.04, 0.012]))
     _add_parts(p, cparts, m0 + 1, spin=(tuple(bb), 2 * math.pi * gear))
-    p.bike = {"bb": bb, "crank": crank, "seat": seat, "hip": np.array([hip_x, 0.0, hip_z]), "bar": np.array([head[0] - 0.06, 0.0, bar_z]),
-              "bar_half": 0.24 * k, "gear": gear}
+    p.bike = {"bb": bb, "crank": crank, "seat": seat, "hip": np.array([hip_x, 0.0, hip_z]),
+              "bar": np.array([head[0] - 0.06, 0.0, bar_z]), "bar_half": 0.24 * k, "gear": gear}
 
 
 # ---- the rig -------------------------------------------------------------------------------------------------
@@ -837,14 +840,6 @@ def _smooth01(u: np.ndarray) -> np.ndarray:
     return u * u * (3 - 2 * u)
 
 
-@dataclass
-class Motion:
-    """Per-frame inputs of a behaviour: travelled distance (T,) metres and time (T,) seconds."""
-
-    travelled: np.ndarray
-    time: np.ndarray
-
-
 def _feet(p: Person, gait: str, phase: np.ndarray, side: str, offset: float):
     """Targets of one foot at gait ``phase`` (T,) cycles: ankle (T, 2) (x, z) in the body frame, foot pitch (T,)
     (heel up > 0, about the body's y axis), and the stance mask (T,) (the foot is on the ground).
@@ -891,7 +886,7 @@ def _feet(p: Person, gait: str, phase: np.ndarray, side: str, offset: float):
 def _pose_gait(p: Person, gait: str, phase: np.ndarray, Q: np.ndarray, root: np.ndarray) -> None:
     """Fill rotations Q (T, J, 3, 3) and root translation (T, 3) for a walk or run at ``phase`` (T,) cycles."""
     bank, h = p.bank, p.heads
-    S_share, duty, lift, arm_amp, elbow, lean, _ = GAIT[gait]
+    *_, arm_amp, elbow, lean, _ = GAIT[gait]
     feet = {side: _feet(p, gait, phase, side, off) for side, off in (("L", 0.0), ("R", 0.5))}
     # pelvis height: low enough that every planted foot is reached (a little short of a straight leg); a swing
     # foot's need fades in before touchdown and out after toe-off, so the pelvis moves smoothly
@@ -953,7 +948,7 @@ def _set_arm(p: Person, Q: np.ndarray, side: str, th_upper: np.ndarray, th_lower
 
 def _arm(p: Person, Q: np.ndarray, side: str, swing, elbow) -> None:
     """Arm hanging at the side, swung forward by ``swing`` (T,) rad, the elbow flexed by ``elbow`` rad."""
-    R, s, e2, w2 = _arm_rest(p, side)
+    _, s, e2, w2 = _arm_rest(p, side)
     e0 = _ang((w2 - e2)[[0, 2]]) - _ang((e2 - s)[[0, 2]])  # anny's rest elbow flexion
     _set_arm(p, Q, side, -np.asarray(swing, float), -(np.asarray(elbow, float) - e0))
 
@@ -981,10 +976,7 @@ def _pose_still(p: Person, behaviour: str, time: np.ndarray, Q: np.ndarray, root
 
 def _pose_stroller(p: Person, Q: np.ndarray, root: np.ndarray) -> None:
     """Both hands on the stroller's handle (arms by two-bone IK in the sagittal plane)."""
-    bank, h = p.bank, p.heads
-    T = Q.shape[0]
-    handle = p.stroller_handle
-    _reach(p, Q, root, handle + [-0.06, 0.0, 0.0], 0.18)
+    _reach(p, Q, root, p.stroller_handle + [-0.06, 0.0, 0.0], 0.18)
 
 
 def _pose_cycling(p: Person, travelled: np.ndarray, Q: np.ndarray, root: np.ndarray, phase0: float) -> None:
@@ -998,7 +990,7 @@ def _pose_cycling(p: Person, travelled: np.ndarray, Q: np.ndarray, root: np.ndar
     # the back bends forward over three joints (a rounded, not a broken, back); the head looks ahead
     for bone, a in (("spine05", 0.3), ("spine03", 0.17), ("spine01", 0.1), ("neck01", -0.3), ("head", -0.2)):
         Q[:, bank.bone(bone)] = _rot("y", np.full(T, a))
-    for side, off, ys in (("L", 0.0, 1.0), ("R", math.pi, -1.0)):
+    for side, off in (("L", 0.0), ("R", math.pi)):
         hip, knee, ank = (h[bank.bone(f"{n}.{side}")] for n in ("upperleg01", "lowerleg01", "foot"))
         a = crank + off
         pedal = bike["bb"][[0, 2]] + bike["crank"] * np.stack([np.cos(a), -np.sin(a)], -1)
@@ -1017,7 +1009,7 @@ def _reach(p: Person, Q: np.ndarray, root: np.ndarray, grip: np.ndarray, half_wi
     bank = p.bank
     A, t = forward_kinematics(bank.bone_parents, p.heads, Q, root)
     for side, sgn in (("L", 1.0), ("R", -1.0)):
-        R, s, e2, w2 = _arm_rest(p, side)
+        _, s, e2, w2 = _arm_rest(p, side)
         par = bank.bone_parents[bank.bone(f"upperarm01.{side}")]
         s_posed = np.einsum("tij,j->ti", A[:, par], s) + t[:, par]  # (T, 3)
         tgt = grip + [0.0, sgn * half_width, 0.0] - s_posed
@@ -1031,7 +1023,7 @@ def animate(p: Person, behaviour: str, travelled: np.ndarray, time: np.ndarray, 
 
     travelled: (T,) metres covered along the ground since frame 0 (the gait phase advances with it, so planted
     feet do not slide); time: (T,) seconds; phase0: starting phase (cycles for gaits, radians for sways).
-    Vertex order: body, extra (hair, bag), then props in order (see :func:`person_mesh`).
+    Vertex order: body, extra (hair, skirt, bag), then props in order (faces: :func:`person_faces`).
     """
     bank = p.bank
     T = len(time)
@@ -1041,15 +1033,11 @@ def animate(p: Person, behaviour: str, travelled: np.ndarray, time: np.ndarray, 
     moving = travelled[-1] - travelled[0] > 1e-6 if T > 1 else False
     if behaviour in ("walking", "running", "carrying", "stroller"):
         gait = "running" if behaviour == "running" else "walking"
-        S_share, *_, cadence = GAIT[gait]
-        if moving:
-            phase = phase0 + travelled / (S_share * p.stature)
+        S_share = GAIT[gait][0]
+        if moving:  # one gait cycle per stride of ground covered
+            _pose_gait(p, gait, phase0 + travelled / (S_share * p.stature), Q, root)
         else:  # walking on the spot would slide; a still "walker" stands
-            phase = None
-        if phase is None:
             _pose_still(p, "standing", time, Q, root, phase0)
-        else:
-            _pose_gait(p, gait, phase, Q, root)
         if behaviour == "stroller":
             _pose_stroller(p, Q, root)
     elif behaviour == "cycling":
