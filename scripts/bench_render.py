@@ -1,6 +1,7 @@
 """Benchmark the Blender adapter: where the time of one frame goes, and how fast a scene is built.
 
-Usage: .venv/bin/python scripts/bench_render.py [--width 640 --height 480 --samples 64 --frames 3 --objects 200]
+Usage: .venv/bin/python scripts/bench_render.py [--width 640 --height 480 --samples 64 --frames 3 --objects 200
+                                               --sensor automotive_front_hdr]
 
 Renders a small street (asphalt road, textured buildings, moving cars, a moving camera, physical sky) on the
 CPU and prints, per frame, the seconds for scene build, beauty render, label render, post-processing
@@ -93,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reflection", action="store_true", help="also render the reflection-label pass")
     ap.add_argument("--walkers", type=int, default=50, help="walking people in the deforming-build benchmark")
     ap.add_argument("--walker-frames", type=int, default=100, help="frames of the deforming-build benchmark")
+    ap.add_argument("--sensor", default="none", help="sensor preset of the camera (its cost shows as sensor)")
     args = ap.parse_args(argv)
 
     from simgen.render.blender import build_scene, render_world
@@ -121,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # --- frame timings
     world = street(args.scene_objects, args.frames)
+    if args.sensor != "none":
+        from simgen.sensor import preset_params
+
+        world.cameras[0].sensor = preset_params(args.sensor)
     raws, rows = [], []
     with tempfile.TemporaryDirectory(prefix="simgen-bench-") as tmp:
         writer = None
@@ -146,16 +152,16 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"frame timings at {args.width}x{args.height}, {args.samples} spp, CPU "
           f"({args.scene_objects} objects, {args.frames} frames):")
-    print(f"{'frame':>5} {'build':>7} {'beauty':>8} {'labels':>7} {'refl':>6} {'io':>6} {'post':>6} {'write':>6} "
-          f"{'not-beauty':>11}")
+    print(f"{'frame':>5} {'build':>7} {'beauty':>8} {'labels':>7} {'refl':>6} {'io':>6} {'sensor':>6} {'post':>6} "
+          f"{'write':>6} {'not-beauty':>11}")
     shares = []
     for t, (tm, post, write) in enumerate(rows):
         total = (tm["build"] + tm["beauty"] + tm["labels"] + tm.get("reflection", 0.0) + tm["io"]
-                 + (0 if math.isnan(post) else post + write))
+                 + tm.get("sensor", 0.0) + (0 if math.isnan(post) else post + write))
         share = 1.0 - tm["beauty"] / total
         shares.append(share)
         print(f"{t:>5} {tm['build']:7.3f} {tm['beauty']:8.2f} {tm['labels']:7.3f} {tm.get('reflection', 0.0):6.3f} "
-              f"{tm['io']:6.3f} {post:6.3f} "
+              f"{tm['io']:6.3f} {tm.get('sensor', 0.0):6.3f} {post:6.3f} "
               f"{write:6.3f} {100 * share:10.1f}%")
     steady = shares[1:] or shares
     print(f"share of frame time that is not the beauty render: first frame {100 * shares[0]:.1f}%, "

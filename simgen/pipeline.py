@@ -71,6 +71,11 @@ def settings_from_config(cfg: RenderConfig, *, seed: int, device: str | None = N
         persistent_data=cfg.persistent_data,
         seed=(seed + cfg.seed_offset) % (2**31),
         light_paths=cfg.light_paths.model_dump(),
+        adaptive_threshold=cfg.adaptive_threshold,
+        look=cfg.look,
+        gamma=cfg.gamma,
+        motion_blur=cfg.motion_blur,
+        tile_size=cfg.tile_size,
     )
 
 
@@ -196,6 +201,9 @@ def render_scene(
                                         resolved=json.loads(resolved.model_dump_json()))
         previews: list[Path] = []
         tags, knobs = resolved.dataset_tags(), resolved.knobs()
+        # per camera: its lens model and rig, so a dataset can be sliced by camera kind
+        cam_knobs = {c.name: {"camera_model": "pinhole" if c.lens is None else c.lens.model,
+                              "rig": None if c.rig is None else c.rig["kind"]} for c in world.cameras}
         pending: dict[str, list] = {c.name: [] for c in world.cameras}  # per camera: [prev, current]
         done, total = 0, count * len(world.cameras)
 
@@ -213,7 +221,8 @@ def render_scene(
                 previews.append(Path(resolved.scene.name) / seq_dir.name / name)
             t1 = time.perf_counter()
             writer.write_frame(labels, cur.rgb, scene=resolved.scene.name, variant=variant, seed=seed,
-                               tags=tags, knobs=knobs, passes=cfg.passes)
+                               tags=tags, knobs={**knobs, **resolved.camera_knobs(cam), **cam_knobs[cam]},
+                               passes=cfg.passes, meta_extra=None if cur.sensor is None else {"sensor": cur.sensor})
             t2 = time.perf_counter()
             for k, v in cur.timings.items():
                 per_stage[k] = per_stage.get(k, 0.0) + v

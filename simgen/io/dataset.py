@@ -37,8 +37,9 @@ DATASET_JSON = "dataset.json"
 
 
 def frame_meta(labels: FrameLabels, extra: dict | None = None) -> dict:
-    """The per-frame meta JSON: width, height, K, world_from_camera, camera, frame, fps, timestamp, objects
-    (see :class:`simgen.labels.objects.ObjectRecord`), the camera record and the conventions version."""
+    """The per-frame meta JSON: width, height, K, camera_model, D, world_from_camera, camera, frame, fps,
+    timestamp, objects (see :class:`simgen.labels.objects.ObjectRecord`), the camera record and the conventions
+    version."""
     meta = {
         "conventions_version": CONVENTIONS_VERSION,
         "frame": int(labels.frame),
@@ -46,6 +47,8 @@ def frame_meta(labels: FrameLabels, extra: dict | None = None) -> dict:
         "width": int(labels.width),
         "height": int(labels.height),
         "K": np.asarray(labels.K, float).tolist(),
+        "camera_model": "pinhole" if labels.lens is None else labels.lens.model,
+        "D": [] if labels.lens is None else list(labels.lens.D),
         "world_from_camera": np.asarray(labels.world_from_camera, float).tolist(),
         "fps": float(labels.fps),
         "timestamp": float(labels.timestamp),
@@ -97,8 +100,12 @@ class DatasetWriter:
             "classes": class_table().to_json(),
             "conventions": CONVENTIONS,
             "modalities": {
-                "rgb": "8-bit sRGB PNG",
-                "depth": "float32 OpenEXR, channel Z, planar metres, +inf = no surface",
+                "rgb": "8-bit sRGB PNG: the camera's sensor model (exposure, noise, ISP; knobs sensor.*) developed "
+                       "it from the linear render, or Blender's view transform for sensor preset none",
+                "depth": "float32 OpenEXR, channel Z, metres, +inf = no surface: planar (camera z) for "
+                         "camera_model pinhole and opencv, range along the pixel's ray for fisheye",
+                "disparity": "float32 OpenEXR, channel D (left camera of a stereo rig): f*B/Z pixels, "
+                             "u_left - u_right in the rectified pair, NaN = no surface",
                 "flow_fwd": "Middlebury .flo, float32 (u right, v down) pixels to frame t+1; > 1e9 = unknown",
                 "flow_bwd": "Middlebury .flo, float32 (u right, v down) pixels to frame t-1; > 1e9 = unknown",
                 "flow_fwd_occlusion": "8-bit PNG: 0 visible, 1 occluded, 2 out of view, 3 no flow",
@@ -114,7 +121,13 @@ class DatasetWriter:
                                        "glass, 0 = none",
                 "reflection_strength": "float32 OpenEXR, channels mirror glass in [0, 1]: share of the reflected / "
                                        "see-through person's light reaching the camera (surface Fresnel)",
-                "meta": "JSON: width, height, K, world_from_camera, camera, frame, fps, timestamp, objects",
+                "meta": "JSON: width, height, K, world_from_camera, camera, frame, fps, timestamp, objects; "
+                        "camera_record.camera_model (pinhole | opencv | fisheye), D (OpenCV order: opencv "
+                        "k1 k2 p1 p2 k3 as cv2.projectPoints, fisheye k1 k2 k3 k4 as cv2.fisheye.projectPoints "
+                        "with theta = atan2(sqrt(x^2+y^2), z) beyond 90 deg; empty for pinhole), fov_deg "
+                        "(fisheye), depth (planar | range), stereo (rig cameras: R, T, R1, R2, P1, P2, Q as "
+                        "cv2.stereoRectify gives); sensor (exposure_time_s, iso, gain, wb_gains, metered) for a "
+                        "camera with a sensor model",
             },
             **(extra_info or {}),
         }
@@ -242,8 +255,10 @@ class DatasetWriter:
         if labels.reflection_strength is not None:
             writers["reflection_strength"] = lambda p: formats.write_reflection_strength(
                 p, labels.reflection_strength, atomic=False)
+        if labels.disparity is not None:
+            writers["disparity"] = lambda p: formats.write_exr(p, {"D": labels.disparity}, atomic=False)
         if passes is not None:
-            keep = set(passes)
+            keep = set(passes) | ({"disparity"} if "depth" in passes else set())
             writers = {m: w for m, w in writers.items() if m.split("_")[0] in keep}
         meta = frame_meta(labels, meta_extra)
         writers["meta"] = lambda p: formats.write_json(p, meta, atomic=False)
@@ -281,7 +296,9 @@ class DatasetWriter:
 class DatasetReader:
     """Reads a native dataset: ``rows`` (manifest rows), ``len(reader)``, ``reader[i]`` -> sample dict.
 
-    A sample holds numpy arrays (``rgb`` (H, W, 3) uint8 RGB, ``depth`` (H, W) float32 metres +inf = none,
+    A sample holds numpy arrays (``rgb`` (H, W, 3) uint8 RGB, ``depth`` (H, W) float32 metres +inf = none
+    (planar, or the range along the ray when ``meta["camera_model"]`` is ``fisheye``), optional ``disparity``
+    (H, W) float32 (left camera of a stereo rig),
     ``semantic`` (H, W) uint8, ``instance`` (H, W) uint16, ``normal`` (H, W, 3) float32, ``flow_fwd`` /
     ``flow_bwd`` (H, W, 2) float32 with NaN where unknown plus ``flow_*_valid`` (H, W) bool, optional
     ``flow_*_occlusion`` (H, W) uint8 codes and ``reflection``), ``meta`` (dict) and ``row`` (the manifest row).
@@ -335,6 +352,8 @@ class DatasetReader:
                 out["depth"] = formats.read_depth(p)
             elif modality == "normal":
                 out["normal"] = formats.read_normal(p)
+            elif modality == "disparity":
+                out["disparity"] = formats.read_exr(p)["D"]
             elif modality == "reflection":
                 out["reflection"] = formats.read_reflection(p)
             elif modality == "reflection_strength":

@@ -30,6 +30,7 @@ MODALITY_EXT = {
     "semantic": "png",
     "instance": "png",
     "normal": "exr",
+    "disparity": "exr",
     "reflection": "exr",
     "reflection_semantic": "png",
     "reflection_instance": "png",
@@ -51,9 +52,16 @@ CONVENTIONS = {
                "principal_point_unshifted": "cx = W/2 - 0.5, cy = H/2 - 0.5",
                "text": "The centre of pixel (col 0, row 0) is (0, 0); row 0 is the top row; K is OpenCV's. "
                        "Boxes [x0, y0, x1, y1] are in pixel-edge coordinates (column c spans [c, c+1)), exclusive end."},
-    "depth": {"kind": "planar", "unit": "metre", "dtype": "float32", "background": "+inf", "channel": "Z",
+    "depth": {"kind": "planar", "fisheye_kind": "range", "unit": "metre", "dtype": "float32", "background": "+inf",
+              "channel": "Z",
               "text": "Depth is planar (distance along the optical axis, not along the ray), metres, float32; "
-                      "+inf where there is no surface."},
+                      "+inf where there is no surface. Fisheye cameras (camera_model fisheye) store the range "
+                      "along the pixel's ray instead (planar depth turns negative beyond 90 degrees)."},
+    "lens": {"models": ["pinhole", "opencv", "fisheye"], "meta": "camera_model, K, D, width, height",
+             "text": "Each frame's meta gives camera_model, K and D in OpenCV's order: pinhole (D empty), opencv "
+                     "(k1 k2 p1 p2 k3, as cv2.projectPoints), fisheye (k1 k2 k3 k4, as cv2.fisheye.projectPoints; "
+                     "beyond 90 degrees off-axis the same equidistant formula with theta = atan2(sqrt(x^2+y^2), z); "
+                     "rays beyond camera_record.fov_deg/2 are not imaged)."},
     "flow": {"unit": "pixel", "u": "right", "v": "down", "dtype": "float32", "unknown": "> 1e9 (written as 1e10)",
              "forward": "frame t -> t+1, absent on the last frame", "backward": "frame t -> t-1, absent on the first frame",
              "text": "Optical flow is a motion field in pixels (u right, v down): pixel p of frame t moves to p + F(p) "

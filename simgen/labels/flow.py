@@ -43,6 +43,30 @@ def flow_from_vector(vector: np.ndarray, valid: np.ndarray, direction: Literal["
     return flow, ok
 
 
+def flow_through_lens(points_other: np.ndarray, lens, world_from_camera_other: np.ndarray,
+                      surface: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flow of a distorting camera from geometry: each pixel's surface point at t±1 projected through the lens.
+
+    points_other: (H, W, 3) float64 world positions at t±1 of the surface points seen at frame t's pixel
+    centres (NaN = unknown); lens: :class:`~simgen.world.lens.Lens`; world_from_camera_other: (4, 4) pose at
+    t±1; surface: (H, W) bool. Returns (flow (H, W, 2) float32 (u right, v down), NaN where invalid; valid
+    (H, W) bool: a surface point whose projection is defined — in front of an opencv camera, any direction
+    for a fisheye; landing outside the image or the lens's field is *out of view*, not invalid).
+    """
+    h, w = surface.shape
+    pts = np.asarray(points_other, np.float64).reshape(-1, 3)
+    uv, _, imaged = lens.project(pts, world_from_camera_other)
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    flow = (uv - np.stack([u.ravel(), v.ravel()], -1)).reshape(h, w, 2)
+    defined = np.all(np.isfinite(flow), -1)
+    if lens.model != "fisheye":
+        defined &= imaged.reshape(h, w)
+    valid = np.asarray(surface, bool) & defined
+    out = flow.astype(np.float32)
+    out[~valid] = np.nan
+    return out, valid
+
+
 def _footprint_max(img: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Largest value of ``img`` (H, W) over the (up to) four pixel centres around each continuous position
     (u, v) (N,) — a position exactly on a pixel centre reads that pixel only. Positions must be inside the
@@ -80,6 +104,7 @@ def occlusion_mask(
     neighbour_keys: np.ndarray | None = None,
     rel_tol: float = 1e-3,
     abs_tol: float = 1e-3,
+    lens=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which pixels of frame t are hidden or out of view in the neighbour frame t±1.
 
@@ -96,6 +121,9 @@ def occlusion_mask(
     neighbour-frame pixel centres around the target by more than ``rel_tol·z + abs_tol`` (lenient by up to one
     pixel at depth edges, and free of false alarms on slanted surfaces). Pixels without a 3D point but with keys
     are occluded when none of those pixels carries the same key.
+    lens: optional :class:`~simgen.world.lens.Lens` of the neighbour frame (distorting cameras): points are
+    projected through it, out of view also covers leaving the lens's field, and depths compare in its stored
+    convention (planar, or range for fisheye) — ``neighbour_depth`` must be in that convention.
     Returns (occluded (H, W) bool, out_of_view (H, W) bool); both False where the flow is invalid.
     """
     h, w = flow_valid.shape
@@ -107,8 +135,12 @@ def occlusion_mask(
     has3d = flow_valid & np.isfinite(pts[..., 0]) & np.isfinite(pts[..., 1]) & np.isfinite(pts[..., 2])
     idx = np.nonzero(has3d)
     if idx[0].size:
-        uv, z = project(pts[idx], np.asarray(neighbour_K, float), np.asarray(neighbour_world_from_camera, float))
-        ins = (z > 0) & _inside(uv[:, 0], uv[:, 1], h, w)
+        if lens is None:
+            uv, z = project(pts[idx], np.asarray(neighbour_K, float), np.asarray(neighbour_world_from_camera, float))
+            ins = (z > 0) & _inside(uv[:, 0], uv[:, 1], h, w)
+        else:
+            uv, z, imaged = lens.project(pts[idx], np.asarray(neighbour_world_from_camera, float))
+            ins = imaged & _inside(uv[:, 0], uv[:, 1], h, w)
         sel = np.flatnonzero(ins)
         surf = _footprint_max(nd, uv[sel, 0], uv[sel, 1]).astype(np.float64)
         zs = z[sel]

@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simgen.labels.depth import planar_depth, surface_mask
-from simgen.labels.flow import flow_from_vector, occlusion_mask
-from simgen.labels.geometry import invert_affine
+from simgen.labels.flow import flow_from_vector, flow_through_lens, occlusion_mask
+from simgen.labels.geometry import invert_affine, locate_on_mesh, transform_points, triangulate
 from simgen.labels.ids import LabelError, id_maps, label_keys
 from simgen.labels.normals import normals_to_camera
 from simgen.labels.objects import ObjectRecord, object_record
 from simgen.labels.raw import RawFrame
+from simgen.labels.stereo import disparity_from_depth, stereo_record
 from simgen.world.conventions import unproject_depth
+from simgen.world.lens import Lens
 from simgen.world.model import World
 
 
@@ -30,10 +32,11 @@ class NeighbourView:
     world_from_camera: np.ndarray
     K: np.ndarray
     object_index: np.ndarray | None = None
+    lens: Lens | None = None
 
     @classmethod
     def from_raw(cls, raw: RawFrame) -> "NeighbourView":
-        return cls(raw.depth, raw.world_from_camera, raw.K, raw.object_index)
+        return cls(raw.depth, raw.world_from_camera, raw.K, raw.object_index, raw.lens)
 
 
 @dataclass
@@ -52,6 +55,9 @@ class FrameLabels:
     reflection_strength: optional (H, W, 2) float32 in [0, 1], share of the reflected / see-through person's light
     reaching the camera (surface Fresnel), passed through.
     K: (3, 3) float64 OpenCV intrinsics; world_from_camera: (4, 4) float64 OpenCV camera-to-world.
+    lens: the camera's lens (model, K, D, size); for ``fisheye`` ``depth`` is the range along each pixel's ray.
+    disparity: optional (H, W) float32 (left camera of a stereo rig): f·B / Z in pixels, NaN where no surface.
+    stereo: optional dict (cameras of a stereo rig): R, T, R1, R2, P1, P2, Q as ``cv2.stereoRectify`` gives.
     """
 
     frame: int
@@ -81,6 +87,9 @@ class FrameLabels:
     reflection_instance: np.ndarray | None = None
     reflection_strength: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
+    lens: Lens | None = None
+    disparity: np.ndarray | None = None
+    stereo: dict | None = None
 
     @property
     def timestamp(self) -> float:
@@ -88,11 +97,17 @@ class FrameLabels:
         return self.frame / self.fps
 
     def camera_record(self) -> dict:
-        """JSON-ready camera record: name, width, height, K, world_from_camera, clip range, fps, timestamp."""
+        """JSON-ready camera record: name, camera_model, width, height, K, D, depth kind, world_from_camera, clip
+        range, fps, timestamp (and fov_deg for fisheye, the stereo rectification for a stereo rig)."""
+        lens = self.lens if self.lens is not None else Lens("pinhole", self.width, self.height, self.K)
+        extra = {k: v for k, v in lens.record().items() if k not in ("width", "height", "K")}
+        if self.stereo is not None:
+            extra["stereo"] = self.stereo
         return {
             "name": self.camera,
             "width": self.width,
             "height": self.height,
+            **extra,
             "K": np.asarray(self.K, float).tolist(),
             "world_from_camera": np.asarray(self.world_from_camera, float).tolist(),
             "clip_start": float(self.clip_start),
@@ -116,6 +131,43 @@ def _points_at(world: World, keys: np.ndarray, points: np.ndarray, frame: int, o
     p = points[sel]
     out[sel] = np.einsum("nij,nj->ni", d[:, :, :3], p) + d[:, :, 3]
     return out
+
+
+def _deformed_points(ent, points: np.ndarray, frame: int, other: int) -> np.ndarray:
+    """World points (N, 3) on deforming entity ``ent`` at ``frame`` -> where the same surface points are at
+    ``other``: the triangle each point lies on (of the frame's mesh: smallest distance to the triangle's plane
+    plus distance outside its edges) keeps its barycentric coordinates while its vertices move.
+    Returns (N, 3) float64."""
+    tris = triangulate(ent.mesh.faces)
+    local = transform_points(invert_affine(ent.poses[frame]), points)
+    tri_id, bary = locate_on_mesh(ent.vertices_at(frame), tris, local)
+    moved = np.einsum("nk,nkj->nj", bary, ent.vertices_at(other)[tris[tri_id]])
+    return transform_points(ent.poses[other], moved)
+
+
+def _points_at_exact(world: World, keys: np.ndarray, points: np.ndarray, frame: int, other: int) -> np.ndarray:
+    """Like :func:`_points_at`, deforming entities included (barycentric tracking on their mesh)."""
+    out = _points_at(world, keys, points, frame, other)
+    for i, ent in enumerate(world.entities, start=1):
+        if ent.deforming:
+            sel = np.nonzero((keys == i) & np.isfinite(points[..., 0]))
+            if sel[0].size:
+                out[sel] = _deformed_points(ent, points[sel], frame, other)
+    return out
+
+
+def stored_depth(raw_depth: np.ndarray, lens: Lens | None) -> np.ndarray:
+    """Raw Blender depth -> stored depth (H, W) float32 metres, +inf = none. Native perspective cameras give
+    planar depth directly; custom (distorting) cameras give the range along the ray, kept for ``fisheye`` and
+    turned into planar depth (range · ray z) for ``opencv``; pixels outside the lens's field are +inf."""
+    d = planar_depth(raw_depth)
+    if lens is None or lens.native_perspective:
+        return d
+    rays = lens.pixel_rays()
+    d = np.where(np.isfinite(rays[..., 0]), d, np.inf)
+    if lens.depth_kind == "planar":
+        d = d.astype(np.float64) * rays[..., 2]
+    return d.astype(np.float32)
 
 
 def compute_frame_labels(
@@ -149,9 +201,15 @@ def compute_frame_labels(
             raise LabelError(f"raw.{name} is {arr.shape}, depth is {(h, w)}")
     K = np.asarray(raw.K, np.float64)
     pose = np.asarray(raw.world_from_camera, np.float64)
+    lens = raw.lens
+    distorted = lens is not None and not lens.native_perspective
+    if lens is not None and (lens.width, lens.height) != (w, h):
+        raise LabelError(f"raw frame is {w}x{h}, its lens {lens.width}x{lens.height}")
 
     surface = surface_mask(raw.depth)
-    depth = planar_depth(raw.depth)
+    depth = stored_depth(raw.depth, lens)
+    if distorted:
+        surface &= np.isfinite(depth)
     semantic, instance = id_maps(raw.object_index, world.label_table())
     keys = label_keys(raw.object_index)
     normal = normals_to_camera(raw.normal, pose, surface)
@@ -163,31 +221,45 @@ def compute_frame_labels(
         reflection=None if raw.reflection is None else np.asarray(raw.reflection, np.float32),
         reflection_strength=None if raw.reflection_strength is None else np.asarray(raw.reflection_strength,
                                                                                      np.float32),
+        lens=lens,
     )
 
     if raw.reflection_index is not None:
         labels.reflection_semantic, labels.reflection_instance = id_maps(raw.reflection_index, world.label_table())
 
     points = None
+    if distorted:  # custom camera: no usable Vector pass; each pixel's surface point, exactly, in float64
+        rng = planar_depth(raw.depth).astype(np.float64)
+        pc = lens.pixel_rays() * np.where(surface, rng, np.nan)[..., None]
+        points = pc @ pose[:3, :3].T + pose[:3, 3]
     for direction, other, view in (("fwd", t + 1, next_view), ("bwd", t - 1, prev_view)):
         if not 0 <= other < world.frame_count:
             continue
-        flow, valid = flow_from_vector(raw.vector, surface, direction)
+        if distorted:
+            moved = _points_at_exact(world, keys, points, t, other)
+            flow, valid = flow_through_lens(moved, lens, cam.poses[other], surface)
+        else:
+            flow, valid = flow_from_vector(raw.vector, surface, direction)
         setattr(labels, f"flow_{direction}", flow)
         setattr(labels, f"flow_{direction}_valid", valid)
         if view is None:
             continue
         if points is None:
             points = unproject_depth(np.where(surface, depth, np.nan), K, pose)
-        moved = _points_at(world, keys, points, t, other)
+        if not distorted:
+            moved = _points_at(world, keys, points, t, other)
         nkeys = None if view.object_index is None else label_keys(view.object_index)
-        occ, oov = occlusion_mask(moved, flow, valid, planar_depth(view.depth), view.K, view.world_from_camera,
-                                  keys=keys, neighbour_keys=nkeys)
+        occ, oov = occlusion_mask(moved, flow, valid, stored_depth(view.depth, view.lens), view.K,
+                                  view.world_from_camera, keys=keys, neighbour_keys=nkeys,
+                                  lens=view.lens if distorted else None)
         setattr(labels, f"occluded_{direction}", occ)
         setattr(labels, f"out_of_view_{direction}", oov)
 
+    labels.stereo = stereo_record(world, cam.name, t, w, h) if cam.rig else None
+    if labels.stereo is not None and labels.stereo["role"] == "left" and (lens is None or lens.depth_kind == "planar"):
+        labels.disparity = disparity_from_depth(depth, labels.stereo)
     labels.objects = [
-        object_record(e, t, instance, K, pose, cam.clip_start)
+        object_record(e, t, instance, K, pose, cam.clip_start, lens)
         for e in world.entities
         if e.instance_id > 0 and e.label_visible
     ]

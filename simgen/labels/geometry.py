@@ -285,3 +285,36 @@ def amodal_bbox(box: Box3D, world_from_camera: np.ndarray, K: np.ndarray, near: 
     if x0 >= x1 or y0 >= y1:
         return None
     return [float(x0), float(y0), float(x1), float(y1)]
+
+
+def locate_on_mesh(verts: np.ndarray, tris: np.ndarray, pts: np.ndarray, chunk: int = 128):
+    """The triangle each point lies on, and its barycentric coordinates there (brute force over triangles).
+
+    verts: (V, 3) float; tris: (T, 3) int; pts: (N, 3) float points on the mesh (up to rounding). The chosen
+    triangle minimises |distance to its plane| + (distance outside its edges, in units of its size).
+    Returns (triangle index (N,) intp, barycentric (N, 3) float64, weights of the triangle's vertices 0, 1, 2).
+    """
+    a, b, c = (verts[tris[:, i]] for i in range(3))
+    e0, e1 = b - a, c - a
+    n = np.cross(e0, e1)
+    area2 = np.linalg.norm(n, axis=1)
+    nh = n / np.where(area2 > 0, area2, 1.0)[:, None]
+    d00, d01, d11 = (e0 * e0).sum(1), (e0 * e1).sum(1), (e1 * e1).sum(1)
+    den = d00 * d11 - d01 * d01
+    den = np.where(np.abs(den) > 1e-30, den, np.inf)
+    scale = np.sqrt(area2)
+    ids, barys = np.empty(len(pts), np.intp), np.empty((len(pts), 3))
+    for s in range(0, len(pts), chunk):
+        p = pts[s:s + chunk]
+        v = p[:, None, :] - a[None]
+        d20, d21 = (v * e0).sum(-1), (v * e1).sum(-1)
+        bv = (d11 * d20 - d01 * d21) / den
+        bw = (d00 * d21 - d01 * d20) / den
+        bu = 1 - bv - bw
+        outside = np.maximum(0, -np.minimum(np.minimum(bu, bv), bw))
+        score = np.abs((v * nh).sum(-1)) + outside * scale
+        k = np.argmin(score, 1)
+        r = np.arange(len(p))
+        ids[s:s + chunk] = k
+        barys[s:s + chunk] = np.stack([bu[r, k], bv[r, k], bw[r, k]], -1)
+    return ids, barys

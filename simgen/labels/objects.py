@@ -16,6 +16,8 @@ from simgen.labels.geometry import (
     tight_box,
     triangulate,
 )
+from simgen.labels.lensgeom import amodal_bbox_lens, silhouette_lens
+from simgen.world.lens import Lens
 from simgen.world.model import Entity
 
 
@@ -82,11 +84,14 @@ def mask_bbox(mask: np.ndarray) -> list[int] | None:
 
 def object_record(
     entity: Entity, frame: int, instance: np.ndarray, K: np.ndarray, world_from_camera: np.ndarray, near: float,
+    lens: Lens | None = None,
 ) -> ObjectRecord:
     """Build the :class:`ObjectRecord` of ``entity`` at ``frame``.
 
     instance: (H, W) uint16 instance map of this frame; K: (3, 3) OpenCV intrinsics; world_from_camera: (4, 4)
     OpenCV camera-to-world; near: the camera's clip start (metres) — geometry closer than this is not rendered.
+    lens: the camera's lens; a distorting one (not a native perspective camera) projects the box edges densely
+    and splits the mesh's triangles before rasterising (:mod:`simgen.labels.lensgeom`).
     """
     h, w = instance.shape
     pose = np.asarray(entity.poses[frame], np.float64)
@@ -95,8 +100,16 @@ def object_record(
     box = tight_box(verts, pose)
     mask = instance == entity.instance_id
     visible = int(mask.sum())
-    tri2d, clipped = project_mesh(verts, tris, pose, world_from_camera, K, near)
-    silhouette = int(rasterise_polygons(clipped, h, w, tris=tri2d).sum())
+    distorted = lens is not None and not lens.native_perspective
+    if distorted:
+        sil, hull_pts = silhouette_lens(verts, tris, pose, world_from_camera, lens, near)
+        silhouette = int(sil.sum())
+        amodal = amodal_bbox_lens(box, world_from_camera, lens, near)
+    else:
+        tri2d, clipped = project_mesh(verts, tris, pose, world_from_camera, K, near)
+        silhouette = int(rasterise_polygons(clipped, h, w, tris=tri2d).sum())
+        amodal = amodal_bbox(box, world_from_camera, K, near, h, w)
+        hull_pts = np.concatenate([tri2d.reshape(-1, 2), *clipped])
     occlusion = None if silhouette == 0 else float(np.clip(1.0 - visible / silhouette, 0.0, 1.0))
     return ObjectRecord(
         instance_id=int(entity.instance_id),
@@ -106,10 +119,10 @@ def object_record(
         world_from_object=pose,
         box3d=box,
         bbox_visible=mask_bbox(mask),
-        bbox_amodal=amodal_bbox(box, world_from_camera, K, near, h, w),
+        bbox_amodal=amodal,
         visible_pixels=visible,
         silhouette_pixels=silhouette,
-        truncation=hull_truncation(np.concatenate([tri2d.reshape(-1, 2), *clipped]), h, w),
+        truncation=hull_truncation(hull_pts, h, w) if len(hull_pts) else 1.0,
         occlusion=occlusion,
         deforming=bool(entity.deforming),
         attributes=dict(entity.attributes),

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simgen.world.lens import Lens
+
 #: Blender's depth value for "no surface"
 BLENDER_BACKGROUND_DEPTH = 1e10
 
@@ -35,7 +37,14 @@ class RawFrame:
     reflection_strength: optional (H, W, 2) float32 in [0, 1]: the share of the reflected (0) / see-through (1)
         person's light that reaches the camera (Fresnel; :func:`simgen.labels.reflection.merge_reflection_strength`).
     K: (3, 3) float64 OpenCV intrinsics; world_from_camera: (4, 4) float64 OpenCV camera-to-world pose.
+    lens: the camera's :class:`~simgen.world.lens.Lens` (model, size, K, D); None = pinhole with ``K``. For a
+    lens that is not a native perspective camera (``opencv``, ``fisheye``), ``depth`` is the **range** along
+    the pixel's ray (Cycles' depth of custom cameras) and ``vector`` is not used (flow comes from geometry).
     timings: seconds spent per stage (``build``, ``beauty``, ``labels``), for the benchmark and summaries.
+    linear: optional (H, W, 3) float32 scene-linear beauty render (the Combined pass, renderer units, before any
+        view transform) of a camera with a sensor model; ``rgb`` is then that sensor's output.
+    sensor: optional dict of what the camera's sensor did for this frame (exposure_time_s, iso, gain, wb_gains,
+        metered; :class:`simgen.sensor.pipeline.FrameInfo`).
     """
 
     frame: int
@@ -52,6 +61,9 @@ class RawFrame:
     reflection_index: np.ndarray | None = None
     reflection_strength: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    lens: Lens | None = None
+    linear: np.ndarray | None = None
+    sensor: dict | None = None
 
     @property
     def height(self) -> int:

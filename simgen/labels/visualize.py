@@ -157,7 +157,8 @@ def contact_sheet(labels, rgb: np.ndarray) -> np.ndarray:
         flow_img, flow_cap = np.full_like(rgb, 64), "no flow"
     tiles = [
         (np.asarray(rgb, np.uint8), "rgb"),
-        (depth_to_color(labels.depth), "depth (1/z)"),
+        (depth_to_color(labels.depth),
+         "depth (1/range)" if labels.lens is not None and labels.lens.depth_kind == "range" else "depth (1/z)"),
         (flow_img, flow_cap),
         (semantic_to_color(labels.semantic), "semantic"),
         (instance_to_color(labels.instance), "instance"),

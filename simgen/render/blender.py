@@ -4,8 +4,12 @@ The only module of simgen that imports ``bpy``. One factory reset per world; eve
 data API (meshes through ``foreach_set``), motion is keyframed for every frame that moves, and Cycles renders
 each (frame, camera) up to three times, each time one view layer of the same scene:
 
-``beauty``      the configured samples / denoiser / colour management -> ``rgb`` (8-bit PNG written by
-                Blender's own display transform, so it is exactly the display-referred image).
+``beauty``      the configured samples / denoiser / colour management -> ``rgb``: for a camera without a
+                sensor model the 8-bit PNG written by Blender's own display transform; for a camera with one
+                (:mod:`simgen.sensor`) the linear Combined pass (float EXR, after the denoiser, before any view
+                transform), which the camera's :class:`~simgen.sensor.Sensor` develops — so sensor noise comes
+                after denoising. With ``motion_blur`` the beauty render alone is blurred, the shutter open for the
+                sensor's exposure time of that frame (half a frame without a sensor), centred on the frame time.
 ``labels``      1 spp, no denoiser, weather geometry and fog excluded -> ``Depth``, ``Object Index``,
                 ``Position`` (sample 0, shot through the pixel centre), ``Vector`` and ``Normal`` (exact only
                 at 1 spp). Taking the sample-0 passes from this render rather than from the beauty render
@@ -53,7 +57,7 @@ from simgen.labels.reflection import merge_reflection_keys, merge_reflection_str
 from simgen.render.reflection import ReflectionMaterials, reflection_glass_modes
 from simgen.render.scene import LAYER_BEAUTY, LAYER_LABELS, LAYER_REFLECTION, BuiltScene, build_scene  # noqa: F401
 from simgen.render.settings import RenderSettings
-from simgen.world.conventions import intrinsics_from_hfov
+from simgen.sensor import Sensor, scene_streams
 from simgen.world.model import World
 
 log = logging.getLogger(__name__)
@@ -88,7 +92,8 @@ def _use_only(scene, layer_name: str) -> None:
         layer.use = layer.name == layer_name
 
 
-def _render_layer(scene, layer_name: str, exr: Path | None, png: Path | None = None, filter_width: float = 1.5) -> None:
+def _render_layer(scene, layer_name: str, exr: Path | None, png: Path | None = None, filter_width: float = 1.5,
+                  codec: str = "ZIP") -> None:
     """Render one view layer; save its display-referred 8-bit PNG and/or its passes as a multilayer EXR."""
     _use_only(scene, layer_name)
     scene.cycles.filter_width = filter_width
@@ -105,8 +110,55 @@ def _render_layer(scene, layer_name: str, exr: Path | None, png: Path | None = N
     if exr is not None:
         fmt.media_type = "MULTI_LAYER_IMAGE"
         fmt.color_depth = "32"
-        fmt.exr_codec = "ZIP"
+        fmt.exr_codec = codec
         img.save_render(str(exr), scene=scene)
+
+
+def _use_camera(scene, cam_obj, lens, settings: RenderSettings) -> None:
+    """Make ``cam_obj`` the active camera at its own resolution (the render size for the default pinhole)."""
+    scene.camera = cam_obj
+    w, h = (settings.width, settings.height) if lens is None else (lens.width, lens.height)
+    if (scene.render.resolution_x, scene.render.resolution_y) != (w, h):
+        scene.render.resolution_x, scene.render.resolution_y = w, h
+
+
+def make_sensors(world: World, settings: RenderSettings) -> list[Sensor | None]:
+    """One :class:`~simgen.sensor.Sensor` per camera of ``world`` (None where the camera has no sensor model),
+    at the camera's own image size, seeded from the camera's ``sensor_seed``; the scene's and the settings'
+    exposure are its EV bias."""
+    sizes = [(ln.width, ln.height) for ln in (c.lens_at(settings.width, settings.height) for c in world.cameras)]
+    return [None if c.sensor is None else
+            Sensor(c.sensor, *size, world.fps,
+                   scene_streams(c.sensor_seed, world.name, 0, c.name),
+                   ev_bias=world.lighting.exposure + settings.exposure)
+            for c, size in zip(world.cameras, sizes)]
+
+
+def _linear_beauty(scene, path: Path) -> np.ndarray:
+    """Render the beauty layer and return its Combined pass, (H, W, 3) float32 scene-linear, rows top-down."""
+    _render_layer(scene, LAYER_BEAUTY, path, codec="NONE")
+    return np.ascontiguousarray(read_exr_passes(path)["Combined"][..., :3])
+
+
+def _preview(scene, path: Path) -> np.ndarray:
+    """A 1-sample, undenoised linear beauty render of the current frame (for the auto exposure's first meter)."""
+    c = scene.cycles
+    samples, denoise = c.samples, c.use_denoising
+    c.samples, c.use_denoising = 1, False
+    try:
+        return _linear_beauty(scene, path)
+    finally:
+        c.samples, c.use_denoising = samples, denoise
+
+
+def _shutter_frames(scene, world: World, sensor: Sensor | None, tmpdir: Path) -> float:
+    """Shutter interval of this frame in frames: the sensor's exposure time (its auto exposure is primed on a
+    1-spp preview of the first frame), or half a frame without a sensor."""
+    if sensor is None:
+        return 0.5
+    if sensor.needs_prime:
+        sensor.prime(_preview(scene, tmpdir / "preview.exr"))
+    return float(sensor.next_exposure()[0] * world.fps)
 
 
 def render_world(
@@ -116,13 +168,16 @@ def render_world(
     on_frame: Callable[[RawFrame], None] | None = None,
     on_reflection: Callable[[int, int], None] | None = None,
 ) -> Iterator[RawFrame]:
-    """Render ``world``: yields one :class:`RawFrame` per (frame, camera), frames in the given order.
+    """Render ``world``: yields one :class:`RawFrame` per (frame, camera), frames in the given order. Each
+    camera renders at its own lens's size (the settings' size for the default pinhole); cameras with a
+    distorting lens are OSL custom cameras (:mod:`simgen.render.lens`) and their RawFrame depth is the range.
 
     frames: 0-based frame indices (default: all). on_frame: called with each RawFrame before it is yielded
     (progress reporting). on_reflection(done, total): called after each render of the reflection pre-pass,
     which renders the reflection labels of every frame before the first frame is yielded. Timings per frame
     (seconds): ``build`` (scene build, on the first frame yielded; 0 after), ``beauty``, ``labels`` (1-spp
-    label render), ``reflection`` (if asked), ``io`` (writing and reading the temporary EXR/PNG files).
+    label render), ``reflection`` (if asked), ``io`` (writing and reading the temporary EXR/PNG files),
+    ``sensor`` (the sensor model's processing, for cameras with one).
     Temporary files live in a directory removed when the generator finishes or is closed.
     """
     frames = list(range(world.frame_count)) if frames is None else [int(f) for f in frames]
@@ -137,6 +192,7 @@ def render_world(
     log.info("built %s: %d objects in %.3f s; %s", world.name, len(built.objects), build_seconds,
              built.device.message)
     reflection = "reflection" in settings.passes
+    sensors = make_sensors(world, settings)
     with tempfile.TemporaryDirectory(prefix="simgen-render-") as tmp:
         tmpdir = Path(tmp)
         refl_seconds: dict[tuple[int, int], float] = {}
@@ -151,7 +207,7 @@ def render_world(
                 for f in frames:
                     scene.frame_set(f)
                     for ci, cam_obj in enumerate(built.cameras):
-                        scene.camera = cam_obj
+                        _use_camera(scene, cam_obj, world.cameras[ci].lens, settings)
                         t = time.perf_counter()
                         _render_layer(scene, LAYER_REFLECTION, tmpdir / f"reflection-{mode}-{what}-{f}-{ci}.exr",
                                       filter_width=LABEL_FILTER_WIDTH)
@@ -162,18 +218,34 @@ def render_world(
         for f in frames:
             scene.frame_set(f)
             for ci, (cam_model, cam_obj) in enumerate(zip(world.cameras, built.cameras)):
-                scene.camera = cam_obj
+                _use_camera(scene, cam_obj, cam_model.lens, settings)
+                lens = cam_model.lens_at(settings.width, settings.height)
                 timings = {"build": build_seconds}
                 build_seconds = 0.0
                 io = 0.0
 
+                sensor, linear, info = sensors[ci], None, None
+                if settings.motion_blur:
+                    scene.render.motion_blur_shutter = _shutter_frames(scene, world, sensor, tmpdir)
+                    scene.render.use_motion_blur = True
                 t = time.perf_counter()
-                png = tmpdir / "beauty.png"
-                _render_layer(scene, LAYER_BEAUTY, None, png)
-                timings["beauty"] = time.perf_counter() - t
-                t = time.perf_counter()
-                rgb = cv2.cvtColor(cv2.imread(str(png), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-                io += time.perf_counter() - t
+                try:
+                    if sensor is None:
+                        png = tmpdir / "beauty.png"
+                        _render_layer(scene, LAYER_BEAUTY, None, png)
+                        timings["beauty"] = time.perf_counter() - t
+                        t = time.perf_counter()
+                        rgb = cv2.cvtColor(cv2.imread(str(png), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+                        io += time.perf_counter() - t
+                    else:
+                        linear = _linear_beauty(scene, tmpdir / "beauty.exr")
+                        timings["beauty"] = time.perf_counter() - t
+                        t = time.perf_counter()
+                        rgb, frame_info = sensor.process(linear, f)
+                        info = frame_info.as_dict()
+                        timings["sensor"] = time.perf_counter() - t
+                finally:
+                    scene.render.use_motion_blur = False  # the label renders never blur (Vector pass)
 
                 t = time.perf_counter()
                 label_exr = tmpdir / "labels.exr"
@@ -208,12 +280,15 @@ def render_world(
                     position=lab["Position"][..., :3],
                     vector=lab["Vector"][..., :4],
                     normal=lab["Normal"][..., :3],
-                    K=intrinsics_from_hfov(cam_model.hfov_rad, settings.width, settings.height),
+                    K=lens.K.copy(),
+                    lens=lens,
                     world_from_camera=np.array(cam_model.poses[f], np.float64),
                     reflection=refl,
                     reflection_index=refl_index,
                     reflection_strength=refl_strength,
                     timings=timings,
+                    linear=linear,
+                    sensor=info,
                 )
                 if on_frame is not None:
                     on_frame(raw)

@@ -13,9 +13,10 @@ from mathutils import Matrix
 
 from simgen.render.device import DeviceChoice, apply_device, select_device
 from simgen.render.environment import fog_box, sun_and_sky
+from simgen.render.lens import check_custom_camera_device, setup_camera_data
 from simgen.render.materials import WET_CLASSES, principled_material
 from simgen.render.meshes import new_mesh, thicken_open_glass
-from simgen.render.settings import RenderSettings
+from simgen.render.settings import RenderSettings, blender_look
 from simgen.world.conventions import opencv_camera_to_blender
 from simgen.world.model import World
 
@@ -87,10 +88,13 @@ def _keyframe(obj, poses: np.ndarray, to_blender=None) -> None:
 
 def _camera_object(cam_model, settings: RenderSettings, coll):
     data = bpy.data.cameras.new(cam_model.name)
-    data.sensor_fit = "HORIZONTAL"
-    data.sensor_width = 36.0
-    data.lens = 18.0 / math.tan(cam_model.hfov_rad / 2.0)
-    data.shift_x = data.shift_y = 0.0
+    if cam_model.lens is not None:
+        setup_camera_data(data, cam_model.lens)
+    else:
+        data.sensor_fit = "HORIZONTAL"
+        data.sensor_width = 36.0
+        data.lens = 18.0 / math.tan(cam_model.hfov_rad / 2.0)
+        data.shift_x = data.shift_y = 0.0
     data.clip_start, data.clip_end = float(cam_model.clip_start), float(cam_model.clip_end)
     obj = bpy.data.objects.new(cam_model.name, data)
     coll.objects.link(obj)
@@ -121,7 +125,8 @@ def _configure(scene, world: World, settings: RenderSettings) -> DeviceChoice:
     r.engine = "CYCLES"
     r.resolution_x, r.resolution_y, r.resolution_percentage = settings.width, settings.height, 100
     r.pixel_aspect_x = r.pixel_aspect_y = 1.0
-    r.use_motion_blur = False  # a blurred render has an all-zero Vector pass
+    r.use_motion_blur = False  # a blurred render has an all-zero Vector pass: switched on for the beauty only
+    r.motion_blur_position = "CENTER"  # labels are defined at the frame time = the shutter centre
     r.use_persistent_data = bool(settings.persistent_data)
     r.dither_intensity = 0.0
     r.film_transparent = False
@@ -133,6 +138,11 @@ def _configure(scene, world: World, settings: RenderSettings) -> DeviceChoice:
     scene.frame_start, scene.frame_end = 0, max(0, world.frame_count - 1)
     c = scene.cycles
     c.samples = settings.samples
+    c.use_adaptive_sampling = settings.adaptive_threshold > 0
+    if c.use_adaptive_sampling:
+        c.adaptive_threshold = float(settings.adaptive_threshold)
+    c.use_auto_tile = True
+    c.tile_size = int(settings.tile_size)
     c.seed = int(world.render_seed if settings.seed is None else settings.seed)
     c.use_animated_seed = False
     c.use_denoising = settings.denoiser == "oidn"
@@ -145,9 +155,9 @@ def _configure(scene, world: World, settings: RenderSettings) -> DeviceChoice:
         setattr(c, name, float(value) if key.startswith("clamp") else int(value))
     scene.display_settings.display_device = "sRGB"
     scene.view_settings.view_transform = _VIEW_TRANSFORMS[settings.view_transform]
-    scene.view_settings.look = "None"
+    scene.view_settings.look = blender_look(settings.view_transform, settings.look)
     scene.view_settings.exposure = float(world.lighting.exposure + settings.exposure)
-    scene.view_settings.gamma = 1.0
+    scene.view_settings.gamma = float(settings.gamma)
     choice = select_device(settings.device, settings.gpu_index)
     apply_device(choice, scene)
     return choice
@@ -180,6 +190,7 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     device = _configure(scene, world, settings)
+    check_custom_camera_device(world, device)
     root = scene.collection
     main = bpy.data.collections.new("world")
     weather_coll = bpy.data.collections.new(WEATHER)

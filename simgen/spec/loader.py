@@ -20,7 +20,7 @@ def _literal_max(v) -> float | None:
 
 def scene_checks(spec: S.SceneSpec, located: Located) -> list[Issue]:
     """Rules that span several fields (unique names, total size, positions inside the road)."""
-    from simgen.spec.resolve import edge_names, group_names
+    from simgen.spec.resolve import camera_names, edge_names, group_names
 
     issues: list[Issue] = []
 
@@ -32,8 +32,20 @@ def scene_checks(spec: S.SceneSpec, located: Located) -> list[Issue]:
                                             "names must be unique: they name outputs and random streams"))
 
     dupes(group_names(spec), "objects", "name")
-    dupes([c.name for c in spec.cameras], "cameras", "name")
+    cam_names = camera_names(spec)
+    counts = Counter(n for _, n in cam_names)
+    for k, (i, n) in enumerate(cam_names):
+        if counts[n] > 1 and [m for _, m in cam_names].index(n) != k:
+            issues.append(located.issue(("cameras", i, "name"), f"duplicate camera name '{n}'",
+                                        "names must be unique (a rig adds <name>_left/_right or "
+                                        "<name>_front/_left/_right/_rear)"))
     dupes(edge_names(spec), "edge_cases", "name")
+    known = {n for _, n in cam_names}
+    for i, g in enumerate(spec.objects):
+        cam = g.placement.camera
+        if cam is not None and cam not in known:
+            issues.append(located.issue(("objects", i, "placement", "camera"), f"unknown camera '{cam}'",
+                                        f"cameras: {', '.join(sorted(known))}"))
     total = 0.0
     for g in spec.objects:
         total += _literal_max(g.count) or 0

@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from simgen.classes import class_table
 from simgen.spec.errors import did_you_mean
+from simgen.spec.sensor import SensorSpec
 from simgen.spec.fields import (
     Bool,
     Cat,
@@ -193,6 +194,9 @@ class Placement(SpecModel):
     heading_jitter_deg: Num(ge=0, le=180) = Field(0.0, description="Random yaw offset bound (+/- deg), per instance.")
     visible: Bool = Field(False, description="Each instance must be at least partly visible from the first camera "
                                              "at frame 0.")
+    camera: str | None = Field(None, max_length=80, description="The camera visible / distance_m / facing_camera "
+                                                                "refer to (any camera, rig cameras included, e.g. "
+                                                                "sv_left); default: the first.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Placement:
@@ -310,8 +314,71 @@ class Mount(SpecModel):
     roll_deg: Num(ge=-180, le=180) = Field(0.0, description="Roll (deg).")
 
 
+# ---- camera geometry: lens model, intrinsics, distortion, resolution, rigs (grouped) ----
+CameraModel = Literal["pinhole", "opencv", "fisheye"]
+RigKind = Literal["stereo", "surround"]
+
+
+class LensSpec(SpecModel):
+    """Lens model and intrinsics of one camera, in OpenCV's parameterisation (stored as ``K``, ``D``).
+
+    pinhole: no distortion. opencv: Brown–Conrady, D = (k1, k2, p1, p2, k3) as ``cv2.projectPoints``.
+    fisheye: OpenCV's equidistant model, D = (k1, k2, k3, k4) as ``cv2.fisheye.projectPoints``, any field of
+    view up to 360° (``fov_deg``; rays beyond fov_deg/2 off-axis are black and unlabelled). The focal length
+    comes from fx_px/fy_px, else from the camera's hfov_deg / focal_mm (pinhole, opencv: undistorted
+    horizontal FOV) or, for fisheye, from fov_deg spanning the image width.
+    """
+
+    model: Cat(CameraModel, "CameraModelChoice") = Field("pinhole", description="pinhole, opencv or fisheye.")
+    width: Int(ge=8, le=16384) | None = Field(None, description="Image width (px); default: the render config's.")
+    height: Int(ge=8, le=16384) | None = Field(None, description="Image height (px); default: the render config's.")
+    fx_px: Num(gt=0, le=100000) | None = Field(None, description="Focal length in x (px); overrides the FOV.")
+    fy_px: Num(gt=0, le=100000) | None = Field(None, description="Focal length in y (px); default fx_px.")
+    cx_offset_px: Num(ge=-10000, le=10000) = Field(0.0, description="Principal point offset from the centre, x (px).")
+    cy_offset_px: Num(ge=-10000, le=10000) = Field(0.0, description="Principal point offset from the centre, y (px).")
+    k1: Num(ge=-10, le=10) = Field(0.0, description="Radial distortion k1 (opencv, fisheye).")
+    k2: Num(ge=-10, le=10) = Field(0.0, description="Radial distortion k2 (opencv, fisheye).")
+    k3: Num(ge=-10, le=10) = Field(0.0, description="Radial distortion k3 (opencv, fisheye).")
+    k4: Num(ge=-10, le=10) = Field(0.0, description="Radial distortion k4 (fisheye only).")
+    p1: Num(ge=-1, le=1) = Field(0.0, description="Tangential distortion p1 (opencv only).")
+    p2: Num(ge=-1, le=1) = Field(0.0, description="Tangential distortion p2 (opencv only).")
+    fov_deg: Num(gt=0, le=360) = Field(190.0, description="Fisheye: full field of view of the lens circle (deg).")
+
+    @model_validator(mode="after")
+    def _coefficients(self) -> LensSpec:
+        def nonzero(*names):
+            return [n for n in names if not (isinstance(getattr(self, n), float) and getattr(self, n) == 0.0)]
+
+        model = self.model if isinstance(self.model, str) else None
+        bad = {"pinhole": nonzero("k1", "k2", "k3", "k4", "p1", "p2"), "opencv": nonzero("k4"),
+               "fisheye": nonzero("p1", "p2")}.get(model, [])
+        if bad:
+            raise PydanticCustomError("lens_coeffs", "{model} lens has no coefficient {names}",
+                                      {"model": model, "names": ", ".join(bad),
+                                       "hint": "pinhole: none; opencv: k1 k2 p1 p2 k3; fisheye: k1 k2 k3 k4"})
+        return self
+
+
+class RigSpec(SpecModel):
+    """This camera entry is a rig: one spec object that expands into several cameras sharing its lens.
+
+    stereo: ``<name>_left`` and ``<name>_right``, ``baseline_m`` apart along the camera's x axis, rectified
+    (identical intrinsics, parallel axes; the pair's R, T, P1, P2 and Q as ``cv2.stereoRectify`` gives are
+    stored; the left camera gets a disparity label). surround: ``<name>_front``, ``_left``, ``_right``,
+    ``_rear`` looking forward / left / right / back from the ego's bumpers and mirrors (``mount`` gives the
+    height, pitch and roll; its x/y are the rig's centre).
+    """
+
+    kind: Cat(RigKind, "RigKindChoice") = Field("stereo", description="stereo or surround.")
+    baseline_m: Num(gt=0, le=10) = Field(0.3, description="Stereo baseline (m).")
+    length_m: Num(ge=0, le=30) = Field(3.8, description="Surround: front-to-rear camera distance (m).")
+    width_m: Num(ge=0, le=10) = Field(2.0, description="Surround: left-to-right camera distance (m).")
+
+
 class CameraSpec(SpecModel):
-    """A pinhole camera on the ego vehicle. Give hfov_deg, or focal_mm (+ sensor_width_mm); default hfov 90."""
+    """A camera on the ego vehicle (or a rig of them). Give hfov_deg, or focal_mm (+ sensor_width_mm);
+    default hfov 90. ``lens`` sets the model (pinhole, opencv, fisheye), intrinsics and resolution; ``rig``
+    turns the entry into a stereo pair or a surround rig."""
 
     name: str = Field("front", pattern=NAME_PATTERN, max_length=64, description="Unique camera name.")
     hfov_deg: Num(gt=0, lt=180) | None = Field(None, description="Horizontal field of view (deg, 0 < hfov < 180).")
@@ -320,6 +387,11 @@ class CameraSpec(SpecModel):
     mount: Mount = Field(default_factory=Mount, description="Pose on the ego vehicle.")
     clip_start_m: Num(gt=0, le=100) = Field(0.1, description="Near clip distance (m).")
     clip_end_m: Num(gt=1, le=100000) = Field(1000.0, description="Far clip distance (m).")
+    sensor: SensorSpec = Field(default_factory=SensorSpec,
+                               description="Sensor and image processing (exposure, noise, ISP, lens effects); see "
+                                           "docs/sensor.md.")
+    lens: LensSpec = Field(default_factory=LensSpec, description="Lens model, intrinsics, distortion, resolution.")
+    rig: RigSpec | None = Field(None, description="Make this entry a stereo pair or a surround rig.")
 
     @model_validator(mode="after")
     def _intrinsics(self) -> CameraSpec:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from simgen.spec.errors import Issue, SpecError, did_you_mean
@@ -63,9 +63,22 @@ class RenderConfig(SpecModel):
                                                               "'Medium High Contrast').")
     exposure: float = Field(0.0, ge=-10, le=10, description="Exposure (EV), added to the scene's own.")
     gamma: float = Field(1.0, gt=0, le=5, description="Display gamma.")
-    motion_blur: bool = Field(False, description="Motion blur in the RGB image (labels never blur).")
+    motion_blur: bool = Field(False, description="Motion blur in the RGB image over the camera's shutter (its sensor's "
+                                                 "exposure time, or half a frame); labels never blur and are defined "
+                                                 "at the shutter centre.")
     light_paths: LightPaths = Field(default_factory=LightPaths, description="Bounce limits.")
     tile_size: int = Field(2048, ge=8, le=16384, description="Render tile size (pixels).")
+
+    @model_validator(mode="after")
+    def _look(self) -> RenderConfig:
+        from simgen.render.settings import blender_look  # plain data, no Blender
+
+        try:
+            blender_look(self.view_transform, self.look)
+        except ValueError as err:
+            raise PydanticCustomError("bad_look", "{msg}", {"msg": str(err), "hint": "pick a look of this view "
+                                                                                     "transform, or none"}) from None
+        return self
 
     @field_validator("passes")
     @classmethod

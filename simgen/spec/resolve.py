@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from simgen import __version__
 from simgen.rng import stream
+from simgen.sensor.params import SensorParams, preset_params
 from simgen.spec import fields as F
 from simgen.spec import models as S
 from simgen.spec import resolved as R
@@ -192,6 +193,7 @@ def _objects(spec: S.SceneSpec, s: _Sampler) -> list[R.RObjectGroup]:
             explicit=p.region is None, region=pl["region"], side=pl["side"], lane_index=pl["lane_index"],
             x_range_m=_range(pl["x_range_m"]), distance_m=_range(pl["distance_m"]), spacing_m=pl["spacing_m"],
             heading=pl["heading"], heading_jitter_deg=pl["heading_jitter_deg"], visible=pl["visible"],
+            camera=pl["camera"],
         )
         mo = s.flat(g.motion, f"{pre}.motion", skip=("speed_mps",))
         motion = R.RMotion(kind=mo["kind"], waypoints=[R.RPoint(**w) for w in mo["waypoints"]], loop=mo["loop"])
@@ -250,6 +252,15 @@ def _weather(spec: S.SceneSpec, s: _Sampler, road: R.RRoad) -> R.RWeather:
                       snow=d["snow"])
 
 
+def _sensor(d: dict[str, Any]) -> SensorParams | None:
+    """The sampled ``camera.sensor`` block -> the preset with the set fields overriding it (None for 'none';
+    a preset sampled to 'none' ignores the overrides)."""
+    preset = d["preset"]
+    if preset == "none":
+        return None
+    return preset_params(preset, **{k: v for k, v in d.items() if k != "preset" and v is not None})
+
+
 def _cameras(spec: S.SceneSpec, s: _Sampler) -> list[R.RCamera]:
     out = []
     for c in spec.cameras:
@@ -260,8 +271,58 @@ def _cameras(spec: S.SceneSpec, s: _Sampler) -> list[R.RCamera]:
             hfov = math.degrees(2 * math.atan(d["sensor_width_mm"] / (2 * d["focal_mm"])))
         else:
             hfov = 90.0
-        out.append(R.RCamera(name=c.name, hfov_deg=hfov, mount=R.RMount(**d["mount"]),
-                             clip_start_m=d["clip_start_m"], clip_end_m=d["clip_end_m"]))
+        common = dict(hfov_deg=hfov, clip_start_m=d["clip_start_m"], clip_end_m=d["clip_end_m"],
+                      lens=R.RLens(**d["lens"]), sensor=_sensor(d["sensor"]))
+        rig = d.get("rig")
+        if rig is None:
+            out.append(R.RCamera(name=c.name, mount=R.RMount(**d["mount"]), **common))
+            continue
+        for role, mount in _rig_mounts(d["mount"], rig):
+            out.append(R.RCamera(name=f"{c.name}_{role}", mount=R.RMount(**mount), **common,
+                                 rig=R.RRig(name=c.name, kind=rig["kind"], role=role,
+                                            baseline_m=rig["baseline_m"] if rig["kind"] == "stereo" else None)))
+    return out
+
+
+RIG_ROLES = {"stereo": ("left", "right"), "surround": ("front", "left", "right", "rear")}
+
+
+def camera_names(spec: S.SceneSpec) -> list[str]:
+    """(camera entry index, camera name) of every camera a spec makes (``<name>_<role>`` per camera of a rig);
+    a rig whose kind is still a distribution counts as stereo."""
+    out = []
+    for i, c in enumerate(spec.cameras):
+        if c.rig is None:
+            out.append((i, c.name))
+        else:
+            kind = c.rig.kind if isinstance(c.rig.kind, str) else "stereo"
+            out.extend((i, f"{c.name}_{r}") for r in RIG_ROLES[kind])
+    return out
+
+
+def _rig_mounts(mount: dict, rig: dict) -> list[tuple[str, dict]]:
+    """(role, mount) of every camera of a rig. Stereo: left/right ±baseline/2 along the camera's x axis (the
+    mount's yaw/pitch/roll applied, so the pair stays rectified). Surround: front/left/right/rear on the rig's
+    outline, yawed 0/90/−90/180° plus the mount's yaw."""
+    from simgen.world.build import mount_matrix
+
+    if rig["kind"] == "stereo":
+        m = mount_matrix(mount["x"], mount["y"], mount["z"], mount["yaw_deg"], mount["pitch_deg"],
+                         mount["roll_deg"])
+        out = []
+        for role, sign in (("left", -1.0), ("right", 1.0)):
+            off = m[:3, 0] * sign * rig["baseline_m"] / 2  # OpenCV camera x (right) in the ego frame
+            out.append((role, {**mount, "x": mount["x"] + off[0], "y": mount["y"] + off[1],
+                               "z": mount["z"] + off[2]}))
+        return out
+    c, s = math.cos(math.radians(mount["yaw_deg"])), math.sin(math.radians(mount["yaw_deg"]))
+    half_l, half_w = rig["length_m"] / 2, rig["width_m"] / 2
+    out = []
+    for role, dx, dy, yaw in (("front", half_l, 0.0, 0.0), ("left", 0.0, half_w, 90.0),
+                              ("right", 0.0, -half_w, -90.0), ("rear", -half_l, 0.0, 180.0)):
+        y = (mount["yaw_deg"] + yaw + 180.0) % 360.0 - 180.0
+        out.append((role, {**mount, "x": mount["x"] + c * dx - s * dy, "y": mount["y"] + s * dx + c * dy,
+                           "yaw_deg": y}))
     return out
 
 

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from simgen.sensor.params import PARAM_FIELDS, SensorParams
+
 
 class _R(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -121,6 +123,7 @@ class RPlacement(_R):
     heading: str
     heading_jitter_deg: float
     visible: bool
+    camera: str | None = None
 
 
 class RMotion(_R):
@@ -170,12 +173,44 @@ class RMount(_R):
     roll_deg: float
 
 
+class RLens(_R):
+    """Sampled lens of one camera (see :class:`simgen.spec.models.LensSpec`); None sizes = the render config's."""
+
+    model: Literal["pinhole", "opencv", "fisheye"] = "pinhole"
+    width: int | None = None
+    height: int | None = None
+    fx_px: float | None = None
+    fy_px: float | None = None
+    cx_offset_px: float = 0.0
+    cy_offset_px: float = 0.0
+    k1: float = 0.0
+    k2: float = 0.0
+    k3: float = 0.0
+    k4: float = 0.0
+    p1: float = 0.0
+    p2: float = 0.0
+    fov_deg: float = 190.0
+
+
+class RRig(_R):
+    """The rig a camera belongs to: its name, kind, this camera's role and (stereo) the baseline."""
+
+    name: str
+    kind: Literal["stereo", "surround"]
+    role: str
+    baseline_m: float | None = None
+
+
 class RCamera(_R):
     name: str
     hfov_deg: float
     mount: RMount
     clip_start_m: float
     clip_end_m: float
+    sensor: SensorParams | None = Field(None, description="Sensor model; None = none (the renderer's view "
+                                                          "transform makes the picture).")
+    lens: RLens = Field(default_factory=RLens)
+    rig: RRig | None = None
 
 
 class RStreetLights(_R):
@@ -298,3 +333,10 @@ class ResolvedScene(_R):
             "edge_cases": sorted({e.kind for e in self.edge_cases}),
             **{f"sweep.{path}": label for path, label in self.sweep.items()},
         }
+
+    def camera_knobs(self, camera: str) -> dict[str, Any]:
+        """Knobs of one camera: ``sensor.preset`` and every ``sensor.<field>`` of its sensor model."""
+        cam = next(c for c in self.cameras if c.name == camera)
+        if cam.sensor is None:
+            return {"sensor.preset": "none"}
+        return {"sensor.preset": cam.sensor.preset, **{f"sensor.{f}": getattr(cam.sensor, f) for f in PARAM_FIELDS}}

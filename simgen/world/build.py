@@ -29,6 +29,7 @@ from simgen.world.assets import GAITS, VEHICLES, LightMount, gait_phases, light_
     person_pose_frames
 from simgen.world.conventions import intrinsics_from_hfov, pose_from_xyz_yaw, project
 from simgen.world.layout import Facade, Layout, RoadParams, build_layout, glass_material
+from simgen.world.lens import Lens
 from simgen.world.model import Camera, Entity, Light, Lighting, Material, Mesh, Weather, World
 from simgen.world.placement import (
     CameraView,
@@ -168,12 +169,38 @@ def ego_poses(ego, times: np.ndarray) -> np.ndarray:
     return motion_poses(start, "constant_velocity", ego.speed_mps, times)
 
 
-def build_cameras(resolved, ego: np.ndarray) -> list[Camera]:
+def camera_lens(c, width: int, height: int) -> Lens | None:
+    """The :class:`Lens` of a resolved camera, or None for the default pinhole (hfov at the render size)."""
+    ln = c.lens
+    if ln == type(ln)():
+        return None
+    w, h = int(ln.width or width), int(ln.height or height)
+    if ln.model == "fisheye":
+        th = math.radians(ln.fov_deg / 2)
+        td = th * (1 + ln.k1 * th**2 + ln.k2 * th**4 + ln.k3 * th**6 + ln.k4 * th**8)
+        f = (w / 2.0) / td
+        D = (ln.k1, ln.k2, ln.k3, ln.k4)
+    else:
+        f = (w / 2.0) / math.tan(math.radians(c.hfov_deg) / 2.0)
+        D = (ln.k1, ln.k2, ln.p1, ln.p2, ln.k3) if ln.model == "opencv" else ()
+    fx = float(ln.fx_px or f)
+    fy = float(ln.fy_px or fx)
+    K = np.array([[fx, 0.0, w / 2.0 - 0.5 + ln.cx_offset_px], [0.0, fy, h / 2.0 - 0.5 + ln.cy_offset_px],
+                  [0.0, 0.0, 1.0]])
+    try:
+        return Lens(ln.model, w, h, K, D, ln.fov_deg if ln.model == "fisheye" else None)
+    except ValueError as e:
+        raise SimgenError(f"camera '{c.name}' (cameras[].lens): {e}") from None
+
+
+def build_cameras(resolved, ego: np.ndarray, width: int = 640, height: int = 480) -> list[Camera]:
     out = []
     for c in resolved.cameras:
         m = c.mount
         mount = mount_matrix(m.x, m.y, m.z, m.yaw_deg, m.pitch_deg, m.roll_deg)
-        out.append(Camera(c.name, math.radians(c.hfov_deg), ego @ mount, c.clip_start_m, c.clip_end_m))
+        rig = None if c.rig is None else c.rig.model_dump()
+        out.append(Camera(c.name, math.radians(c.hfov_deg), ego @ mount, c.clip_start_m, c.clip_end_m,
+                          lens=camera_lens(c, width, height), rig=rig, sensor=c.sensor))
     return out
 
 
@@ -199,11 +226,20 @@ class _Build:
         self.times = np.arange(self.T) / float(resolved.fps)
         self.layout: Layout = build_layout(road_params(resolved.road), self.rng("layout/buildings"))
         self.ego = ego_poses(resolved.ego, self.times)
-        self.cameras = build_cameras(resolved, self.ego)
+        self.cameras = build_cameras(resolved, self.ego, self.width, self.height)
+        for cam in self.cameras:
+            cam.sensor_seed = int(self.rng(f"sensor/{cam.name}/seed").integers(0, 2**31 - 1))
         cam0 = self.cameras[0]
         self.K = intrinsics_from_hfov(cam0.hfov_rad, self.width, self.height)
         self.view = CameraView(self.K, cam0.poses[0], self.width, self.height, cam0.clip_start)
+        if cam0.lens is not None:  # visibility through the first camera's own lens
+            self.view = CameraView(cam0.lens.K, cam0.poses[0], cam0.lens.width, cam0.lens.height, cam0.clip_start,
+                                   cam0.lens)
         self.placer = Placer(self.layout, self.view, self.times, self.seed, self.scene, self.variant)
+        for c in self.cameras:
+            ln = c.lens_at(self.width, self.height)
+            self.placer.views[c.name] = CameraView(ln.K, c.poses[0], ln.width, ln.height, c.clip_start,
+                                                   None if c.lens is None else ln)
         ego_mesh, _ = make_asset(resolved.ego.class_name, "grey", 1.0, self.rng("ego/asset"))
         self.ego_mesh = ego_mesh
         lo, hi, blo, bhi = _bounds(ego_mesh)
@@ -266,7 +302,7 @@ class _Build:
                 rule = GroupRule(g.name, pl.region, pl.side, pl.lane_index,
                                  None if pl.x_range_m is None else tuple(pl.x_range_m),
                                  None if pl.distance_m is None else tuple(pl.distance_m), pl.spacing_m, pl.heading,
-                                 pl.heading_jitter_deg, pl.visible)
+                                 pl.heading_jitter_deg, pl.visible, pl.camera)
                 placed = self.placer.place_group(rule, requests)
             for item, (inst, mesh, mats, lo, hi) in zip(placed, metas, strict=True):
                 attrs = {"group": g.name, "index": inst.index, "scale": inst.scale, "animation": inst.animation,

@@ -17,6 +17,9 @@ from typing import Literal
 import numpy as np
 
 from simgen.classes import class_table
+from simgen.sensor.params import SensorParams
+from simgen.world.conventions import intrinsics_from_hfov
+from simgen.world.lens import Lens
 
 
 @dataclass
@@ -142,16 +145,30 @@ class Entity:
 
 @dataclass
 class Camera:
-    """A pinhole camera. hfov_rad: horizontal field of view. poses: (T, 4, 4) OpenCV world_from_camera."""
+    """A camera. hfov_rad: horizontal field of view (of the default pinhole). poses: (T, 4, 4) OpenCV
+    world_from_camera. lens: its own :class:`~simgen.world.lens.Lens` (model, size, K, D); None = a pinhole
+    from hfov_rad at the render size. rig: for a camera of a rig, {"name", "kind", "role", "baseline_m"}."""
 
     name: str
     hfov_rad: float
     poses: np.ndarray
     clip_start: float = 0.1
     clip_end: float = 1000.0
+    lens: Lens | None = None
+    rig: dict | None = None
+    #: sensor model (:class:`simgen.sensor.params.SensorParams`) or None: the renderer's view transform
+    sensor: SensorParams | None = None
+    #: seed of the sensor's random streams (noise, fixed pattern, lens dirt), drawn from the scene seed
+    sensor_seed: int = 0
 
     def __post_init__(self) -> None:
         self.poses = np.asarray(self.poses, np.float64)
+
+    def lens_at(self, width: int, height: int) -> Lens:
+        """This camera's lens; the default pinhole from hfov_rad at ``width`` x ``height`` when it has none."""
+        if self.lens is not None:
+            return self.lens
+        return Lens("pinhole", width, height, intrinsics_from_hfov(self.hfov_rad, width, height))
 
 
 @dataclass

@@ -131,13 +131,15 @@ def motion_poses(start: np.ndarray, kind: str, speed: float, times: np.ndarray,
 
 @dataclass(frozen=True)
 class CameraView:
-    """The first camera at frame 0: K (3, 3), world_from_camera (4, 4, OpenCV), image size in pixels."""
+    """A camera at frame 0: K (3, 3), world_from_camera (4, 4, OpenCV), image size in pixels, and its lens when
+    it is not the default pinhole (then ``sees`` projects through the lens)."""
 
     K: np.ndarray
     world_from_camera: np.ndarray
     width: int
     height: int
     near: float = 0.1
+    lens: object = None
 
     @property
     def position(self) -> np.ndarray:
@@ -146,7 +148,12 @@ class CameraView:
     def sees(self, points: np.ndarray, margin: float = 0.0) -> np.ndarray:
         """(N,) bool: world points (N, 3) in front of the camera (depth > near) and inside the image, where
         the image spans pixel centres 0..W-1, 0..H-1 (shrunk by ``margin`` pixels)."""
-        uv, z = project(np.asarray(points, float).reshape(-1, 3), self.K, self.world_from_camera)
+        pts = np.asarray(points, float).reshape(-1, 3)
+        if self.lens is not None:
+            uv, z, imaged = self.lens.project(pts, self.world_from_camera)
+            z = np.where(imaged, z, -np.inf)
+        else:
+            uv, z = project(pts, self.K, self.world_from_camera)
         with np.errstate(invalid="ignore"):
             return ((z > self.near) & (uv[:, 0] >= -0.5 + margin) & (uv[:, 0] <= self.width - 0.5 - margin)
                     & (uv[:, 1] >= -0.5 + margin) & (uv[:, 1] <= self.height - 0.5 - margin))
@@ -168,6 +175,8 @@ class GroupRule:
     heading: str = "along_traffic"
     heading_jitter_deg: float = 0.0
     visible: bool = False
+    #: the camera the visibility / distance / facing_camera rules refer to (None = the first)
+    camera: str | None = None
 
 
 @dataclass
@@ -217,6 +226,17 @@ class Placer:
     max_tries: int = MAX_TRIES
     #: (M, 4) broad-phase boxes of ``placed`` (xmin, ymin, xmax, ymax over all frames)
     _box_arr: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)), repr=False)
+    #: every camera's view at frame 0 by name, for rules that name a camera (``camera`` is the first one's)
+    views: dict = field(default_factory=dict)
+
+    def view(self, rule: GroupRule) -> CameraView:
+        """The camera view a group's rules refer to: the named camera's, else the first camera's."""
+        if rule.camera is None:
+            return self.camera
+        if rule.camera not in self.views:
+            raise PlacementError(f"group '{rule.name}': unknown camera '{rule.camera}' "
+                                 f"(cameras: {', '.join(sorted(self.views))})")
+        return self.views[rule.camera]
 
     # obstacles --------------------------------------------------------------------------------------------
     def add(self, item: Placed) -> None:
@@ -283,7 +303,7 @@ class Placer:
         if rule.x_range is not None:
             boxes.append(("x", rule.x_range[0], rule.x_range[1]))
         if rule.distance is not None:
-            c = self.camera.position
+            c = self.view(rule).position
             d = rule.distance[1] + 1.0
             boxes += [("x", c[0] - d, c[0] + d), ("y", c[1] - d, c[1] + d)]
         for axis, b0, b1 in boxes:
@@ -318,7 +338,7 @@ class Placer:
                 base = math.pi if xy[0] > jx else 0.0
             return base + (math.pi if h == "away_from_road" else 0.0)
         if h == "facing_camera":
-            c = self.camera.position
+            c = self.view(rule).position
             return math.atan2(c[1] - xy[1], c[0] - xy[0])
         return float(rng.uniform(0.0, 2 * math.pi))
 
@@ -371,11 +391,11 @@ class Placer:
                     continue
                 centre = start[:3, :3] @ ((inst.lo + inst.hi) / 2) + start[:3, 3]
                 if rule.distance is not None:
-                    d = float(np.linalg.norm(centre[:2] - self.camera.position[:2]))
+                    d = float(np.linalg.norm(centre[:2] - self.view(rule).position[:2]))
                     if not (rule.distance[0] <= d <= rule.distance[1]):
                         fails["distance_m"] += 1
                         continue
-                if rule.visible and not self.camera.sees(centre[None])[0]:
+                if rule.visible and not self.view(rule).sees(centre[None])[0]:
                     fails["visible"] += 1
                     continue
                 poses = motion_poses(start, inst.motion, inst.speed, self.times, inst.waypoints, inst.loop)

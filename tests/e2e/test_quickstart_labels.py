@@ -197,9 +197,14 @@ def test_images_agree_with_flow(frames):
         h, w = g0.shape
         v, u = np.mgrid[0:h, 0:w].astype(np.float32)
 
+        # photometric residual on lightly blurred frames: the camera's sensor noise differs frame to frame and
+        # is not motion
+        s0 = cv2.GaussianBlur(g0.astype(np.float32), (0, 0), 1.0)
+        s1 = cv2.GaussianBlur(g1.astype(np.float32), (0, 0), 1.0)
+
         def residual(flow):
-            warped = cv2.remap(g1.astype(np.float32), u + flow[..., 0], v + flow[..., 1], cv2.INTER_LINEAR)
-            return np.mean(np.abs(warped - g0)[textured])
+            warped = cv2.remap(s1, u + flow[..., 0], v + flow[..., 1], cv2.INTER_LINEAR)
+            return np.mean(np.abs(warped - s0)[textured])
 
         known = np.where(np.abs(stored) < 1e9, stored, 0).astype(np.float32)
         assert residual(known) < 0.5 * residual(np.zeros_like(known))

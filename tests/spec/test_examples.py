@@ -26,6 +26,7 @@ from tests.conftest import REPO
 SCENES = sorted((REPO / "scenes").glob("*.yaml"))
 BASES = sorted((REPO / "scenes" / "base").glob("*.yaml"))
 SWEEPS = sorted((REPO / "scenes" / "sweeps").glob("*.yaml"))
+CAMERA_SCENES = sorted((REPO / "scenes" / "cameras").glob("*.yaml"))
 CONFIGS = sorted((REPO / "render_configs").glob("*.yaml"))
 SIMGEN = REPO / ".venv" / "bin" / "simgen"
 REQUIRED_SCENES = {"quickstart", "city_street_noon", "rainy_night", "dense_fog", "pedestrian_reflection_window",
@@ -36,13 +37,14 @@ def test_required_examples_exist():
     assert REQUIRED_SCENES <= {p.stem for p in SCENES}
     assert SWEEPS and BASES
     assert {"test", "preview", "production"} <= {p.stem for p in CONFIGS}
+    assert {"front_brown_conrady", "surround_fisheye", "stereo_pair"} <= {p.stem for p in CAMERA_SCENES}
 
 
 def test_check_all_examples_exits_0(capsys):
-    assert main(["check", *map(str, SCENES + BASES + SWEEPS + CONFIGS)]) == 0
+    assert main(["check", *map(str, SCENES + BASES + SWEEPS + CONFIGS + CAMERA_SCENES)]) == 0
     out = capsys.readouterr()
     assert out.err == ""
-    assert out.out.count(": ok") == len(SCENES + BASES + SWEEPS + CONFIGS)
+    assert out.out.count(": ok") == len(SCENES + BASES + SWEEPS + CONFIGS + CAMERA_SCENES)
 
 
 @pytest.mark.parametrize("kind", sorted(FILES))
@@ -61,7 +63,8 @@ def _kind_of(path: Path) -> str:
     return "sweep" if path.parent.name == "sweeps" else "scene"
 
 
-@pytest.mark.parametrize("path", SCENES + BASES + SWEEPS + CONFIGS, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", SCENES + BASES + SWEEPS + CONFIGS + CAMERA_SCENES,
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_example_header_and_jsonschema(path):
     kind = _kind_of(path)
     first = path.read_text().splitlines()[0]
@@ -169,12 +172,13 @@ def test_console_script_resolve_and_schema():
 
 def test_docs_mention_every_scene_field():
     from simgen.spec import models as S
+    from simgen.spec.sensor import SensorSpec
 
     doc = (REPO / "docs" / "spec.md").read_text()
     missing = []
     for model in (S.SceneSpec, S.SceneInfo, S.Road, S.LaneMarkings, S.Crosswalk, S.Buildings, S.ShopWindows,
                   S.ObjectGroup, S.Placement, S.Motion, S.Pose, S.Ego, S.EgoStart, S.CameraSpec, S.Mount,
-                  S.LightingSpec, S.StreetLights, S.Headlights, S.WeatherSpec, S.Puddles):
+                  S.LightingSpec, S.StreetLights, S.Headlights, S.WeatherSpec, S.Puddles, SensorSpec):
         for name, f in model.model_fields.items():
             if f"`{f.alias or name}`" not in doc:
                 missing.append(f"{model.__name__}.{f.alias or name}")
