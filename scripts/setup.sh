@@ -44,6 +44,17 @@ if [ ! -f "$DATA_DIR/bodies/bank.npz" ]; then
 fi
 # ---- end body bank -------------------------------------------------------------------------------------------
 if [ "$installed" = 0 ]; then
+    # ---- sweethome3d (asset pack) ---------------------------------------------------------------------------
+    # Vehicles, trees and street furniture of assets/catalog.yaml: Debian sweethome3d-furniture 1.8-1 (CC0 /
+    # CC-BY; the .deb is 120 MB, the unpacked models the catalog uses about 30 MB) into
+    # $SIMGEN_DATA_DIR/sweethome3d (default ~/.cache/simgen). apt-get download needs no root. Idempotent (a
+    # stamp records the catalog's folders). Without it, those classes fall back to procedural meshes with one
+    # warning line.
+    if command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1; then
+        .venv/bin/python scripts/fetch_sweethome3d.py \
+            || echo "[setup] warning: the sweethome3d asset pack is not installed (procedural stand-ins are used)"
+    fi
+    # ---- end sweethome3d ------------------------------------------------------------------------------------
     rm -f .venv/.simgen-setup-*
     touch "$stamp"
     echo "[setup] done"

@@ -167,6 +167,7 @@ def render_scene(
     ``out``. Afterwards ``out/index.html`` is rewritten (:func:`simgen.io.gallery.write_index`).
     """
     from simgen.io.dataset import DatasetWriter
+    from simgen.io.attribution import write_attribution, write_sequence_credits
     from simgen.io import formats
     from simgen.labels.frame import NeighbourView, compute_frame_labels
     from simgen.labels.visualize import contact_sheet
@@ -199,6 +200,7 @@ def render_scene(
         writer = DatasetWriter(staging, **writer_kw)
         seq_dir = writer.begin_sequence(resolved.scene.name, variant, [c.name for c in world.cameras],
                                         resolved=json.loads(resolved.model_dump_json()))
+        write_sequence_credits(seq_dir, world.credits)
         previews: list[Path] = []
         tags, knobs = resolved.dataset_tags(), resolved.knobs()
         # per camera: its lens model and rig, so a dataset can be sliced by camera kind
@@ -247,6 +249,7 @@ def render_scene(
             elif len(window) >= 2:
                 emit(cam, window[-2], window[-1], None)
         _commit_sequence(staging, out, resolved.scene.name, variant)
+        write_attribution(out)  # the dataset's ATTRIBUTION.md / .json: every third-party asset of every sequence
     except OSError as err:
         raise OutputError(f"cannot write to {out}: {err.strerror or err}") from err
     finally:

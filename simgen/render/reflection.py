@@ -82,10 +82,11 @@ class ReflectionMaterials:
             setattr(c, k, v(c) if callable(v) else v)
         self.saved = []
         for ent, obj in zip(self.world.entities, self.built.objects):
-            slots = obj.data.materials
-            self.saved.append(list(slots))
+            # material slots, not mesh materials: objects sharing a mesh carry their own (object-linked) slots
+            slots = obj.material_slots
+            self.saved.append([s.material for s in slots])
             for i, m in enumerate(ent.materials):
-                slots[i] = self._label(reflection_role(ent.class_name, m, self.glass_mode), m)
+                slots[i].material = self._label(reflection_role(ent.class_name, m, self.glass_mode), m)
         return self
 
     def __exit__(self, *exc):
@@ -94,7 +95,7 @@ class ReflectionMaterials:
             setattr(self.built.scene.cycles, k, v)
         for obj, mats in zip(self.built.objects, self.saved):
             for i, bm in enumerate(mats):
-                obj.data.materials[i] = bm
+                obj.material_slots[i].material = bm
         return False
 
 

@@ -199,6 +199,9 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
         root.children.link(coll)
 
     cache: dict[tuple, object] = {}
+    #: rigid entities that share one simgen Mesh (catalog assets) share one Blender mesh; their materials are
+    #: object-linked slots, so every instance keeps its own paint
+    meshes: dict[tuple, object] = {}
     objects = []
     for key, ent in enumerate(world.entities, start=1):
         wet = ent.class_name in WET_CLASSES
@@ -209,12 +212,23 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
                 cache[ck] = principled_material(m.name, m, world.weather, wet)
             bmats.append(cache[ck])
         glass = {i for i, m in enumerate(ent.materials) if m.transmission > 0}
-        verts, polys, fmat = thicken_open_glass(ent.mesh, glass) if glass else (
-            ent.mesh.vertices, ent.mesh.faces, ent.mesh.face_material)
-        me = new_mesh(ent.name, verts, polys, fmat, ent.mesh.uv, ent.mesh.smooth)
-        for bm in bmats:
-            me.materials.append(bm)
+        shareable = ent.vertex_frames is None
+        mk = (id(ent.mesh), frozenset(glass), len(bmats))
+        me = meshes.get(mk) if shareable else None
+        if me is None:
+            verts, polys, fmat = thicken_open_glass(ent.mesh, glass) if glass else (
+                ent.mesh.vertices, ent.mesh.faces, ent.mesh.face_material)
+            me = new_mesh(ent.name, verts, polys, fmat, ent.mesh.uv, ent.mesh.smooth)
+            for bm in bmats:
+                me.materials.append(bm)
+            if shareable:
+                meshes[mk] = me
         obj = bpy.data.objects.new(ent.name, me)
+        if shareable:
+            for i, bm in enumerate(bmats):
+                slot = obj.material_slots[i]
+                slot.link = "OBJECT"
+                slot.material = bm
         obj.pass_index = key  # label_key >= 1: index 0 is the sky
         (main if ent.label_visible else weather_coll).objects.link(obj)
         _keyframe(obj, ent.poses)

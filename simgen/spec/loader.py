@@ -70,6 +70,49 @@ def scene_checks(spec: S.SceneSpec, located: Located) -> list[Issue]:
     return issues
 
 
+def asset_checks(spec: S.SceneSpec, located: Located, path: Path | None) -> list[Issue]:
+    """Asset ids and tags of the object groups exist in the catalogs in effect, for the group's class; the
+    scene's ``asset_catalogs`` exist. (An invalid catalog file raises its own located :class:`SpecError`.)"""
+    from simgen.world.catalog import CatalogError, catalog_for
+
+    issues: list[Issue] = []
+    base = path.resolve().parent if path is not None else Path.cwd()
+    extra = []
+    for i, c in enumerate(spec.asset_catalogs):
+        p = (base / c).resolve()
+        if not p.is_file():
+            issues.append(located.issue(("asset_catalogs", i), f"asset catalog not found: {p}",
+                                        "paths are relative to the scene file"))
+        else:
+            extra.append(str(p))
+    if issues:
+        return issues
+    try:
+        cat = catalog_for(tuple(extra))
+    except CatalogError as err:
+        return [located.issue(("asset_catalogs",), str(err))]
+    from simgen.spec.errors import did_you_mean
+
+    for gi, g in enumerate(spec.objects):
+        a = g.asset
+        ids = [] if a is None else ([a] if isinstance(a, str) else list(getattr(a, "values", [])))
+        for k, aid in enumerate(ids):
+            where = ("objects", gi, "asset") if isinstance(a, str) else ("objects", gi, "asset", "values", k)
+            if aid not in cat.assets:
+                same = [x for x, e in cat.assets.items() if e.class_ == g.class_]
+                issues.append(located.issue(where, f"unknown asset '{aid}'", did_you_mean(aid, same)))
+            elif cat.assets[aid].class_ != g.class_:
+                issues.append(located.issue(where, f"asset '{aid}' is a {cat.assets[aid].class_}, not a {g.class_}",
+                                            "pick an asset of the group's class"))
+        if g.asset_tag is not None and not any(e.class_ == g.class_ and g.asset_tag in e.tags
+                                               for e in cat.assets.values()):
+            tags = sorted({t for e in cat.assets.values() if e.class_ == g.class_ for t in e.tags})
+            issues.append(located.issue(("objects", gi, "asset_tag"),
+                                        f"no {g.class_} asset has tag '{g.asset_tag}'",
+                                        did_you_mean(g.asset_tag, tags) if tags else "this class has no tags"))
+    return issues
+
+
 def load_scene(path: str | Path) -> S.SceneSpec:
     """Read, merge (``extends``) and validate a scene file. Raises :class:`SpecError` listing every problem."""
     node = load_with_extends(Path(path), display=str(path))
@@ -77,7 +120,7 @@ def load_scene(path: str | Path) -> S.SceneSpec:
     if "sweep" in located.data and "scene" in located.data and isinstance(located.data.get("scene"), str):
         raise SpecError([located.issue(("scene",), "this looks like a sweep file, not a scene",
                                        "use expand_sweep() / 'simgen check' for sweep files")])
-    spec = validate(located, S.SceneSpec, scene_checks)
+    spec = validate(located, S.SceneSpec, lambda sp, loc: scene_checks(sp, loc) + asset_checks(sp, loc, Path(path)))
     spec._source = str(path)
     return spec
 
@@ -91,4 +134,4 @@ def load_scene_text(text: str, name: str = "<string>") -> S.SceneSpec:
         ext = node.value["extends"]
         raise SpecError([Issue(name, ext.line, ext.column, "extends", "extends needs a scene file on disk",
                                "use load_scene(path)")])
-    return validate(Located(node), S.SceneSpec, scene_checks)
+    return validate(Located(node), S.SceneSpec, lambda sp, loc: scene_checks(sp, loc) + asset_checks(sp, loc, None))

@@ -33,6 +33,7 @@ from simgen.spec.fields import (
 )
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
+ASSET_ID_PATTERN = r"^[a-z0-9_][a-z0-9_.\-]*(/[a-z0-9_][a-z0-9_.\-]*)?$"
 #: Upper limits that catch typos such as ``count: 1000000`` before they eat a machine.
 MAX_GROUP_COUNT = 500
 MAX_TOTAL_OBJECTS = 2000
@@ -51,6 +52,9 @@ SkyModel = Literal["multiple_scattering", "single_scattering", "preetham", "hose
 Ground = Literal["grass", "dirt", "concrete", "asphalt", "gravel"]
 MarkingStyle = Literal["dashed", "solid", "double_solid", "none"]
 MotionKind = Literal["static", "constant_velocity", "waypoints"]
+AssetId = Annotated[str, Field(pattern=ASSET_ID_PATTERN, max_length=120)]
+#: a catalog asset id, or a choice among ids
+AssetRef = Cat(AssetId, "AssetChoice")
 
 
 def _thing_class(value: str) -> str:
@@ -244,11 +248,24 @@ class ObjectGroup(SpecModel):
                             "(at a crossing, looks left and right), walking, running, carrying (walks with a bag), "
                             "stroller (pushes a pram), cycling.")
     motion: Motion = Field(default_factory=Motion, description="Motion over the sequence.")
+    # -- assets (see assets/catalog.yaml and docs/assets.md)
+    asset: AssetRef | None = Field(
+        None, description="Catalog asset id (e.g. sweethome3d/suv) or a choice among ids; sampled per instance. "
+                          "Default: any installed catalog asset of the class.")
+    asset_tag: str | None = Field(None, pattern=r"^[a-z0-9_\-]+$", max_length=50,
+                                  description="Pick among the class's catalog assets with this tag (e.g. sedan).")
 
     @field_validator("class_")
     @classmethod
     def _check_class(cls, v: str) -> str:
         return _thing_class(v)
+
+    @model_validator(mode="after")
+    def _asset_or_tag(self) -> ObjectGroup:
+        if self.asset is not None and self.asset_tag is not None:
+            raise PydanticCustomError("asset_twice", "give asset or asset_tag, not both",
+                                      {"hint": "asset names one asset; asset_tag picks among the tagged ones"})
+        return self
 
     @model_validator(mode="after")
     def _poses_count(self) -> ObjectGroup:
@@ -264,6 +281,28 @@ class ObjectGroup(SpecModel):
             raise PydanticCustomError("pose_count", "explicit poses need a literal count",
                                       {"hint": "use a region placement for a random count"})
         return self
+
+
+# ------------------------------------------------------------------------------------------ street furniture
+FurnitureKind = Literal["tree", "vegetation", "bench", "trash_can", "hydrant", "bollard", "cone", "bicycle",
+                        "bicycle_rack", "sign"]
+#: default mix of street furniture kinds (relative weights)
+FURNITURE_WEIGHTS = {"tree": 3.0, "vegetation": 1.5, "bench": 1.0, "trash_can": 1.5, "hydrant": 0.5,
+                     "bollard": 2.0, "cone": 0.5, "bicycle": 1.0, "bicycle_rack": 0.5, "sign": 1.0}
+
+
+class StreetFurniture(SpecModel):
+    """Clutter and vegetation along the sidewalks (trees, hedges, benches, bins, hydrants, bollards, ...), placed by
+    the world stage on the sidewalk, clear of every other object, after the street lights and before the object
+    groups."""
+
+    density: Num(ge=0, le=1) = Field(
+        0.0, description="0 = none, 1 = one item per 3 m of sidewalk on each side (fewer where there is no room).")
+    sides: Cat(Side, "FurnitureSidesChoice") = Field("both", description="left, right or both.")
+    kinds: dict[FurnitureKind, Annotated[float, Field(ge=0, le=100)]] | None = Field(
+        None, description="Relative weights of the kinds (omitted kinds are not placed); default: "
+                          + ", ".join(f"{k} {v:g}" for k, v in FURNITURE_WEIGHTS.items()) + ".")
+    x_range_m: Range | None = Field(None, description="Only along this stretch of the road (m of x).")
 
 
 # ------------------------------------------------------------------------------------------------ ego, cameras
@@ -633,6 +672,12 @@ class SceneSpec(SpecModel):
     edge_cases: list[Annotated[EdgeCase, Field(discriminator="kind")]] = Field(
         default_factory=list, max_length=50, description="Edge cases built by the world stage.")
     sweep: SweepSpec | None = Field(None, description="Optional sweep for batch runs.")
+    # -- assets (see assets/catalog.yaml and docs/assets.md)
+    asset_catalogs: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list, max_length=20,
+        description="Extra asset catalog files (relative to this scene file) adding the user's own meshes.")
+    street_furniture: StreetFurniture = Field(default_factory=StreetFurniture,
+                                              description="Clutter and vegetation along the sidewalks.")
 
     #: the file this spec was loaded from (set by load_scene; not part of the data)
     _source: str | None = PrivateAttr(None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -209,10 +210,10 @@ def _objects(spec: S.SceneSpec, s: _Sampler) -> list[R.RObjectGroup]:
                 texture=s.field(g, "texture", f"{ip}.texture"), scale=s.field(g, "scale", f"{ip}.scale"),
                 animation=s.field(g, "animation", f"{ip}.animation"),
                 speed_mps=s.field(g.motion, "speed_mps", f"{ip}.speed_mps"),
-                heading_deg=hd, pose=pose,
+                heading_deg=hd, pose=pose, asset=s.field(g, "asset", f"{ip}.asset"),
             ))
         out.append(R.RObjectGroup(name=gname, class_name=g.class_, count=count, placement=placement, motion=motion,
-                                  instances=instances))
+                                  instances=instances, asset_tag=g.asset_tag))
     return out
 
 
@@ -361,4 +362,20 @@ def resolve(spec: S.SceneSpec, seed: int, variant: int = 0, *, source: str | Non
         road=road, objects=_objects(spec, s), ego=_ego(spec, s, road), cameras=_cameras(spec, s),
         frames=spec.frames, fps=spec.fps, lighting=_lighting(spec, s), weather=_weather(spec, s, road),
         edge_cases=_edge_cases(spec, s), sweep=dict(sweep or {}),
+        asset_catalogs=asset_catalog_paths(spec, source), street_furniture=_street_furniture(spec, s),
     )
+
+
+def asset_catalog_paths(spec: S.SceneSpec, source: str | None) -> list[str]:
+    """The scene's ``asset_catalogs`` as absolute paths (relative to the scene file, else the working folder)."""
+    base = Path(source).resolve().parent if source else Path.cwd()
+    return [str((base / p).resolve()) for p in spec.asset_catalogs]
+
+
+def _street_furniture(spec: S.SceneSpec, s: _Sampler) -> R.RStreetFurniture:
+    sf = spec.street_furniture
+    d = s.flat(sf, "street_furniture", skip=("kinds",))
+    kinds = dict(S.FURNITURE_WEIGHTS) if sf.kinds is None else {k: float(v) for k, v in sf.kinds.items()}
+    xr = d["x_range_m"]
+    return R.RStreetFurniture(density=d["density"], sides=d["sides"], kinds=kinds,
+                              x_range_m=None if xr is None else (float(xr["min"]), float(xr["max"])))

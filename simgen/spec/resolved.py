@@ -143,6 +143,7 @@ class RInstance(_R):
     speed_mps: float
     heading_deg: float | None = Field(description="Explicit yaw, or None: derive from the placement's heading rule.")
     pose: RPose | None = Field(description="Explicit pose, or None: the world stage places it.")
+    asset: str | None = Field(None, description="Catalog asset id, or None: any asset of the class.")
 
 
 class RObjectGroup(_R):
@@ -152,6 +153,7 @@ class RObjectGroup(_R):
     placement: RPlacement
     motion: RMotion
     instances: list[RInstance]
+    asset_tag: str | None = None
 
 
 class REgo(_R):
@@ -275,6 +277,15 @@ FOG_TAG_DENSITY = 0.01
 WET_TAG_WETNESS = 0.5
 
 
+class RStreetFurniture(_R):
+    """Clutter along the sidewalks: density 0..1 (1 = an item per 3 m per side), kind -> weight."""
+
+    density: float = 0.0
+    sides: Literal["left", "right", "both"] = "both"
+    kinds: dict[str, float] = Field(default_factory=dict)
+    x_range_m: tuple[float, float] | None = None
+
+
 class ResolvedScene(_R):
     """A fully sampled scene (see the module docstring for units and frames)."""
 
@@ -295,6 +306,9 @@ class ResolvedScene(_R):
     edge_cases: list[REdgeCase]
     sweep: dict[str, str] = Field(default_factory=dict,
                                   description="For a sweep point: swept path -> label of the chosen value.")
+    asset_catalogs: list[str] = Field(default_factory=list,
+                                      description="Extra asset catalog files (absolute paths).")
+    street_furniture: RStreetFurniture = Field(default_factory=RStreetFurniture)
 
     def dataset_tags(self) -> list[str]:
         """The tags a rendered frame carries: the author's, with the condition tags (:data:`CONDITION_TAGS`)

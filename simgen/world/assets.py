@@ -55,6 +55,11 @@ _DEFAULT_PALETTE = {
     "traffic_light": ["grey", "black"],
     "pole": ["grey", "silver"],
     "street_light": ["grey", "silver"],
+    "hydrant": ["red", "yellow", "dark_green"],
+    "bollard": ["grey", "black", "dark_green"],
+    "cone": ["orange"],
+    "vegetation": ["green", "dark_green"],
+    "bicycle_rack": ["silver", "grey", "black"],
 }
 
 
@@ -433,12 +438,33 @@ def _pole(colour: RGB, rng: np.random.Generator):
 
 
 def _sign(colour: RGB, rng: np.random.Generator):
+    """A post with a generic traffic sign (:mod:`simgen.world.signs`) facing +x; the plate's outline is the
+    sign's shape (an alpha cut-out, in the picture and every label)."""
+    from simgen.world.signs import KINDS, sign_face
+
     b = _Builder()
     b.cyl((0, 0, 1.3), 0.04, 2.6, "z", 1, sections=8)
     # plate faces +x (towards oncoming traffic when the sign's heading points at it)
-    b.box(0.045, 0.075, -0.32, 0.32, 2.0, 2.64, 0)
-    return b.mesh(), [_mat("sign_face", colour, roughness=0.3, texture="noise", texture_scale=10.0),
-                      _metal((0.5, 0.5, 0.5))]
+    y0, y1, z0, z1 = -0.32, 0.32, 2.0, 2.64
+    b.box(0.045, 0.075, y0, y1, z0, z1, 2)
+    mesh = b.mesh()
+    face_path, mask_path = sign_face(KINDS[int(rng.integers(len(KINDS)))])
+    v = mesh.vertices[mesh.faces]  # (F, 3, 3)
+    on_plate = mesh.face_material == 2
+    front = on_plate & np.all(np.isclose(v[:, :, 0], 0.075), axis=1)
+    back = on_plate & np.all(np.isclose(v[:, :, 0], 0.045), axis=1)
+    uv = np.zeros((len(mesh.faces), 3, 2), np.float32)
+    # seen from the front (looking along -x), image u runs along -y; from the back along +y
+    uv[front, :, 0] = (y1 - v[front, :, 1]) / (y1 - y0)
+    uv[back, :, 0] = (y1 - v[back, :, 1]) / (y1 - y0)  # the mask is symmetric enough for the back
+    uv[on_plate, :, 1] = (v[on_plate, :, 2] - z0) / (z1 - z0)
+    uv[on_plate & ~front & ~back] = 0.0  # plate edges: the transparent corner texel (thin, not drawn)
+    fmat = mesh.face_material.copy()
+    fmat[front] = 0
+    mats = [_mat("sign_face", (1.0, 1.0, 1.0), roughness=0.35, image=face_path, alpha_cutout=True),
+            _metal((0.5, 0.5, 0.5)),
+            _mat("sign_back", (0.45, 0.45, 0.47), roughness=0.5, metallic=0.6, image=mask_path, alpha_cutout=True)]
+    return Mesh(mesh.vertices, mesh.faces, fmat, uv=uv), mats
 
 
 def _traffic_light(colour: RGB, rng: np.random.Generator):
@@ -497,6 +523,51 @@ def _trash_can(colour: RGB, rng: np.random.Generator):
                       _metal((0.2, 0.2, 0.2))]
 
 
+def _hydrant(colour: RGB, rng: np.random.Generator):
+    b = _Builder()
+    b.cyl((0, 0, 0.03), 0.16, 0.06, "z", 0, sections=12)  # base flange
+    b.cyl((0, 0, 0.36), 0.11, 0.6, "z", 0, sections=12)  # barrel
+    b.sphere((0, 0, 0.66), 0.11, 0, scale=(1.0, 1.0, 0.7))  # bonnet
+    b.cyl((0, 0, 0.45), 0.05, 0.34, "y", 1, sections=8)  # side outlets
+    b.cyl((0.13, 0, 0.42), 0.06, 0.1, "x", 1, sections=8)  # pumper outlet
+    return b.mesh(), [_mat("paint", colour, roughness=0.4, coat=0.5), _metal((0.5, 0.5, 0.5))]
+
+
+def _bollard(colour: RGB, rng: np.random.Generator):
+    b = _Builder()
+    h = 0.9 * rng.uniform(0.9, 1.1)
+    b.cyl((0, 0, h / 2), 0.07, h, "z", 0, sections=14)
+    b.cyl((0, 0, h - 0.12), 0.072, 0.06, "z", 1, sections=14)  # reflective band
+    b.sphere((0, 0, h), 0.07, 0, scale=(1.0, 1.0, 0.4))
+    return b.mesh(), [_metal(colour), _mat("band", (0.8, 0.8, 0.8), roughness=0.2)]
+
+
+def _cone(colour: RGB, rng: np.random.Generator):
+    b = _Builder()
+    b.box(-0.19, 0.19, -0.19, 0.19, 0.0, 0.03, 1)
+    for k, (z0, z1) in enumerate([(0.03, 0.2), (0.2, 0.32), (0.32, 0.5), (0.5, 0.7)]):
+        r = 0.15 * (1 - (z0 + z1) / 2 / 0.75)
+        b.cyl((0, 0, (z0 + z1) / 2), r + 0.02, z1 - z0, "z", 0 if k % 2 == 0 else 2, sections=12)
+    return b.mesh(), [_mat("orange", (0.8, 0.15, 0.01), roughness=0.5), _mat("base", (0.02, 0.02, 0.02)),
+                      _mat("white", (0.8, 0.8, 0.8), roughness=0.3)]
+
+
+def _vegetation(colour: RGB, rng: np.random.Generator):
+    b = _Builder()
+    length, depth, h = 1.5 * rng.uniform(0.8, 1.2), 0.7, 1.0 * rng.uniform(0.8, 1.2)
+    b.box(-length / 2, length / 2, -depth / 2, depth / 2, 0.0, h, 0)
+    return b.mesh(), [_mat("leaves", colour, roughness=0.85, texture="noise", texture_scale=8.0)]
+
+
+def _bicycle_rack(colour: RGB, rng: np.random.Generator):
+    b = _Builder()
+    for x in (-0.9, -0.3, 0.3, 0.9):  # inverted-U hoops across the rack (bicycles park along x)
+        b.bar((x, -0.35, 0.0), (x, -0.35, 0.75), 0.05, 0)
+        b.bar((x, 0.35, 0.0), (x, 0.35, 0.75), 0.05, 0)
+        b.bar((x, -0.35, 0.75), (x, 0.35, 0.75), 0.05, 0)
+    return b.mesh(), [_metal(colour)]
+
+
 Builder = Callable[[RGB, np.random.Generator], tuple[Mesh, list[Material]]]
 
 #: class name -> procedural builder (unit scale)
@@ -505,6 +576,8 @@ REGISTRY: dict[str, Builder] = {
     "pedestrian": _pedestrian, "child": _child, "cyclist": _cyclist, "bicycle": _bicycle,
     "motorcycle": _motorcycle, "traffic_light": _traffic_light, "sign": _sign, "pole": _pole,
     "street_light": _street_light, "tree": _tree, "bench": _bench, "trash_can": _trash_can,
+    "hydrant": _hydrant, "bollard": _bollard, "cone": _cone, "vegetation": _vegetation,
+    "bicycle_rack": _bicycle_rack,
 }
 
 #: classes that carry headlights
@@ -571,7 +644,8 @@ def make_asset(class_name: str, colour: str | RGB | None, scale, rng: np.random.
     # builders author the ground contact at the origin; put the lowest point exactly on z = 0
     lo, _ = mesh.bounds()
     v = mesh.vertices - [0.0, 0.0, lo[2]]
-    return Mesh(v * s, mesh.faces, mesh.face_material, vertex_group=mesh.vertex_group), mats
+    return Mesh(v * s, mesh.faces, mesh.face_material, vertex_group=mesh.vertex_group, uv=mesh.uv,
+                smooth=mesh.smooth), mats
 
 
 #: gait of people (``animation``): leg swing and arm swing amplitudes (radians), stride as a share of the
@@ -619,17 +693,34 @@ def gait_phases(poses: np.ndarray, fps: float, height: float, gait: str, phase0:
     return phase0 + 2 * math.pi * travelled / (stride_share * height)
 
 
-def light_mounts(class_name: str, scale=1.0, mesh: Mesh | None = None) -> list[LightMount]:
+def light_mounts(class_name: str, scale=1.0, mesh: Mesh | None = None, lamps: dict | None = None
+                 ) -> list[LightMount]:
     """Lights carried by an object: street-light lamp (spot pointing down), vehicle headlights (spots along +x,
-    tilted 5° down). Positions follow ``mesh`` bounds when given (front face of the vehicle)."""
+    tilted 5° down). Positions follow ``mesh`` bounds when given (front face of the vehicle), or the lamp faces of
+    a catalog mesh (``lamps``: role -> (k, 3) object-frame face centres, already scaled) when they sit where
+    lamps belong."""
     s = _scale_vector(scale)
+    lamps = lamps or {}
     if class_name == "street_light":
         pose = np.eye(4)
-        pose[:3, 3] = np.array([1.55, 0.0, 6.95]) * s
+        if "lamp" in lamps and len(lamps["lamp"]):
+            c = np.asarray(lamps["lamp"], float)
+            pose[:3, 3] = [float(np.median(c[:, 0])), float(np.median(c[:, 1])), float(c[:, 2].min()) - 0.05]
+        else:
+            pose[:3, 3] = np.array([1.55, 0.0, 6.95]) * s
         return [LightMount("lamp", "spot", pose, (1.0, 0.8, 0.55), 800.0, spot_angle_rad=math.radians(120),
                            radius=0.15)]
     if class_name in VEHICLES:
-        if mesh is not None:
+        front = None
+        if mesh is not None and "headlight" in lamps and len(lamps["headlight"]):
+            lo, hi = mesh.bounds()
+            c = np.asarray(lamps["headlight"], float)
+            c = c[c[:, 0] > hi[0] - 0.2 * (hi[0] - lo[0])]  # faces in the front fifth only
+            if len(c) >= 2:
+                front = (float(hi[0]) + 0.05, float(np.percentile(np.abs(c[:, 1]), 75)), float(np.median(c[:, 2])))
+        if front is not None:
+            x, hw, z = front
+        elif mesh is not None:
             lo, hi = mesh.bounds()
             x, hw, z = hi[0] + 0.05, 0.7 * hi[1], 0.35 * (hi[2] - lo[2]) + lo[2]
         else:

@@ -5,8 +5,9 @@ Order of work (each step sees the objects of the steps before as obstacles):
 2. object groups with explicit poses (not checked: the author put them there);
 3. edge cases (their own geometry: reflecting window / puddle, parked cars, occluder, oncoming glare car);
 4. street lights along the sidewalks (positions that collide are skipped);
-5. object groups placed in regions under their constraints (spec order);
-6. weather geometry (puddles, rain streaks).
+5. street furniture (clutter, vegetation) on the sidewalks (items without room are skipped);
+6. object groups placed in regions under their constraints (spec order);
+7. weather geometry (puddles, rain streaks).
 Entities are listed as: stuff, object groups (spec order), edge-case objects, street lights, weather; instance
 ids 1..N are given to the thing entities in that order.
 
@@ -27,10 +28,12 @@ from simgen.world import weather as wx
 from simgen.world import people
 from simgen.world.assets import GAITS, VEHICLES, LightMount, gait_phases, light_mounts, make_asset, \
     person_pose_frames
+from simgen.world.catalog import catalog_for
 from simgen.world.conventions import intrinsics_from_hfov, pose_from_xyz_yaw, project
 from simgen.world.layout import Facade, Layout, RoadParams, build_layout, glass_material
 from simgen.world.lens import Lens
 from simgen.world.model import Camera, Entity, Light, Lighting, Material, Mesh, Weather, World
+from simgen.world.objects import AssetPicker, Made
 from simgen.world.placement import (
     CameraView,
     GroupRule,
@@ -111,8 +114,27 @@ class _Obj:
     mounts: tuple[LightMount, ...] = ()
 
 
+_BASE_BOUNDS: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
 def _bounds(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(lo, hi) of the whole mesh and (base_lo, base_hi) of the part below FOOTPRINT_HEIGHT (object frame)."""
+    """(lo, hi) of the whole mesh and (base_lo, base_hi) of the part below FOOTPRINT_HEIGHT (object frame).
+    Remembered for read-only (shared catalog) meshes."""
+    v = mesh.vertices
+    if not v.flags.writeable:
+        hit = _BASE_BOUNDS.get(id(v))
+        if hit is not None and hit[0] is v:
+            lo, hi = mesh.bounds()
+            return lo, hi, hit[1].copy(), hit[2].copy()
+        out = _bounds_uncached(mesh)
+        if len(_BASE_BOUNDS) > 4096:
+            _BASE_BOUNDS.clear()
+        _BASE_BOUNDS[id(v)] = (v, out[2], out[3])
+        return out
+    return _bounds_uncached(mesh)
+
+
+def _bounds_uncached(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     lo, hi = mesh.bounds()
     v = mesh.vertices
     low = v[v[:, 2] <= FOOTPRINT_HEIGHT]
@@ -124,15 +146,22 @@ def _bounds(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _PRIMARY = {"pedestrian": 1, "child": 1, "cyclist": 1}
 
 
-def _asset(class_name: str, colour, scale: float, texture: str, rng: np.random.Generator,
-           animation: str | None = None):
-    mesh, mats = make_asset(class_name, None if colour is None else tuple(colour), scale, rng, animation)
-    if texture and texture != "none":
+def _textured(made: Made, class_name: str, texture: str) -> Made:
+    """Apply a group's procedural ``texture`` to the object's primary material (paint of a catalog asset)."""
+    if not texture or texture == "none":
+        return made
+    mats = list(made.materials)
+    if made.credit is not None:
+        ks = [i for i, m in enumerate(mats) if m.name.startswith("paint:")]
+        if not ks:
+            return made
+        k = ks[0]
+    else:
         k = _PRIMARY.get(class_name, 0)
-        m = mats[k]
-        mats = list(mats)
-        mats[k] = Material(**{**m.__dict__, "texture": texture, "texture_scale": 4.0})
-    return mesh, mats
+    m = mats[k]
+    mats[k] = Material(**{**m.__dict__, "texture": texture, "texture_scale": 4.0})
+    made.materials = mats
+    return made
 
 
 # ---- road ---------------------------------------------------------------------------------------------------
@@ -240,6 +269,7 @@ class _Build:
             ln = c.lens_at(self.width, self.height)
             self.placer.views[c.name] = CameraView(ln.K, c.poses[0], ln.width, ln.height, c.clip_start,
                                                    None if c.lens is None else ln)
+        self.picker = AssetPicker(catalog_for(tuple(getattr(resolved, "asset_catalogs", ()) or ())))
         ego_mesh, _ = make_asset(resolved.ego.class_name, "grey", 1.0, self.rng("ego/asset"))
         self.ego_mesh = ego_mesh
         lo, hi, blo, bhi = _bounds(ego_mesh)
@@ -255,10 +285,27 @@ class _Build:
         return stream(self.seed, self.scene, self.variant, name)
 
     # objects ----------------------------------------------------------------------------------------------
-    def _make(self, name: str, class_name: str, colour, scale: float, texture: str, rng_name: str,
-              animation: str | None = None):
-        mesh, mats = _asset(class_name, colour, scale, texture, self.rng(rng_name), animation)
-        return mesh, mats, _bounds(mesh)
+    def make(self, class_name: str, colour, scale, rng_name: str, *, asset: str | None = None,
+             tag: str | None = None, texture: str = "none", where: str = "", max_across: float | None = None,
+             animation: str | None = None) -> Made:
+        """One object's mesh and materials (a catalog asset or the procedural stand-in; people from the body
+        bank, shaped for their ``animation``)."""
+        made = self.picker.make(class_name, None if colour is None else (colour if isinstance(colour, str)
+                                                                         else tuple(colour)),
+                                scale, self.rng(rng_name), asset=asset, tag=tag, where=where, max_across=max_across,
+                                animation=animation)
+        if made.mesh is None:  # too large to fit even shrunk: the largest size that fits is used
+            made = self.picker.make(class_name, None if colour is None else (colour if isinstance(colour, str)
+                                                                             else tuple(colour)),
+                                    scale, self.rng(rng_name), asset=asset, tag=tag, where=where,
+                                    max_across=max_across, min_fit=0.0, animation=animation)
+        return _textured(made, class_name, texture)
+
+    def _crown_room(self, class_name: str, region: str | None) -> float | None:
+        """Trees and hedges on a sidewalk keep their whole crown over it: the widest they may be (m)."""
+        if class_name in ("tree", "vegetation") and region == "sidewalk":
+            return max(0.5, self.layout.params.sidewalk_width - 0.3)
+        return None
 
     def object_groups(self, explicit: bool) -> None:
         for g in self.r.objects:
@@ -266,18 +313,22 @@ class _Build:
                 continue
             requests, metas = [], []
             for inst in g.instances:
-                mesh, mats, (lo, hi, blo, bhi) = self._make(f"{g.name}_{inst.index}", g.class_name,
-                                                             inst.colour_rgb, inst.scale, inst.texture,
-                                                             f"asset/{g.name}/{inst.index}", inst.animation)
+                made = self.make(g.class_name, inst.colour_rgb, inst.scale, f"asset/{g.name}/{inst.index}",
+                                 asset=getattr(inst, "asset", None), tag=getattr(g, "asset_tag", None),
+                                 texture=inst.texture, where=f"objects.{g.name}",
+                                 max_across=self._crown_room(g.class_name, g.placement.region),
+                                 animation=inst.animation)
+                mesh, mats = made.mesh, made.materials
+                lo, hi, blo, bhi = _bounds(mesh)
                 wps = np.array([[p.x, p.y, p.z] for p in g.motion.waypoints]) if g.motion.waypoints else None
                 req = InstanceRequest(inst.index, blo, bhi, inst.heading_deg, g.motion.kind, inst.speed_mps, wps,
                                       g.motion.loop, lo, hi)
                 requests.append(req)
-                metas.append((inst, mesh, mats, lo, hi))
+                metas.append((inst, mesh, mats, lo, hi, made))
             if explicit or g.motion.kind == "waypoints":
                 placed = []
                 offset, prev_half = 0.0, None
-                for req, (inst, mesh, mats, lo, hi) in zip(requests, metas, strict=True):
+                for req, (inst, mesh, mats, lo, hi, _) in zip(requests, metas, strict=True):
                     if g.motion.kind == "waypoints":
                         req.waypoints = req.waypoints.copy()
                         req.waypoints[:, 2] += self.layout.ground_z(req.waypoints[:, :2])
@@ -304,16 +355,18 @@ class _Build:
                                  None if pl.distance_m is None else tuple(pl.distance_m), pl.spacing_m, pl.heading,
                                  pl.heading_jitter_deg, pl.visible, pl.camera)
                 placed = self.placer.place_group(rule, requests)
-            for item, (inst, mesh, mats, lo, hi) in zip(placed, metas, strict=True):
+            for item, (inst, mesh, mats, lo, hi, made) in zip(placed, metas, strict=True):
                 attrs = {"group": g.name, "index": inst.index, "scale": inst.scale, "animation": inst.animation,
                          "speed_mps": inst.speed_mps, "motion": g.motion.kind,
                          "region": None if item.region is None else item.region.name}
                 if inst.colour_rgb is not None:
                     attrs["colour_rgb"] = list(inst.colour_rgb)
+                if made.asset_id is not None:
+                    attrs["asset"] = made.asset_id
                 if mesh.rig is not None:
                     attrs["person"] = mesh.rig.record()
                 self.groups.append(_Obj(f"{g.name}_{inst.index}", g.class_name, mesh, mats, item.poses, attrs,
-                                        mounts=tuple(light_mounts(g.class_name, inst.scale, mesh))))
+                                        mounts=tuple(light_mounts(g.class_name, inst.scale, mesh, made.lamps))))
 
     def gait(self, o: _Obj) -> np.ndarray | None:
         """Per-frame vertices of a walking / running person (legs and arms swing with the distance covered), or
@@ -358,7 +411,8 @@ class _Build:
                 if not any(r.contains(xy)[0] for r in self.layout.regions_of("sidewalk", side, "main")):
                     continue
                 scale = (1.0, 1.0, sl.height_m / 7.0)
-                mesh, mats = make_asset("street_light", "grey", scale, rng)
+                made = self.picker.make("street_light", "grey", scale, rng, where="lighting.street_lights")
+                mesh, mats = made.mesh, made.materials
                 lo, hi, blo, bhi = _bounds(mesh)
                 z = float(self.layout.ground_z(xy)[0])
                 start = pose_from_xyz_yaw(xy[0, 0], xy[0, 1], z, -sign * math.pi / 2)  # arm over the road
@@ -368,9 +422,72 @@ class _Build:
                 poses = np.repeat(start[None], self.T, 0)
                 self.placer.add(Placed(name, "street_lights", poses, fp))
                 mounts = tuple(LightMount(m.name, m.kind, m.local_pose, colour, sl.power_w, m.spot_angle_rad,
-                                          m.radius) for m in light_mounts("street_light", scale))
-                self.lamps.append(_Obj(name, "street_light", mesh, mats, poses,
-                                       {"group": "street_lights", "side": side}, mounts=mounts))
+                                          m.radius) for m in light_mounts("street_light", scale, mesh, made.lamps))
+                attrs = {"group": "street_lights", "side": side}
+                if made.asset_id is not None:
+                    attrs["asset"] = made.asset_id
+                self.lamps.append(_Obj(name, "street_light", mesh, mats, poses, attrs, mounts=mounts))
+
+    # street furniture -------------------------------------------------------------------------------------
+    def street_furniture(self) -> None:
+        """Clutter and vegetation on the sidewalks: ``density`` x (sidewalk length / 3 m) items per side, kinds
+        drawn by weight, each placed like a one-instance sidewalk group (clear of everything placed before);
+        an item that finds no room is skipped. Trees are scaled so their crown stays over the sidewalk."""
+        sf = getattr(self.r, "street_furniture", None)
+        if sf is None or sf.density <= 0 or not sf.kinds:
+            return
+        p = self.layout.params
+        if p.sidewalk_width < 0.6:
+            return
+        kinds = sorted(k for k, w in sf.kinds.items() if w > 0)
+        if not kinds:
+            return
+        weights = np.array([sf.kinds[k] for k in kinds], float)
+        weights /= weights.sum()
+        sides = ("left", "right") if sf.sides == "both" else (sf.sides,)
+        tries, self.placer.max_tries = self.placer.max_tries, 40
+        try:
+            for side in sides:
+                regions = self.layout.regions_of("sidewalk", side)
+                length = sum(r.length for r in regions)
+                if sf.x_range_m is not None:
+                    length = min(length, sf.x_range_m[1] - sf.x_range_m[0])
+                n = int(round(sf.density * length / 3.0))
+                rng = self.rng(f"street_furniture/{side}/kinds")
+                for i in range(n):
+                    self._furniture_item(side, i, kinds[int(rng.choice(len(kinds), p=weights))], sf.x_range_m)
+        finally:
+            self.placer.max_tries = tries
+
+    #: heading rule of each street furniture kind (benches face the road, the rest along it)
+    _FURNITURE_HEADING = {"bench": "towards_road", "sign": "against_traffic", "bicycle": "along_road",
+                          "bicycle_rack": "along_road", "vegetation": "along_road"}
+
+    def _furniture_item(self, side: str, i: int, kind: str, x_range) -> None:
+        name = f"street_furniture_{side}"
+        cls = kind
+        # trees and hedges: the whole crown stays over the sidewalk (scaled down to fit, or left out)
+        fit = self.layout.params.sidewalk_width - 0.3 if cls in ("tree", "vegetation") else None
+        made = self.picker.make(cls, None, 1.0, self.rng(f"asset/{name}/{i}"), where="street_furniture",
+                                max_across=fit)
+        if made.mesh is None:
+            return
+        mesh, mats = made.mesh, made.materials
+        lo, hi = mesh.bounds()
+        # clutter keeps its whole extent clear (crowns, sign plates, arms), not only the part below 2 m
+        rule = GroupRule(name, "sidewalk", side, None, x_range, None, 0.3,
+                         self._FURNITURE_HEADING.get(kind, "along_road"), 0.0, False)
+        req = InstanceRequest(i, lo, hi, None, "static", 0.0, None, False, lo, hi)
+        try:
+            item = self.placer.place_group(rule, [req])[0]
+        except PlacementError:
+            return
+        attrs = {"group": "street_furniture", "index": i, "kind": kind, "side": side,
+                 "region": None if item.region is None else item.region.name}
+        if made.asset_id is not None:
+            attrs["asset"] = made.asset_id
+        self.groups.append(_Obj(f"{name}_{i}", cls, mesh, list(mats), item.poses, attrs,
+                                mounts=tuple(light_mounts(cls, 1.0, mesh, made.lamps))))
 
     # lights -----------------------------------------------------------------------------------------------
     def lights_for(self, obj: _Obj, on: bool, power: float | None = None, high_beam: bool = False,
@@ -413,6 +530,12 @@ class _Build:
             self.lights_for(ego, True, hl.power_w, hl.high_beam)
 
     # assembly ---------------------------------------------------------------------------------------------
+    def credits(self, entities: list[Entity]) -> list[dict]:
+        """Attribution records of the third-party assets the world's entities use, sorted by asset id."""
+        cat = self.picker.catalog
+        ids = sorted({e.attributes["asset"] for e in entities if e.attributes.get("asset")})
+        return [cat.get(i).credit() for i in ids if cat.get(i).third_party]
+
     def world(self) -> World:
         stuff = self.layout.entities(self.T)
         for e in stuff:
@@ -441,7 +564,8 @@ class _Build:
                           puddle_entities=True)
         render_seed = int(self.rng("render/seed").integers(0, 2**31 - 1))
         return World(self.scene, self.T, float(self.r.fps), stuff + things + weather_entities, self.cameras,
-                     self.lights, lighting_from(self.r.lighting), weather, render_seed, list(self.r.scene.tags))
+                     self.lights, lighting_from(self.r.lighting), weather, render_seed, list(self.r.scene.tags),
+                     credits=self.credits(things))
 
 
 # ---- edge cases ---------------------------------------------------------------------------------------------
@@ -488,6 +612,54 @@ def window_mirror_hits(camera: np.ndarray, points: np.ndarray, window) -> np.nda
     return ray_hits_rectangle(camera, mirrored, corners[0], corners[1] - corners[0], corners[3] - corners[0])
 
 
+def car_mirror_rays(view: CameraView, car: _Obj, max_rays: int = 1500):
+    """Camera rays aimed at face centres of the car's reflective faces (paint, glass) seen at frame 0, mirrored
+    there: (origins (N, 3), directions (N, 3), the car as a trimesh in world coordinates)."""
+    import trimesh
+
+    pose = car.poses[0]
+    tm = trimesh.Trimesh(car.mesh.vertices @ pose[:3, :3].T + pose[:3, 3], car.mesh.faces, process=False)
+    refl = np.array([m.reflective for m in car.materials])[car.mesh.face_material]
+    idx = np.flatnonzero(refl)
+    empty = (np.zeros((0, 3)), np.zeros((0, 3)), tm)
+    if len(idx) == 0:
+        return empty
+    if len(idx) > max_rays:
+        idx = idx[np.linspace(0, len(idx) - 1, max_rays).astype(int)]
+    C = view.position
+    target = tm.triangles_center[idx]
+    target = target[view.sees(target)]
+    if len(target) == 0:
+        return empty
+    d = target - C
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    tri = tm.ray.intersects_first(np.repeat(C[None], len(d), 0), d)
+    ok = tri >= 0
+    ok[ok] = refl[tri[ok]]
+    d, tri = d[ok], tri[ok]
+    fn = tm.face_normals[tri]
+    t = np.einsum("ij,ij->i", tm.triangles_center[tri] - C, fn) / np.einsum("ij,ij->i", d, fn)
+    n = fn * -np.sign(np.einsum("ij,ij->i", fn, d))[:, None]
+    r = d - 2 * np.einsum("ij,ij->i", d, n)[:, None] * n
+    origin = C + d * t[:, None] + 1e-4 * n
+    if len(origin):  # rays the car itself blocks after the bounce never show anything
+        free = ~tm.ray.intersects_any(origin, r)
+        origin, r = origin[free], r[free]
+    return origin, r, tm
+
+
+def mirror_rays_meeting(rays, person: Mesh, start: np.ndarray) -> int:
+    """How many of the mirrored ``rays`` (from :func:`car_mirror_rays`) meet the person (mesh in its object
+    frame, placed at ``start`` (4, 4))."""
+    import trimesh
+
+    origin, r, _ = rays
+    if len(origin) == 0:
+        return 0
+    pm = trimesh.Trimesh(person.vertices @ start[:3, :3].T + start[:3, 3], person.faces, process=False)
+    return int(pm.ray.intersects_any(origin, r).sum())
+
+
 def _person_points(start: np.ndarray, height: float) -> np.ndarray:
     """(5, 3) world points on a standing person's axis: feet, knee, hip, chest, head."""
     hs = np.array([0.05, 0.28, 0.5, 0.72, 0.93]) * height
@@ -502,14 +674,20 @@ class _Edge:
         self.target_x = float(b.r.ego.start.x + e.distance_m)
         self.side = self.p.get("side", "right")
         self.sign = 1.0 if self.side == "left" else -1.0
+        #: lamp positions and asset ids of the meshes made for this edge case (by id of the mesh)
+        self.lamp_pos: dict[int, dict] = {}
+        self.assets: dict[int, str] = {}
 
     def fail(self, msg: str):
         raise EdgeCaseError(f"edge_cases.{self.name} ({self.e.kind}): {msg}")
 
     def asset(self, role: str, class_name: str, colour=None, scale: float = 1.0):
-        mesh, mats = make_asset(class_name, None if colour is None else tuple(colour), scale,
-                                self.b.rng(f"asset/edge/{self.name}/{role}"))
-        return mesh, mats, _bounds(mesh)
+        made = self.b.make(class_name, colour, scale, f"asset/edge/{self.name}/{role}",
+                           where=f"edge_cases.{self.name}")
+        self.lamp_pos[id(made.mesh)] = made.lamps
+        if made.asset_id is not None:
+            self.assets[id(made.mesh)] = made.asset_id
+        return made.mesh, made.materials, _bounds(made.mesh)
 
     def try_add(self, role: str, class_name: str, mesh, mats, bounds, start: np.ndarray, motion="static",
                 speed=0.0, start_time=0.0, attrs=None, ignore=("ego",)) -> _Obj | None:
@@ -522,8 +700,10 @@ class _Edge:
         self.b.placer.add(Placed(f"{self.name}_{role}", self.name, poses, fp))
         a = {"edge_case": role, "edge_case_name": self.name, "edge_case_kind": self.e.kind}
         a.update(attrs or {})
-        obj = _Obj(f"{self.name}_{role}", class_name, mesh, mats, poses, a,
-                   mounts=tuple(light_mounts(class_name, 1.0, mesh)))
+        if id(mesh) in self.assets:
+            a["asset"] = self.assets[id(mesh)]
+        obj = _Obj(f"{self.name}_{role}", class_name, mesh, list(mats), poses, a,
+                   mounts=tuple(light_mounts(class_name, 1.0, mesh, self.lamp_pos.get(id(mesh)))))
         self.b.edge.append(obj)
         return obj
 
@@ -661,20 +841,47 @@ class _Edge:
         self.fail("no puddle on the road between the camera and the person shows the person's mirror image "
                   "(try a larger puddle_radius_m, a smaller gap_to_puddle_m or another distance_m)")
 
+    def _car_spots(self, car: _Obj, person: Mesh, gap: float) -> list[tuple[int, int, np.ndarray]]:
+        """Spots for the person beside ``car``, best first: (−mirror rays, order, start pose)."""
+        b = self.b
+        lo, hi = car.mesh.bounds()
+        cx, cy = car.poses[0][0, 3], car.poses[0][1, 3]
+        rays = car_mirror_rays(b.view, car)
+        spots = []
+        # on the kerb side of the car (facing it and the road), or on its road side (at the driver's door)
+        for out in (1.0, -1.0):
+            for dx in (0.3, 0.0, 0.6, -0.3, 1.0, -0.6, 0.8, -0.8):
+                x = cx + dx * (hi[0] - lo[0]) / 2
+                y = cy + out * self.sign * ((hi[1] - lo[1]) / 2 + gap + 0.15)
+                zg = float(b.layout.ground_z(np.array([x, y]))[0])
+                start = pose_from_xyz_yaw(x, y, zg, -out * self.sign * math.pi / 2)  # facing the car
+                spots.append((-mirror_rays_meeting(rays, person, start), len(spots), start))
+        return sorted(spots, key=lambda t: t[:2])
+
     def reflection_car(self) -> None:
         b, p = self.b, self.p
-        car = self.parked("reflecting_car", p.get("car_class", "car"), self.target_x, p.get("car_colour_rgb"))
-        lo, hi = car.mesh.bounds()
+        cls, colour = p.get("car_class", "car"), p.get("car_colour_rgb")
         mesh, mats, bounds = self.asset("reflected_pedestrian", p.get("person_class", "pedestrian"))
         gap = float(p.get("gap_to_car_m", 1.0))
-        cy = car.poses[0][1, 3]
-        for dx in (0.3, 0.0, 0.6, -0.3, 1.0):
-            x = self.target_x + dx * (hi[0] - lo[0]) / 2
-            y = cy + self.sign * ((hi[1] - lo[1]) / 2 + gap + 0.15)
-            zg = float(b.layout.ground_z(np.array([x, y]))[0])
-            start = pose_from_xyz_yaw(x, y, zg, -self.sign * math.pi / 2)  # facing the car / the road
+        # the car's body is curved: among the class's assets, take the one whose paint shows the person best
+        # (camera rays mirrored off its reflective faces that meet the person, at the best spot)
+        options = []
+        for k, entry in enumerate(b.picker.candidates(cls) or [None]):
+            made = b.make(cls, colour, 1.0, f"asset/edge/{self.name}/reflecting_car/{k}",
+                          asset=None if entry is None else entry.id, where=f"edge_cases.{self.name}")
+            lo, hi = made.mesh.bounds()
+            y = self.kerb_y(float(hi[1] - lo[1]) / 2)
+            probe = _Obj("probe", cls, made.mesh, made.materials,
+                         pose_from_xyz_yaw(self.target_x, y, 0.0, 0.0 if self.sign < 0 else math.pi)[None], {})
+            options.append((self._car_spots(probe, mesh, gap)[0][0], k, made))
+        _, _, made = min(options, key=lambda t: t[:2])
+        self.lamp_pos[id(made.mesh)] = made.lamps
+        if made.asset_id is not None:
+            self.assets[id(made.mesh)] = made.asset_id
+        car = self.parked("reflecting_car", cls, self.target_x, asset=(made.mesh, made.materials, _bounds(made.mesh)))
+        for hits, _, start in self._car_spots(car, mesh, gap):
             if self.try_add("reflected_pedestrian", p.get("person_class", "pedestrian"), mesh, mats, bounds,
-                            start, attrs={"mirror": car.name}) is not None:
+                            start, attrs={"mirror": car.name, "mirror_rays": int(-hits)}) is not None:
                 return
         self.fail("no room for the person next to the parked car")
 
@@ -796,6 +1003,7 @@ def build_world_with_layout(resolved, width: int, height: int) -> tuple[World, L
     for e in resolved.edge_cases:
         build_edge_case(b, e)
     b.street_lights()
+    b.street_furniture()
     b.object_groups(explicit=False)
     b.all_lights()
     return b.world(), b.layout

@@ -97,8 +97,17 @@ class Mesh:
                 raise ValueError(f"uv must be (F, k, 2) = {(*self.faces.shape, 2)}, got {self.uv.shape}")
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Axis-aligned (min, max) corners in the object frame, each (3,) float64."""
-        return self.vertices.min(0), self.vertices.max(0)
+        """Axis-aligned (min, max) corners in the object frame, each (3,) float64 (remembered for read-only
+        vertices, e.g. shared catalog meshes)."""
+        v = self.vertices
+        cached = self.__dict__.get("_bounds")
+        if cached is not None and cached[0] is v:
+            return cached[1].copy(), cached[2].copy()
+        lo, hi = v.min(0), v.max(0)
+        if not v.flags.writeable:
+            self.__dict__["_bounds"] = (v, lo, hi)
+            return lo.copy(), hi.copy()
+        return lo, hi
 
 
 @dataclass
@@ -235,6 +244,9 @@ class World:
     #: seed for the renderer's own sampling (Cycles seed)
     render_seed: int = 0
     tags: list[str] = field(default_factory=list)
+    #: attribution records of the third-party assets in this world (id, class, title, author, license, url, pack;
+    #: see :meth:`simgen.world.catalog.AssetEntry.credit`), sorted by id
+    credits: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for e in self.entities:

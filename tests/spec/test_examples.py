@@ -178,7 +178,8 @@ def test_docs_mention_every_scene_field():
     missing = []
     for model in (S.SceneSpec, S.SceneInfo, S.Road, S.LaneMarkings, S.Crosswalk, S.Buildings, S.ShopWindows,
                   S.ObjectGroup, S.Placement, S.Motion, S.Pose, S.Ego, S.EgoStart, S.CameraSpec, S.Mount,
-                  S.LightingSpec, S.StreetLights, S.Headlights, S.WeatherSpec, S.Puddles, SensorSpec):
+                  S.LightingSpec, S.StreetLights, S.Headlights, S.WeatherSpec, S.Puddles, SensorSpec,
+                  S.StreetFurniture):
         for name, f in model.model_fields.items():
             if f"`{f.alias or name}`" not in doc:
                 missing.append(f"{model.__name__}.{f.alias or name}")
