@@ -20,3 +20,18 @@ class DeviceError(SimgenError):
 
 class OutputError(SimgenError):
     """The output location cannot be written."""
+
+
+class UsageError(SimgenError):
+    """A command-line value the command cannot use (an unknown choice, an inconsistent combination): exit code 2."""
+
+    exit_code = 2
+
+
+class Interrupted(SimgenError):
+    """The run was stopped by a signal (SIGINT: exit code 130, SIGTERM: 143); nothing was committed."""
+
+    def __init__(self, message: str, signum: int = 2):
+        super().__init__(message)
+        self.signum = signum
+        self.exit_code = 128 + int(signum)

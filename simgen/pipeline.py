@@ -3,13 +3,16 @@
 spec (load, resolve) -> world (build) -> render (Blender adapter) -> labels -> io. This module only wires the
 stages together; it imports bpy indirectly, through :mod:`simgen.render`, and only when rendering starts.
 
-A sequence is rendered into a hidden staging dataset inside the output folder and moved into place (folder
-rename + manifest rewrite) only once every frame is written: a crash or Ctrl-C leaves the output dataset as it
-was, plus at most a ``.staging-*`` folder that the next run removes.
+A sequence is rendered into a hidden staging dataset inside the output folder and committed
+(:func:`simgen.io.commit.commit_sequence`: journal, folder rename, atomic manifest rewrite) only once every frame
+is written: a failure, a crash or Ctrl-C leaves the output dataset as it was (a crash mid-commit is completed by
+the next run or ``simgen repair``), plus at most a ``.staging-*`` folder that the next run removes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -48,6 +51,10 @@ class RenderSummary:
     previews: list[Path] = field(default_factory=list)
     #: OUT/index.html: a page with every sequence of the dataset (None if it could not be written)
     index: Path | None = None
+    #: the sequence folder, ``<scene>/<sequence>`` relative to ``out``
+    sequence: str = ""
+    #: sequence folders this run replaced
+    replaced: list[str] = field(default_factory=list)
 
     @property
     def seconds_per_frame(self) -> float:
@@ -87,12 +94,68 @@ def prepare(scene_path: str | Path, *, seed: int, variant: int, cfg: RenderConfi
     from simgen.world.build import build_world
 
     path = Path(scene_path)
-    if not path.is_file():
+    if not path.exists():
         raise SimgenError(f"scene file not found: {path}")
+    if not path.is_file():
+        raise SimgenError(f"scene file {path} is not a regular file (a folder, FIFO or device)")
     spec, seed, labels = scene_variant(path, variant, seed)  # a sweep file: variant = the sweep point
     resolved = resolve(spec, seed=seed, variant=variant, sweep=labels)
     world = build_world(resolved, cfg.width, cfg.height)
     return resolved, world
+
+
+def is_sweep(scene_path: str | Path) -> bool:
+    """Whether the file is a sweep (a sweep file, or a scene with a ``sweep:`` section)."""
+    from simgen.spec.sweep import expand_sweep
+
+    vs = expand_sweep(scene_path)
+    return not (len(vs) == 1 and not vs[0].overrides and vs[0].seed is None)
+
+
+def sequence_name(variant: int, seed: int, sweep_file: str | Path | None = None) -> str:
+    """The sequence folder under ``<scene>/``: ``v0003-s7`` (variant 3, seed 7) for a plain scene,
+    ``<sweep file stem>-p0003-s7`` for point 3 of a sweep, so that sweep points never replace plain renders and
+    a different seed adds a sequence."""
+    import re
+
+    if sweep_file is None:
+        return f"v{variant:04d}-s{seed}"
+    stem = re.sub(r"[^A-Za-z0-9_.\-]", "_", Path(sweep_file).stem).strip(".") or "sweep"
+    return f"{stem}-p{variant:04d}-s{seed}"
+
+
+def source_identity(scene_path: str | Path) -> str:
+    """What identifies a scene file in a dataset: its absolute, symlink-resolved path."""
+    return str(Path(scene_path).resolve())
+
+
+def plan_sequence(out: Path, scene: str, rel: str, source: str, replace: bool) -> tuple[list[str], bool]:
+    """Check the dataset before rendering: (other sequences to drop, whether ``rel`` itself is replaced).
+
+    Raises :class:`ManifestError` when the manifest has unreadable lines, :class:`SimgenError` when another scene
+    file already rendered a scene of this name (unless ``replace``: then its sequences are dropped)."""
+    from simgen.io.commit import require_readable_manifest, sequence_of
+
+    rows = require_readable_manifest(out).rows if (out / "manifest.jsonl").exists() else []
+    others: dict[str, str] = {}
+    replaced = False
+    for row in rows:
+        if row.get("scene") != scene:
+            continue
+        seq = sequence_of(row)
+        src = row.get("source")
+        if seq == rel and (src is None or src == source):
+            replaced = True
+        elif src is not None and src != source:
+            others[seq] = src
+    if others and not replace:
+        src = next(iter(others.values()))
+        raise SimgenError(f"scene name '{scene}' is already in {out} from another file ({src}, "
+                          f"{len(others)} sequence(s)); rename the scene (scene.name) or pass --replace to replace "
+                          f"those sequences")
+    if rel in others:
+        replaced = True
+    return sorted(s for s in others if s != rel), replaced
 
 
 def _blender_version() -> str | None:
@@ -117,34 +180,6 @@ def _clean_stale_staging(out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _commit_sequence(staging: Path, out: Path, scene: str, variant: int) -> None:
-    """Move a finished sequence from the staging dataset into ``out`` and merge its manifest rows."""
-    from simgen.io.atomic import atomic_write_text
-    from simgen.io.layout import safe_component, variant_dir
-
-    rel = Path(safe_component(scene, "scene")) / variant_dir(variant)
-    new_rows = (staging / "manifest.jsonl").read_text().splitlines()
-    manifest = out / "manifest.jsonl"
-    old_rows = manifest.read_text().splitlines() if manifest.exists() else []
-    kept = [r for r in old_rows if r.strip() and not _row_in(r, scene, variant)]
-    target = out / rel
-    if target.exists():
-        trash = out / f"{STAGING_PREFIX}replaced-{os.getpid()}"
-        os.replace(target, trash)
-        shutil.rmtree(trash, ignore_errors=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staging / rel, target)
-    atomic_write_text(manifest, "".join(line + "\n" for line in kept + new_rows))
-
-
-def _row_in(line: str, scene: str, variant: int) -> bool:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError:
-        return False
-    return row.get("scene") == scene and str(row.get("variant")) == str(variant)
-
-
 def render_scene(
     scene_path: str | Path,
     out: str | Path,
@@ -156,6 +191,8 @@ def render_scene(
     device: str | None = None,
     on_frame: Callable[[int, int], None] | None = None,
     on_reflection: Callable[[int, int], None] | None = None,
+    replace: bool = False,
+    faults: Callable[[str], None] | None = None,
 ) -> RenderSummary:
     """Render one scene file into the native dataset at ``out``.
 
@@ -165,6 +202,13 @@ def render_scene(
     ``reflection`` pass), which runs before the first frame. Raises :class:`SimgenError` subclasses (spec
     errors, missing scene, unknown or missing device, unwritable output) before anything is written under
     ``out``. Afterwards ``out/index.html`` is rewritten (:func:`simgen.io.gallery.write_index`).
+
+    The sequence goes to ``out/<scene>/<sequence_name(...)>``; its key is (scene file, variant, seed). The same
+    key replaces the earlier sequence (``summary.replaced``); a scene name already rendered from another file is
+    an error unless ``replace``. A manifest with unreadable lines is refused (``simgen repair``). The sequence is
+    added by :func:`simgen.io.commit.commit_sequence` (together with its rows, or not at all); a SIGINT/SIGTERM
+    under the ``simgen`` command stops the run at once and leaves ``out`` as it was (:mod:`simgen.interrupt`).
+    faults: test hook passed to ``commit_sequence``.
     """
     from simgen.io.dataset import DatasetWriter
     from simgen.io.attribution import write_attribution, write_sequence_credits
@@ -190,16 +234,33 @@ def render_scene(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"output path {out} exists and is not a folder")
+    from simgen import interrupt
+    from simgen.io.commit import ROWS, commit_sequence, recover
+    from simgen.io.layout import safe_component
+
+    source = source_identity(scene_path)
+    seq_name = sequence_name(variant, seed, scene_path if is_sweep(scene_path) else None)
+    rel = f"{safe_component(resolved.scene.name, 'scene')}/{seq_name}"
     writer_kw = {"blender_version": _blender_version()}
+    if out.is_dir():
+        for line in recover(out):  # commits left unfinished by a process that died
+            log.warning("%s: %s", out, line)
+    drop, replaced = plan_sequence(out, resolved.scene.name, rel, source, replace) if out.is_dir() else ([], False)
     DatasetWriter(out, **writer_kw)  # creates OUT/dataset.json, or checks the existing one
     _clean_stale_staging(out)
     staging = out / f"{STAGING_PREFIX}{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     per_stage: dict[str, float] = {}
+    row_extra = {"sequence": rel, "source": source}
+    if resolved_sweep := getattr(resolved, "sweep", None):
+        row_extra["sweep"] = resolved_sweep
+    unregister = interrupt.remove_tree_on_stop(staging)
+    stop_guard = contextlib.ExitStack()
+    stop_guard.enter_context(interrupt.hard_stop())  # a signal now ends the process at once (after cleanups)
     try:
         writer = DatasetWriter(staging, **writer_kw)
         seq_dir = writer.begin_sequence(resolved.scene.name, variant, [c.name for c in world.cameras],
-                                        resolved=json.loads(resolved.model_dump_json()))
+                                        resolved=json.loads(resolved.model_dump_json()), name=seq_name)
         write_sequence_credits(seq_dir, world.credits)
         previews: list[Path] = []
         tags, knobs = resolved.dataset_tags(), resolved.knobs()
@@ -213,18 +274,19 @@ def render_scene(
             nonlocal done
             t0 = time.perf_counter()
             labels = compute_frame_labels(
-                cur, world,
+                cur, world, frame_count=count,
                 next_view=NeighbourView.from_raw(nxt) if nxt is not None else None,
                 prev_view=NeighbourView.from_raw(prev) if prev is not None else None,
             )
             if prev is None:  # first frame of this camera: a picture of every label, for people to look at
                 name = "preview.png" if len(world.cameras) == 1 else f"preview_{cam}.png"
                 formats.write_rgb(seq_dir / name, contact_sheet(labels, cur.rgb))
-                previews.append(Path(resolved.scene.name) / seq_dir.name / name)
+                previews.append(Path(rel) / name)
             t1 = time.perf_counter()
             writer.write_frame(labels, cur.rgb, scene=resolved.scene.name, variant=variant, seed=seed,
                                tags=tags, knobs={**knobs, **resolved.camera_knobs(cam), **cam_knobs[cam]},
-                               passes=cfg.passes, meta_extra=None if cur.sensor is None else {"sensor": cur.sensor})
+                               passes=cfg.passes, meta_extra=None if cur.sensor is None else {"sensor": cur.sensor},
+                               row_extra=row_extra)
             t2 = time.perf_counter()
             for k, v in cur.timings.items():
                 per_stage[k] = per_stage.get(k, 0.0) + v
@@ -248,12 +310,26 @@ def render_scene(
                 emit(cam, None, window[0], None)
             elif len(window) >= 2:
                 emit(cam, window[-2], window[-1], None)
-        _commit_sequence(staging, out, resolved.scene.name, variant)
+        # The sequence's rows travel with its folder. Their commit id is a digest of the rows, so the same render
+        # gives the same bytes (and a re-render of identical rows is the same commit to recovery).
+        raw_rows = (staging / "manifest.jsonl").read_bytes()
+        commit_id = hashlib.sha256(raw_rows).hexdigest()[:16]
+        (seq_dir / ROWS).write_text("".join(
+            json.dumps({**json.loads(line), "commit": commit_id}, allow_nan=False, separators=(",", ":")) + "\n"
+            for line in raw_rows.decode("utf-8").splitlines() if line.strip()), encoding="utf-8")
+        with interrupt.critical():
+            commit_sequence(out, staging, rel, drop=tuple(drop), faults=faults)
         write_attribution(out)  # the dataset's ATTRIBUTION.md / .json: every third-party asset of every sequence
     except OSError as err:
         raise OutputError(f"cannot write to {out}: {err.strerror or err}") from err
     finally:
+        stop_guard.close()
+        unregister()
         shutil.rmtree(staging, ignore_errors=True)
+    if replaced or drop:
+        what = [f"{rel} (same scene file, variant and seed)"] if replaced else []
+        what += [f"{d} (from another scene file)" for d in drop]
+        log.warning("replaced %s", "; ".join(what))
     index = None
     try:  # derived from the manifest: the dataset is complete without it
         index = write_index(out)
@@ -261,4 +337,5 @@ def render_scene(
         log.warning("could not write %s: %s", out / "index.html", err.strerror or err)
     return RenderSummary(out=out, scene=resolved.scene.name, variant=variant, seed=seed, frames=count,
                          cameras=len(world.cameras), device=choice.message, seconds=time.perf_counter() - started,
-                         per_stage=per_stage, previews=[out / p for p in previews], index=index)
+                         per_stage=per_stage, previews=[out / p for p in previews], index=index,
+                         sequence=rel, replaced=([rel] if replaced else []) + list(drop))

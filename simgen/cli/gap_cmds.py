@@ -23,7 +23,9 @@ def gap(
              "Repeat the option or give a comma list; the first is the headline.",
     ),
     slice_by: str = typer.Option(
-        "", "--slice-by", help="Comma list of manifest knobs/tags to slice the synthetic set by, e.g. weather,tag."
+        "", "--slice-by", help="Comma list of manifest knobs/tags to slice the synthetic set by, e.g. "
+                               "time_of_day,fog_density,tag (a sweep adds sweep.<path> knobs such as sweep.weather); "
+                               "an unknown key is an error listing the keys present."
     ),
     max_images: int = typer.Option(None, "--max-images", min=1, help="At most this many images per side (seeded)."),
     seed: int = typer.Option(0, "--seed", help="Seed for subsampling, intervals and classifiers (0 is a seed)."),
@@ -40,9 +42,24 @@ def gap(
     max_frames_per_video: int = typer.Option(None, "--max-frames-per-video", min=1, help="Frames decoded per video."),
     video_stride: int = typer.Option(1, "--video-stride", min=1, help="Decode every k-th video frame."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    group_by: str = typer.Option(
+        "auto", "--group-by", help="How images of a folder form groups (kept on one side of every split): auto "
+        "(sub-folder, else file name without its frame number), subfolder, pattern, pattern:REGEX (first capture "
+        "group in the relative path) or runs (runs of consecutive frame numbers, in blocks of 50)."),
+    max_bad: str = typer.Option(
+        "5%", "--max-bad", help="Unreadable or tiny images are skipped and listed; fail when more than this many "
+        "(a count, or a percentage of a side) are bad."),
 ) -> None:
     """Compare SYNTH with REAL: metrics with intervals against a real-vs-real baseline, slices, audit, report."""
+    from simgen.errors import UsageError
+    from simgen.gap.data import GapDataError, parse_group_by, parse_max_bad
     from simgen.gap.run import run_gap
+
+    try:  # option values: usage errors (exit 2), before anything is read
+        parse_group_by(group_by)
+        parse_max_bad(max_bad, 100)
+    except GapDataError as err:
+        raise UsageError(str(err)) from None
 
     if checkpoint is not None and "checkpoint" not in ",".join(backbone):
         backbone = [*backbone, "checkpoint"]
@@ -51,6 +68,7 @@ def gap(
         max_images=max_images, seed=seed, checkpoint=checkpoint, reencode=reencode, cache_dir=cache, reps=reps,
         metrics=metrics or None,
         max_frames_per_video=max_frames_per_video, video_stride=video_stride, progress=not quiet,
+        group_by=group_by, max_bad=max_bad,
     )
     s = report.data["summary"]
     ratio = s["ratio"]

@@ -29,6 +29,10 @@ def render(
     threads: int = typer.Option(None, "--threads", min=0, help="CPU render threads (0 = all cores). Overrides the "
                                                               "config."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    replace: bool = typer.Option(False, "--replace", help="Replace the sequences of another scene file that has "
+                                                          "the same scene name (default: that is an error)."),
+    include_root: list[Path] = typer.Option([], "--include-root", help="Also let 'extends:' reach files under this "
+                                            "folder (repeatable; default: only the scene file's own folder)."),
 ) -> None:
     """Render a scene with exact labels (depth, flow, semantic/instance masks, normals, boxes)."""
     from rich.console import Console
@@ -36,22 +40,25 @@ def render(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
 
-    from simgen.errors import DeviceError
+    from simgen.errors import UsageError
     from simgen.pipeline import render_scene
     from simgen.spec import default_render_config, load_render_config
 
     if device is not None and device.lower() not in DEVICES:
-        raise DeviceError(f"unknown device {device!r}; choose one of: {', '.join(DEVICES)}")
+        raise UsageError(f"--device must be one of {', '.join(DEVICES)}; got '{device}'")
     err = Console(stderr=True)
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=err, show_path=False,
                                                                                          show_time=False)],
                         force=True)
-    cfg = load_render_config(config) if config else default_render_config()
+    from simgen.spec.yamlio import include_roots
+
+    with include_roots(*include_root):
+        cfg = load_render_config(config) if config else default_render_config()
     if threads is not None:
         cfg = cfg.model_copy(update={"threads": threads})
     bar = Progress(TextColumn("[bold]rendering {task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=not progress, transient=False)
-    with bar:
+    with include_roots(*include_root), bar:
         task = bar.add_task(scene.name, total=None)
 
         refl_task = None
@@ -67,7 +74,7 @@ def render(
 
         summary = render_scene(scene, out, cfg=cfg, seed=seed, variant=variant, frames=frames,
                                device=device.lower() if device else None, on_frame=on_frame,
-                               on_reflection=on_reflection)
+                               on_reflection=on_reflection, replace=replace)
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in sorted(summary.per_stage.items()))
     err.print(f"[green]done[/]: {summary.frames} frame(s) x {summary.cameras} camera(s) of '{summary.scene}' "
               f"(seed {summary.seed}, variant {summary.variant}) in {summary.seconds:.1f} s "
@@ -76,6 +83,7 @@ def render(
     err.print(f"stages: {stages}")
     for preview in summary.previews:
         err.print(f"preview: {preview}")
+    err.print(f"sequence: {summary.sequence}")
     err.print(f"output: {summary.out.resolve()}  (manifest: {summary.out / 'manifest.jsonl'})")
     if summary.index is not None:
         err.print(f"browse: {summary.index}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from simgen.cli import app
-from simgen.errors import SimgenError
+from simgen.errors import SimgenError, UsageError
 
 _SCHEMA_COMMENT = re.compile(r"^#\s*yaml-language-server:\s*\$schema=\S*?([a-z_]+)\.schema\.json", re.M)
 _KINDS = ("scene", "render-config", "sweep")
@@ -20,16 +20,17 @@ class CheckFailed(SimgenError):
 
 def _check_kind(kind: str | None) -> None:
     if kind is not None and kind not in _KINDS:
-        from simgen.spec.errors import did_you_mean
-
-        raise SimgenError(f"--kind must be one of {', '.join(_KINDS)}, got '{kind}' ({did_you_mean(kind, _KINDS)})")
+        raise UsageError(f"--kind must be one of {', '.join(_KINDS)}; got '{kind}'")
 
 
 def detect_kind(path: Path) -> str:
     """scene, render-config or sweep: from the file's schema comment, else from its top-level keys."""
-    try:
-        head = path.read_bytes()[:4096].decode("utf-8", "replace")
-    except OSError:
+    from simgen.spec import SpecError
+    from simgen.spec.yamlio import read_capped
+
+    try:  # the first 4 KB only; FIFOs and devices are refused without reading (check_file then says so)
+        head = read_capped(path, 4096, head=True).decode("utf-8", "replace")
+    except SpecError:
         return "scene"
     m = _SCHEMA_COMMENT.search(head)
     if m:
@@ -70,15 +71,20 @@ def check(
     kind: str = typer.Option(None, "--kind", help="Force the file kind: scene, render-config or sweep "
                                                   "(default: from the $schema comment, else the keys)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing for valid files."),
+    include_root: list[Path] = typer.Option([], "--include-root", help="Also let 'extends:' reach files under this "
+                                            "folder (repeatable; default: only the scene file's own folder)."),
 ) -> None:
     """Validate files; every problem is printed as file:line:col: field: message (hint). Exit 1 if any."""
     from simgen.spec import SpecError
+
+    from simgen.spec.yamlio import include_roots
 
     _check_kind(kind)
     bad = 0
     for f in files:
         try:
-            summary = check_file(f, kind)
+            with include_roots(*include_root):
+                summary = check_file(f, kind)
         except SpecError as err:
             bad += 1
             typer.echo(str(err), err=True)
@@ -106,10 +112,15 @@ def resolve_cmd(
     file: Path = typer.Argument(..., help="Scene file (or sweep file: --variant picks the sweep point)."),
     seed: int = typer.Option(..., "--seed", min=0, help="Base seed (0 is a seed)."),
     variant: int = typer.Option(0, "--variant", min=0, help="Variant index (the sweep point, if the file sweeps)."),
+    include_root: list[Path] = typer.Option([], "--include-root", help="Also let 'extends:' reach files under this "
+                                            "folder (repeatable; default: only the scene file's own folder)."),
 ) -> None:
     """Print the fully sampled scene as JSON."""
     from simgen.spec import resolve
     from simgen.spec.sweep import scene_variant
 
-    spec, use_seed, labels = scene_variant(file, variant, seed)
+    from simgen.spec.yamlio import include_roots
+
+    with include_roots(*include_root):
+        spec, use_seed, labels = scene_variant(file, variant, seed)
     typer.echo(resolve(spec, use_seed, variant, source=str(file), sweep=labels).model_dump_json(indent=2))

@@ -5,7 +5,8 @@
 
 * a **simgen dataset** folder (it has ``manifest.jsonl``; one row per frame with ``sample_id``, ``scene``,
   ``variant``, ``frame``, ``seed``, optional ``tags`` and ``knobs``, and ``files.rgb`` relative to the folder):
-  ``group`` is ``"<scene>/<variant>"`` (one rendered sequence), ``meta`` carries scene, variant, frame, seed,
+  ``group`` is the row's ``sequence`` (``"<scene>/<sequence folder>"``, one rendered sequence; older rows:
+  ``"<scene>/<variant>"``), ``meta`` carries scene, variant, frame, seed,
   tags and knobs (the knobs also directly at the top level of ``meta`` unless a name clashes) so results can be
   sliced by them;
 * a **folder of images** (searched recursively; ``IMAGE_EXTENSIONS``): ``group`` is the sub-folder relative to
@@ -67,12 +68,14 @@ class ImageItem:
 # ----------------------------------------------------------------------------------------------------- discover
 
 
-def discover(path: str | Path, max_frames_per_video: int | None = None, video_stride: int = 1) -> list[ImageItem]:
+def discover(path: str | Path, max_frames_per_video: int | None = None, video_stride: int = 1,
+             bad: list[tuple[str, str]] | None = None) -> list[ImageItem]:
     """All images / video frames under ``path`` (see the module docstring), in a deterministic order.
 
     ``max_frames_per_video``: keep at most this many frames of each video (the first ones after striding);
     ``video_stride``: keep every ``video_stride``-th frame. Raises :class:`GapDataError` for a missing path, an
-    empty folder, a folder without any image or video, a broken manifest or an undecodable video.
+    empty folder, a folder without any image or video, a broken manifest or an undecodable video. ``bad``: when
+    given, an undecodable video inside a folder is appended to it as (path, reason) and skipped instead.
     """
     path = Path(path)
     if video_stride < 1:
@@ -94,7 +97,7 @@ def discover(path: str | Path, max_frames_per_video: int | None = None, video_st
                            f"({', '.join(VIDEO_EXTENSIONS)}) nor a simgen {MANIFEST_NAME}")
     if (path / MANIFEST_NAME).is_file():
         return _discover_dataset(path)
-    return _discover_folder(path, max_frames_per_video, video_stride)
+    return _discover_folder(path, max_frames_per_video, video_stride, bad)
 
 
 _TRAILING_NUMBER = re.compile(r"[\s._-]*\d+$")
@@ -106,7 +109,8 @@ def _stem_group(stem: str) -> str:
     return g or stem
 
 
-def _discover_folder(root: Path, max_frames: int | None, stride: int) -> list[ImageItem]:
+def _discover_folder(root: Path, max_frames: int | None, stride: int,
+                     bad: list[tuple[str, str]] | None = None) -> list[ImageItem]:
     files = sorted((p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")),
                    key=lambda p: p.relative_to(root).as_posix())
     if not files:
@@ -121,7 +125,12 @@ def _discover_folder(root: Path, max_frames: int | None, stride: int) -> list[Im
             group = folder if folder else _stem_group(p.stem)
             items.append(ImageItem(id=rel, source=str(p), frame_index=None, group=group, meta={"folder": folder}))
         elif ext in VIDEO_EXTENSIONS:
-            items.extend(_video_items(p, rel, max_frames, stride))
+            try:
+                items.extend(_video_items(p, rel, max_frames, stride))
+            except GapDataError as err:
+                if bad is None:
+                    raise
+                bad.append((str(p), str(err)))
     if not items:
         raise GapDataError(
             f"{root} holds no image ({', '.join(IMAGE_EXTENSIONS)}) or video ({', '.join(VIDEO_EXTENSIONS)}) "
@@ -223,7 +232,9 @@ def _discover_dataset(root: Path) -> list[ImageItem]:
         meta: dict[str, Any] = {k: v for k, v in knobs.items()}
         meta.update({"scene": scene, "variant": variant, "frame": row.get("frame"), "seed": row.get("seed"),
                      "tags": list(tags), "knobs": dict(knobs)})
-        group = f"{scene}/{variant}" if (scene is not None or variant is not None) else _stem_group(Path(rgb).stem)
+        seq_rel = row.get("sequence")  # "<scene>/<sequence>": variant and seed (simgen render); older rows lack it
+        group = (str(seq_rel) if seq_rel else f"{scene}/{variant}" if (scene is not None or variant is not None)
+                 else _stem_group(Path(rgb).stem))
         items.append(ImageItem(id=sample_id, source=str(src), frame_index=None, group=group, meta=meta))
     if not items:
         raise GapDataError(f"{manifest} lists no frames")
@@ -328,5 +339,150 @@ def load_rgb(item: ImageItem) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+# ------------------------------------------------------------------------------------------------ input rules
+
+#: ``--group-by`` modes for folders of images (a simgen dataset always groups by sequence, videos by frame blocks)
+GROUP_BY_MODES = ("auto", "subfolder", "pattern", "runs")
+#: Images smaller than this many pixels on a side are reported as bad (nothing to compare in them).
+MIN_IMAGE_SIDE = 16
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+
+
+def parse_group_by(spec: str | None) -> tuple[str, re.Pattern | None]:
+    """``auto`` | ``subfolder`` | ``pattern`` | ``pattern:REGEX`` | ``runs`` -> (mode, compiled regex or None).
+    Raises :class:`GapDataError` naming the allowed values."""
+    spec = (spec or "auto").strip()
+    mode, _, rx = spec.partition(":")
+    if mode not in GROUP_BY_MODES or (rx and mode != "pattern"):
+        raise GapDataError(f"--group-by must be one of {', '.join(GROUP_BY_MODES)} or pattern:REGEX; got '{spec}'")
+    if not rx:
+        return mode, None
+    try:
+        return mode, re.compile(rx)
+    except re.error as err:
+        raise GapDataError(f"--group-by pattern:{rx}: not a regular expression ({err})") from None
+
+
+def regroup(items: list[ImageItem], spec: str | None) -> list[ImageItem]:
+    """Re-assign the groups of image-file items from a folder (dataset rows and video frames keep theirs).
+
+    subfolder: the sub-folder relative to the input (files directly in it share the group ``"."``).
+    pattern: the file name without its trailing frame number (``cam2_000123.png`` -> ``cam2``); ``pattern:REGEX``:
+    the first capture group (else the whole match) of REGEX searched in the relative path.
+    runs: runs of consecutive frame numbers per name prefix (a gap in the numbering starts a new group), cut into
+    blocks of at most :data:`VIDEO_GROUP_FRAMES` frames like videos, so one long recording in a flat folder still
+    gives several groups. auto: sub-folder, else the ``pattern`` group (the default of :func:`discover`)."""
+    mode, rx = parse_group_by(spec)
+    if mode == "auto":
+        return items
+    files = [it for it in items if it.frame_index is None and "scene" not in it.meta]
+    if mode == "subfolder":
+        for it in files:
+            it.group = it.meta.get("folder") or "."
+    elif mode == "pattern":
+        for it in files:
+            if rx is None:
+                it.group = f"{it.meta.get('folder', '')}/{_stem_group(Path(it.id).stem)}"
+            else:
+                m = rx.search(it.id)
+                it.group = (m.group(1) if m.groups() else m.group(0)) if m else "(no match)"
+    else:  # runs
+        keyed = []
+        for it in files:
+            m = _NUMBERED.match(Path(it.id).stem)
+            prefix = f"{it.meta.get('folder', '')}/{m.group(1) if m else Path(it.id).stem}"
+            keyed.append((prefix, int(m.group(2)) if m else -1, it))
+        keyed.sort(key=lambda k: (k[0], k[1]))
+        run, start, last_prefix, last_num = 0, None, None, None
+        for prefix, num, it in keyed:
+            if prefix != last_prefix or num < 0 or last_num is None or num != last_num + 1 \
+                    or num - start >= VIDEO_GROUP_FRAMES:
+                run += 1
+                start = num
+            it.group = f"{prefix}~run{run:04d}"
+            last_prefix, last_num = prefix, num
+    return items
+
+
+def parse_max_bad(spec: str | int | None, total: int) -> int:
+    """``--max-bad``: a count (``3``) or a share of the images (``5%``) -> the most bad images tolerated."""
+    text = str(spec if spec is not None else "5%").strip()
+    try:
+        if text.endswith("%"):
+            share = float(text[:-1])
+            if not 0 <= share <= 100:
+                raise ValueError
+            return int(total * share / 100)
+        n = int(text)
+        if n < 0:
+            raise ValueError
+        return n
+    except ValueError:
+        raise GapDataError(f"--max-bad must be a count (e.g. 3) or a percentage (e.g. 5%); got '{text}'") from None
+
+
+def screen(items: list[ImageItem], role: str, max_bad: str | int | None = None, *, workers: int = 2,
+           min_side: int = MIN_IMAGE_SIDE) -> tuple[list[ImageItem], list[tuple[str, str]]]:
+    """Decode every image file once (video frames were checked when their video was opened) and set aside the
+    unreadable ones and those smaller than ``min_side`` pixels on a side. Returns (good items, [(source,
+    reason)]). Raises :class:`GapDataError` listing the first bad files when more than ``max_bad`` (a count or a
+    percentage, default 5%) are bad."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def check(it: ImageItem) -> str | None:
+        if it.frame_index is not None:
+            return None
+        try:
+            img = load_rgb(it)
+        except GapDataError as err:
+            return str(err).replace(f" {it.source}", "")
+        h, w = img.shape[:2]
+        if min(h, w) < min_side:
+            return f"{w}x{h} pixels is too small (at least {min_side} per side)"
+        return None
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        reasons = list(pool.map(check, items))
+    good = [it for it, r in zip(items, reasons) if r is None]
+    bad = [(it.source, r) for it, r in zip(items, reasons) if r is not None]
+    limit = parse_max_bad(max_bad, len(items))
+    if len(bad) > limit:
+        listed = "; ".join(f"{src}: {why}" for src, why in bad[:3]) + (" ..." if len(bad) > 3 else "")
+        raise GapDataError(f"{role} input: {len(bad)} of {len(items)} image(s) are unreadable or too small, more "
+                           f"than --max-bad allows ({limit}): {listed}")
+    return good, bad
+
+
+def slice_keys_present(items: list[ImageItem], sample: int = 2000) -> list[str]:
+    """The slice keys the items carry (top-level meta keys, their knob names, and ``tag`` when tags exist)."""
+    keys: set[str] = set()
+    for it in items[:sample]:
+        for k, v in it.meta.items():
+            if k in ("knobs",) and isinstance(v, dict):
+                keys.update(v)
+            elif k == "tags":
+                if v:
+                    keys.add("tag")
+            elif v is not None:
+                keys.add(k)
+    return sorted(keys)
+
+
+def input_overlap(a: str | Path, b: str | Path, a_items: list[ImageItem], b_items: list[ImageItem]) -> str | None:
+    """A warning when the two inputs are the same, one contains the other, or they share image files."""
+    pa, pb = Path(a).resolve(), Path(b).resolve()
+    if pa == pb:
+        return f"the synthetic and real inputs are the same ({pa}): the gap is meaningless"
+    if pa.is_relative_to(pb) or pb.is_relative_to(pa):
+        inner, outer = (pa, pb) if pa.is_relative_to(pb) else (pb, pa)
+        return f"{inner} lies inside {outer}: the two inputs overlap"
+    sa = {str(Path(it.source).resolve()) for it in a_items if it.frame_index is None}
+    shared = sum(1 for it in b_items if it.frame_index is None and str(Path(it.source).resolve()) in sa)
+    if shared:
+        return f"{shared} image file(s) are in both inputs"
+    return None
+
+
 __all__ = ["ImageItem", "GapDataError", "discover", "load_rgb", "video_info", "close_videos",
-           "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "VIDEO_GROUP_FRAMES"]
+           "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "VIDEO_GROUP_FRAMES", "GROUP_BY_MODES", "regroup", "screen",
+           "parse_group_by", "parse_max_bad", "slice_keys_present", "input_overlap"]

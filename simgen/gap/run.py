@@ -164,13 +164,38 @@ def _check_input(path: Path, role: str) -> None:
         raise GapInputError(f"{role} input {path} is an empty folder: expected images, videos or a simgen dataset")
 
 
-def _discover(path: Path, role: str, max_frames_per_video: int | None, video_stride: int) -> list[Any]:
+def _discover(path: Path, role: str, max_frames_per_video: int | None, video_stride: int,
+              bad: list | None = None) -> list[Any]:
     from simgen.gap.data import discover
 
-    items = discover(path, max_frames_per_video=max_frames_per_video, video_stride=video_stride)
+    items = discover(path, max_frames_per_video=max_frames_per_video, video_stride=video_stride, bad=bad)
     if not items:
         raise GapInputError(f"{role} input {path}: no readable image or video frame found")
     return list(items)
+
+
+def check_sizes(s_items: Sequence[Any], r_items: Sequence[Any], synth: Path, real: Path, k: int = 5,
+                max_images: int | None = None) -> None:
+    """The one minimum-size rule, stated with the numbers (:func:`simgen.gap.stats.compare` uses the same one):
+    the comparison size N = floor(min(synthetic, (real − largest real group) / 2) / 2) must be at least
+    max(k + 2, 4) = 7, i.e. at least 14 synthetic images and real images outside the largest real group at least
+    28. Raises :class:`GapInputError`."""
+    from simgen.gap.stats import default_n
+
+    r_groups = _group_codes(r_items)
+    largest = int(np.bincount(r_groups).max()) if len(r_groups) else 0
+    n = default_n(len(s_items), r_groups, len(r_items))
+    min_n = max(k + 2, 4)
+    if n >= min_n:
+        return
+    groups = len(np.unique(r_groups))
+    hint = (" All real images are in one group: give one sub-folder per recording, several videos, or "
+            "--group-by runs for a flat folder of numbered frames." if groups < 2 else "")
+    raise GapInputError(
+        f"too few images: synthetic {len(s_items)} ({synth}), real {len(r_items)} in {groups} group(s), the largest "
+        f"holding {largest} ({real}); N = min({len(s_items)}, ({len(r_items)} - {largest}) // 2) // 2 = {max(n, 0)}, "
+        f"need N >= {min_n}: at least {2 * min_n} synthetic and {4 * min_n} real images outside the largest real "
+        f"group{f' (--max-images {max_images} caps each side)' if max_images else ''}.{hint}")
 
 
 def _subsample(items: list[Any], max_images: int | None, rng: np.random.Generator) -> list[Any]:
@@ -559,6 +584,8 @@ def run_gap(
     batch_size: int = 32,
     progress: bool = True,
     write: bool = True,
+    group_by: str | None = None,
+    max_bad: str | int | None = None,
 ) -> GapReport:
     """Compare a synthetic set with a real one and (when ``write``) write ``out/report.json`` + ``report.html``.
 
@@ -568,6 +595,11 @@ def run_gap(
     ``reencode``: ``"jpeg:90"`` re-encodes both sets identically before feature extraction. ``cache_dir``: the
     feature cache (default ``out/.cache``). Raises :class:`GapInputError` for missing/empty/too small inputs and
     :class:`simgen.errors.SimgenError` subclasses for unknown backbones or unreadable checkpoints.
+
+    Input rules, all checked before any feature is extracted: ``group_by`` regroups folders of images
+    (:func:`simgen.gap.data.regroup`); unreadable or tiny images are skipped and listed, failing past ``max_bad``
+    (:func:`simgen.gap.data.screen`); one minimum-size rule (:func:`check_sizes`); unknown ``slice_by`` keys are
+    an error listing the keys present; identical or overlapping inputs give a warning (a note in the report).
     """
     from rich.console import Console
 
@@ -580,8 +612,8 @@ def run_gap(
     keys = slices_mod.parse_slice_keys(slice_by)
     reenc = parse_reencode(reencode)
     metric_keys = parse_metrics(metrics)
-    if max_images is not None and max_images < MIN_IMAGES:
-        raise GapInputError(f"--max-images {max_images}: need at least {MIN_IMAGES} images per side")
+    if max_images is not None and max_images < 1:
+        raise GapInputError(f"--max-images must be >= 1, got {max_images}")
     if out is not None and out.exists() and not out.is_dir():
         raise GapInputError(f"--out {out} exists and is not a folder")
     cache = Path(cache_dir) if cache_dir is not None else (out / ".cache" if out is not None else None)
@@ -598,20 +630,41 @@ def run_gap(
     for name in bb_names:
         if name.partition(":")[0] not in known:
             raise GapInputError(f"unknown backbone {name!r}; available: {', '.join(known)}")
+    from simgen.gap import data as gap_data
+
+    gap_data.parse_group_by(group_by)
+    gap_data.parse_max_bad(max_bad, 100)
+    s_bad: list = []
+    r_bad: list = []
     with timer("discover"), console.status("discovering images"):
-        s_all = _discover(synth, "synthetic", max_frames_per_video, video_stride)
-        r_all = _discover(real, "real", max_frames_per_video, video_stride)
+        s_all = gap_data.regroup(_discover(synth, "synthetic", max_frames_per_video, video_stride, s_bad), group_by)
+        r_all = gap_data.regroup(_discover(real, "real", max_frames_per_video, video_stride, r_bad), group_by)
+    overlap = gap_data.input_overlap(synth, real, s_all, r_all)
+    if overlap:
+        console.log(f"[yellow]warning[/]: {overlap}")
+        notes.append(f"warning: {overlap}")
+    if keys:
+        present = gap_data.slice_keys_present(s_all)
+        unknown = [k for k in keys if not any(slices_mod.lookup(it.meta, k) is not None for it in s_all)]
+        if unknown:
+            raise GapInputError(f"--slice-by {', '.join(unknown)}: no synthetic image carries "
+                                f"{'this key' if len(unknown) == 1 else 'these keys'}; keys present: "
+                                f"{', '.join(present) or '(none: the synthetic input has no manifest knobs)'}")
     s_items = _subsample(s_all, max_images, rng_sub)
     r_items = _subsample(r_all, max_images, rng_sub)
-    for role, items, path in (("synthetic", s_items, synth), ("real", r_items, real)):
-        if len(items) < MIN_IMAGES:
-            raise GapInputError(f"{role} input {path}: {len(items)} image(s) found, need at least {MIN_IMAGES}")
+    check_sizes(s_items, r_items, synth, real, max_images=max_images)  # before decoding anything
+    with timer("screen"), console.status("checking images"):
+        s_items, s_bad2 = gap_data.screen(s_items, f"synthetic ({synth})", max_bad)
+        r_items, r_bad2 = gap_data.screen(r_items, f"real ({real})", max_bad)
+    for role, bad in (("synthetic", s_bad + s_bad2), ("real", r_bad + r_bad2)):
+        for src, why in bad:
+            console.log(f"[yellow]skipped[/] {role} {src}: {why}")
+        if bad:
+            notes.append(f"skipped {len(bad)} unreadable or too small {role} file(s): "
+                         + "; ".join(f"{src} ({why})" for src, why in bad[:20]))
+    if s_bad2 or r_bad2:
+        check_sizes(s_items, r_items, synth, real, max_images=max_images)
     s_groups, r_groups = _group_codes(s_items), _group_codes(r_items)
-    if len(np.unique(r_groups)) < 2:
-        raise GapInputError(
-            f"real input {real}: all {len(r_items)} images are in one group, so no real-vs-real baseline can keep "
-            "neighbouring frames apart; give images in several sub-folders (one per recording) or several videos"
-        )
     console.log(f"synthetic: {len(s_items)} of {len(s_all)} images; real: {len(r_items)} of {len(r_all)} images")
 
     # 2. features ----------------------------------------------------------------------------------------

@@ -92,6 +92,7 @@ class DatasetWriter:
         except OSError as err:
             raise OutputError(f"cannot write to output folder {self.root}: {err.strerror or err}") from err
         self._sequences: dict[tuple[str, str], list[str]] = {}
+        self._folders: dict[tuple[str, str], str] = {}
         info = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
@@ -169,16 +170,21 @@ class DatasetWriter:
 
     # -- sequences ------------------------------------------------------------------------------------------
     def sequence_dir(self, scene: str, variant: int | str) -> Path:
-        return self.root / safe_component(scene, "scene") / variant_dir(variant)
+        folder = self._folders.get((scene, variant_dir(variant)), variant_dir(variant))
+        return self.root / safe_component(scene, "scene") / folder
 
-    def begin_sequence(self, scene: str, variant: int | str, cameras: Sequence[str], resolved: dict | None = None) -> Path:
-        """Create ``<scene>/<variant>/`` and write ``scene.resolved.json`` (the resolved scene, plain data).
+    def begin_sequence(self, scene: str, variant: int | str, cameras: Sequence[str], resolved: dict | None = None,
+                       *, name: str | None = None) -> Path:
+        """Create ``<scene>/<name>/`` and write ``scene.resolved.json`` (the resolved scene, plain data).
 
-        cameras: the sequence's camera names; with more than one, frames go to ``<scene>/<variant>/<camera>/``.
-        Returns the sequence folder.
+        name: the sequence folder (default: the zero-padded variant, ``0003``; ``simgen render`` names it after
+        variant, seed and sweep point, see :mod:`simgen.io.layout`). cameras: the sequence's camera names; with
+        more than one, frames go to ``<scene>/<name>/<camera>/``. Returns the sequence folder.
         """
         if not cameras:
             raise ValueError("a sequence needs at least one camera")
+        if name is not None:
+            self._folders[(scene, variant_dir(variant))] = safe_component(name, "sequence")
         d = self.sequence_dir(scene, variant)
         for c in cameras:
             safe_component(c, "camera")
@@ -214,6 +220,7 @@ class DatasetWriter:
         knobs: dict | None = None,
         meta_extra: dict | None = None,
         passes: Collection[str] | None = None,
+        row_extra: dict | None = None,
     ) -> dict:
         """Write every modality of one frame, then append its manifest row; returns the row.
 
@@ -221,7 +228,8 @@ class DatasetWriter:
         normal, reflection); a modality is kept when the part of its name before the first ``_`` is listed
         (``flow_fwd_occlusion`` belongs to ``flow``). ``meta`` is always written. None = everything.
 
-        rgb: (H, W, 3) uint8 sRGB. knobs: free-form values for slicing (weather, time of day, ...).
+        rgb: (H, W, 3) uint8 sRGB. knobs: free-form values for slicing (weather, time of day, ...). row_extra:
+        more row fields (``simgen render`` adds ``sequence``, ``source``, ``commit`` and ``sweep``).
         Modalities written: rgb, depth, semantic, instance, normal, meta; flow_fwd/flow_bwd when present (not on
         the last/first frame), their occlusion PNGs when computed, reflection (+ reflection_semantic/_instance)
         when present.
@@ -275,8 +283,9 @@ class DatasetWriter:
         except OSError as err:
             raise OutputError(f"cannot write frame {t} to {d}: {err.strerror or err}") from err
         camera_part = f"/{labels.camera}" if len(self._sequences[(scene, variant_dir(variant))]) > 1 else ""
+        seq_rel = self.sequence_dir(scene, variant).relative_to(self.root).as_posix()
         row = {
-            "sample_id": f"{scene}/{variant_dir(variant)}{camera_part}/{t:06d}",
+            "sample_id": f"{seq_rel}{camera_part}/{t:06d}",
             "scene": scene,
             "variant": variant,
             "camera": labels.camera,
@@ -288,6 +297,7 @@ class DatasetWriter:
             "tags": list(tags),
             "knobs": dict(knobs or {}),
             "files": files,
+            **(row_extra or {}),
         }
         self._append_row(row)
         return row
@@ -313,20 +323,30 @@ class DatasetReader:
         self.rows = list(self._read_rows())
 
     def _read_rows(self) -> Iterator[dict]:
-        path = self.root / MANIFEST
-        if not path.exists():
-            return
-        lines = path.read_bytes().split(b"\n")
-        for i, line in enumerate(lines):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
-                if i == len(lines) - 1:  # an append cut short by a crash
-                    warnings.warn(f"{path}: ignoring a truncated last line", stacklevel=2)
-                    continue
-                raise SimgenError(f"{path}:{i + 1}: not valid JSON") from None
+        from simgen.io.commit import ManifestError, read_manifest
+
+        m = read_manifest(self.root)
+        if m.bad:
+            raise ManifestError(m.problem())
+        if m.truncated:  # an append cut short by a crash
+            warnings.warn(f"{m.path}: ignoring a truncated last line", stacklevel=3)
+        yield from m.rows
+
+    def verify(self) -> list[str]:
+        """The integrity check (empty = sound): every row's files exist, every sequence folder has rows, no
+        unfinished commit (see :func:`simgen.io.commit.verify`; ``simgen repair`` fixes what it lists)."""
+        from simgen.io.commit import verify
+
+        return verify(self.root)
+
+    def sequences(self) -> dict[str, list[dict]]:
+        """Rows grouped by sequence folder (``<scene>/<sequence>``), in manifest order."""
+        from simgen.io.commit import sequence_of
+
+        out: dict[str, list[dict]] = {}
+        for row in self.rows:
+            out.setdefault(sequence_of(row) or "", []).append(row)
+        return out
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -43,7 +43,8 @@ def _sequences(root: Path) -> "OrderedDict[tuple[str, str], dict[str, Any]]":
             continue  # a torn last line; the dataset reader repairs it
         if not isinstance(row, dict) or "scene" not in row:
             continue
-        key = (str(row["scene"]), str(row.get("variant", "")))
+        seq_rel = row.get("sequence")  # "<scene>/<sequence>" (simgen render); older rows: scene and variant
+        key = (str(row["scene"]), str(seq_rel).split("/", 1)[-1] if seq_rel else str(row.get("variant", "")))
         seq = seqs.setdefault(key, {"rows": 0, "cameras": set(), "first": row})
         seq["rows"] += 1
         seq["cameras"].add(str(row.get("camera", "")))

@@ -2,11 +2,17 @@
 
 ```
 ROOT/dataset.json                        format + simgen (+ Blender) versions, class table, conventions
-ROOT/manifest.jsonl                      one JSON row per frame (written after the frame's files exist)
-ROOT/<scene>/<variant>/scene.resolved.json
-ROOT/<scene>/<variant>[/<camera>]/<frame:06d>.<modality>.<ext>
+ROOT/manifest.jsonl                      one JSON row per frame (rewritten atomically when a sequence is added)
+ROOT/<scene>/<sequence>/scene.resolved.json
+ROOT/<scene>/<sequence>/rows.jsonl       the sequence's own manifest rows (the manifest can be rebuilt from these)
+ROOT/<scene>/<sequence>[/<camera>]/<frame:06d>.<modality>.<ext>
 ```
-The ``<camera>`` level exists only for sequences with more than one camera.
+``<sequence>`` names what makes the sequence different: ``v<variant:04d>-s<seed>`` for a scene file,
+``<sweep file stem>-p<point:04d>-s<seed>`` for a sweep point (``simgen render``; a writer used directly names it
+``<variant:04d>`` unless told otherwise). Each row carries ``sequence`` (``<scene>/<sequence>``), ``source``
+(the absolute path of the scene or sweep file), ``commit`` and, for sweep points, ``sweep`` (path -> label). The
+``<camera>`` level exists only for sequences with more than one camera. Hidden entries (``.staging-*``,
+``.commit-*.json``) belong to a commit under way or interrupted (``simgen repair`` finishes it).
 """
 
 from __future__ import annotations

@@ -175,6 +175,7 @@ def compute_frame_labels(
     world: World,
     next_view: NeighbourView | None = None,
     prev_view: NeighbourView | None = None,
+    frame_count: int | None = None,
 ) -> FrameLabels:
     """Turn the renderer's raw passes for one frame/camera into labels.
 
@@ -182,7 +183,9 @@ def compute_frame_labels(
     world: the sequence's world (entities, poses, cameras, frame count, fps).
     next_view / prev_view: optional neighbour frames (t+1 / t−1) of the same camera; when given, the occlusion
     masks of the forward / backward flow are computed.
-    Forward flow is None on the last frame and backward flow None on the first frame.
+    frame_count: frames of the output sequence when only the first N of the world's frames are kept (``--frames
+    N``; default: all of ``world.frame_count``). Forward flow is None on the last frame of the sequence (frame
+    N−1: its neighbour is not in the dataset) and backward flow None on the first frame.
     Object records are made for every entity with ``instance_id > 0`` and ``label_visible`` (also when it is not
     in view: then ``visible_pixels`` is 0 and the 2D boxes are None). Raises :class:`LabelError` when the raw
     passes break the contract (fractional or unknown ids, mismatched shapes, unknown camera or frame).
@@ -228,12 +231,13 @@ def compute_frame_labels(
         labels.reflection_semantic, labels.reflection_instance = id_maps(raw.reflection_index, world.label_table())
 
     points = None
+    n_frames = world.frame_count if frame_count is None else min(int(frame_count), world.frame_count)
     if distorted:  # custom camera: no usable Vector pass; each pixel's surface point, exactly, in float64
         rng = planar_depth(raw.depth).astype(np.float64)
         pc = lens.pixel_rays() * np.where(surface, rng, np.nan)[..., None]
         points = pc @ pose[:3, :3].T + pose[:3, 3]
     for direction, other, view in (("fwd", t + 1, next_view), ("bwd", t - 1, prev_view)):
-        if not 0 <= other < world.frame_count:
+        if not 0 <= other < n_frames:
             continue
         if distorted:
             moved = _points_at_exact(world, keys, points, t, other)

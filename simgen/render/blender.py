@@ -41,6 +41,7 @@ in :mod:`~simgen.render.environment`, reflection-label materials in :mod:`~simge
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import time
@@ -112,6 +113,19 @@ def _render_layer(scene, layer_name: str, exr: Path | None, png: Path | None = N
         fmt.color_depth = "32"
         fmt.exr_codec = codec
         img.save_render(str(exr), scene=scene)
+
+
+@contextlib.contextmanager
+def _removed_on_stop(path: str) -> Iterator[None]:
+    """While rendering, a SIGINT/SIGTERM under the ``simgen`` command ends the process at once (see
+    :mod:`simgen.interrupt`, even inside a Cycles render); this registers the temporary folder for removal then."""
+    from simgen import interrupt
+
+    unregister = interrupt.remove_tree_on_stop(path)
+    try:
+        yield
+    finally:
+        unregister()
 
 
 def _use_camera(scene, cam_obj, lens, settings: RenderSettings) -> None:
@@ -193,7 +207,7 @@ def render_world(
              built.device.message)
     reflection = "reflection" in settings.passes
     sensors = make_sensors(world, settings)
-    with tempfile.TemporaryDirectory(prefix="simgen-render-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="simgen-render-") as tmp, _removed_on_stop(tmp):
         tmpdir = Path(tmp)
         refl_seconds: dict[tuple[int, int], float] = {}
         # (glass mode, what is emitted) of every reflection render a frame needs

@@ -21,7 +21,8 @@ from simgen.spec import models as S
 from simgen.spec.errors import Issue, SpecError, did_you_mean, format_path
 from simgen.spec.loader import scene_checks
 from simgen.spec.validate import validate
-from simgen.spec.yamlio import Located, Node, load_with_extends, merge
+from simgen.spec.yamlio import ROOT_MARKER, Located, Node, allowed_include_roots, load_with_extends, merge, \
+    scene_root
 
 #: Upper limit on variants from one sweep.
 MAX_VARIANTS = 100_000
@@ -122,6 +123,12 @@ def expand_sweep(spec_or_sweep_file: str | Path) -> list[Variant]:
         sweep, sweep_loc = sf.sweep, located
         scene_node_loc = node.value["scene"]
         target = (path.parent / sf.scene)
+        root = scene_root(path)
+        if not any(target.resolve().is_relative_to(r) for r in (root, *allowed_include_roots())):
+            raise SpecError([Issue(scene_node_loc.file, scene_node_loc.line, scene_node_loc.column, "scene",
+                                   f"scene file '{sf.scene}' leaves the scene folder {root}",
+                                   f"the scene must be under the sweep file's folder (or of a folder above it holding "
+                                   f"a {ROOT_MARKER} file); pass --include-root FOLDER to allow another folder")])
         if not target.is_file():
             raise SpecError([Issue(scene_node_loc.file, scene_node_loc.line, scene_node_loc.column, "scene",
                                    f"scene file '{sf.scene}' not found (looked for {target.resolve()})",

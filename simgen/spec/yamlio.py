@@ -11,8 +11,13 @@ everything else (lists included) is replaced by the extending file's value.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
+import os
 import re
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,18 +211,75 @@ class _TooBig(Exception):
 
 def read_yaml(path: str | Path, display: str | None = None) -> Node:
     """Read one YAML file into a located :class:`Node` tree (mapping at the top). Raises :class:`SpecError`."""
-    p = Path(path)
     name = display or str(path)
+    raw = read_capped(path, MAX_FILE_BYTES, name)
+    return parse_yaml(raw, name)
+
+
+def _kind_of(mode: int) -> str:
+    for test, word in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return word
+    return "not a regular file"
+
+
+def read_capped(path: str | Path, limit: int, name: str | None = None, *, head: bool = False) -> bytes:
+    """Read at most ``limit`` bytes of a regular file. Raises :class:`SpecError` (naming ``name``) when the file is
+    missing, unreadable, not a regular file (FIFO, device, socket, folder: refused without reading, and without
+    blocking on a FIFO), or larger than ``limit`` (checked on the size before reading, and again while reading).
+
+    head=True: return the first ``limit`` bytes of a larger file instead of refusing it."""
+    name = name or str(path)
     try:
-        if p.is_dir():
-            raise SpecError([Issue(name, 1, 1, "", "is a directory, not a YAML file")])
-        with p.open("rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise SpecError([Issue(name, 1, 1, "", "file not found")]) from None
+    except IsADirectoryError:
+        raise SpecError([Issue(name, 1, 1, "", "is a directory, not a YAML file")]) from None
     except OSError as exc:
         raise SpecError([Issue(name, 1, 1, "", f"cannot read file: {exc.strerror or exc}")]) from None
-    return parse_yaml(raw, name)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            what = _kind_of(st.st_mode)
+            raise SpecError([Issue(name, 1, 1, "", f"is {what}, not a YAML file", "give a regular file")])
+        if st.st_size > limit and not head:
+            raise SpecError([Issue(name, 1, 1, "", f"file is larger than {limit // 1_000_000} MB "
+                                                   f"({st.st_size} bytes)", "scene files are small YAML documents")])
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise SpecError([Issue(name, 1, 1, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
+    return raw[:limit] if head else raw
+
+
+#: Folders (besides the top file's own folder) that ``extends:`` may reach; set with :func:`include_roots`.
+_INCLUDE_ROOTS: contextvars.ContextVar[tuple[Path, ...]] = contextvars.ContextVar("simgen_include_roots", default=())
+
+
+def allowed_include_roots() -> tuple[Path, ...]:
+    """The folders allowed by the enclosing :func:`include_roots` block (resolved)."""
+    return _INCLUDE_ROOTS.get()
+
+
+@contextlib.contextmanager
+def include_roots(*roots: str | Path) -> Iterator[None]:
+    """Allow ``extends:`` to reach files under ``roots`` too (the CLI's ``--include-root``) within the block."""
+    token = _INCLUDE_ROOTS.set(tuple(Path(r).resolve() for r in roots))
+    try:
+        yield
+    finally:
+        _INCLUDE_ROOTS.reset(token)
 
 
 def parse_yaml(raw: bytes | str, name: str) -> Node:
@@ -271,7 +333,7 @@ def parse_yaml(raw: bytes | str, name: str) -> Node:
     except RecursionError:
         raise SpecError([Issue(name, 1, 1, "", "document nests too deeply")]) from None
     if not isinstance(root.value, dict):
-        kind = "a list" if isinstance(root.value, list) else f"the value {str(root.value)[:40]!r}"
+        kind = "a list" if isinstance(root.value, list) else "a single value"  # never echo the content
         b.issues.append(Issue(name, root.line, root.column, "", f"the document must be a mapping, got {kind}",
                               "start with keys such as 'scene:'"))
         raise SpecError(b.issues)
@@ -291,9 +353,30 @@ def merge(base: Node, over: Node) -> Node:
     return over
 
 
-def load_with_extends(path: str | Path, *, _stack: tuple[Path, ...] = (), display: str | None = None) -> Node:
-    """Read ``path`` and resolve its ``extends:`` chain (cycles and missing files are :class:`SpecError`)."""
+#: An (empty) file that makes its folder the ``extends:`` root of every scene file below it.
+ROOT_MARKER = ".simgen-root"
+
+
+def scene_root(path: str | Path) -> Path:
+    """The folder ``extends:`` chains starting at ``path`` must stay in (see :func:`load_with_extends`)."""
+    here = Path(path).resolve().parent
+    for folder in (here, *here.parents):
+        if (folder / ROOT_MARKER).is_file():
+            return folder
+    return here
+
+
+def load_with_extends(path: str | Path, *, _stack: tuple[Path, ...] = (), display: str | None = None,
+                      _root: Path | None = None) -> Node:
+    """Read ``path`` and resolve its ``extends:`` chain (cycles and missing files are :class:`SpecError`).
+
+    Every extended file must lie under the root — the nearest folder above ``path`` (the file that starts the
+    chain) holding a :data:`ROOT_MARKER` file (the project's ``scenes/`` has one, so ``scenes/cameras/x.yaml`` may
+    extend ``../base/street.yaml``), else the folder of ``path`` itself — or under a folder allowed with
+    :func:`include_roots`; symlinks are resolved first. A file outside is refused before it is opened, so no error
+    message ever shows a foreign file's content."""
     p = Path(path)
+    root = _root or scene_root(p)
     node = read_yaml(p, display)
     ext = node.value.get("extends")
     if ext is None:
@@ -314,12 +397,17 @@ def load_with_extends(path: str | Path, *, _stack: tuple[Path, ...] = (), displa
         raise at(f"extends cycle: {cyc}", "a file may not extend itself, directly or through others")
     if len(chain) > MAX_EXTENDS_DEPTH:
         raise at(f"extends chain deeper than {MAX_EXTENDS_DEPTH} files")
+    allowed = (root, *_INCLUDE_ROOTS.get())
+    if not any(target.is_relative_to(a) for a in allowed):
+        raise at(f"extends '{ext.value}' leaves the scene folder {root}",
+                 "extended files must be under the folder of the file you load (or of a folder above it holding "
+                 f"a {ROOT_MARKER} file); pass --include-root FOLDER to allow another folder")
     if not target.is_file():
         raise at(f"extended file '{ext.value}' not found (looked for {target})",
                  "the path is relative to the file that extends it")
     base_display = str(Path(display or str(p)).parent / ext.value) if display else str(target)
     try:
-        base = load_with_extends(target, _stack=chain, display=base_display)
+        base = load_with_extends(target, _stack=chain, display=base_display, _root=root)
     except SpecError as err:
         # keep the base file's own problems, and say where it was pulled in
         raise SpecError([*err.issues, Issue(name, ext.line, ext.column, "extends",

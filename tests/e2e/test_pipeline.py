@@ -46,7 +46,8 @@ def test_interrupted_render_leaves_dataset_unchanged_then_rerender_replaces(tmp_
     for r in rows:
         for rel in r["files"].values():
             assert (out / rel).is_file()
-    assert (out / rows[0]["scene"] / "0000" / "preview.png").is_file()
+    assert (out / rows[0]["scene"] / "v0000-s0" / "preview.png").is_file()
+    assert {r["sequence"] for r in rows} == {"quickstart/v0000-s0"}
 
 
 def test_a_sweep_point_renders_with_its_seed_and_labels(tmp_path, bpy_module):
@@ -64,10 +65,11 @@ def test_a_sweep_point_renders_with_its_seed_and_labels(tmp_path, bpy_module):
     assert row["knobs"]["night"] is True and row["knobs"]["fog_density"] == 0.0
     # the scene file says "day, clear"; the sweep made it night: the tags follow what was rendered
     assert "night" in row["tags"] and "day" not in row["tags"] and "city" in row["tags"]
-    resolved = json.loads((out / "city_street_noon" / "0005" / "scene.resolved.json").read_text())
+    resolved = json.loads((out / "city_street_noon" / "weather_time-p0005-s1" / "scene.resolved.json").read_text())
     assert resolved["sweep"] == {"weather": "clear", "lighting.time_of_day": "22:30"}
     index = (out / "index.html").read_text()
-    assert "city_street_noon / 5" in index and 'src="city_street_noon/0005/preview.png"' in index
+    assert "city_street_noon / weather_time-p0005-s1" in index
+    assert 'src="city_street_noon/weather_time-p0005-s1/preview.png"' in index
     # a point the sweep does not have is a clean error, and nothing is written for it
     code = main(["render", str(sweep), "--out", str(out), "--config", str(REPO / "render_configs" / "test.yaml"),
                  "--variant", "18", "--frames", "1", "--no-progress"])
