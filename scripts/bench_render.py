@@ -70,14 +70,17 @@ def street(n_objects: int, frames: int, seed: int = 0) -> World:
 def walkers(n: int, frames: int) -> World:
     """``n`` people walking side by side (legs and arms swing: one shape key per frame each)."""
     from simgen.world.assets import gait_phases, make_asset, person_pose_frames
+    from simgen.world.people import entity_frames
 
     ents = []
     for i in range(n):
-        mesh, mats = make_asset("pedestrian", None, 1.0, stream(0, "bench", 0, f"walker/{i}"))
+        mesh, mats = make_asset("pedestrian", None, 1.0, stream(0, "bench", 0, f"walker/{i}"), "walking")
         poses = np.stack([pose_from_xyz_yaw(0.14 * t, 1.0 * i, 0.0, 0.0) for t in range(frames)])
-        ents.append(Entity(f"walker_{i}", "pedestrian", mesh, mats, poses, instance_id=i + 1,
-                           vertex_frames=person_pose_frames(mesh, gait_phases(poses, 10.0, 1.75, "walking"),
-                                                            "walking")))
+        if mesh.rig is not None:  # a body from the bank
+            vf = entity_frames(mesh, poses, np.arange(frames) / 10.0, "walking")
+        else:  # the block figure
+            vf = person_pose_frames(mesh, gait_phases(poses, 10.0, 1.75, "walking"), "walking")
+        ents.append(Entity(f"walker_{i}", "pedestrian", mesh, mats, poses, instance_id=i + 1, vertex_frames=vf))
     cam = np.stack([look_at((-6.0, -6.0, 1.6), (0.0, 0.0, 1.0))] * frames)
     return World("walkers", frames, 10.0, ents, [Camera("front", math.radians(80), cam)])
 

@@ -23,7 +23,6 @@ Groups matter: the real-vs-real baseline and every cross-validated test split by
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections import OrderedDict

@@ -36,7 +36,6 @@ Splits (``split=``) keep all frames of a sequence and all cameras of a rig on on
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
 from collections.abc import Sequence

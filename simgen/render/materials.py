@@ -80,6 +80,13 @@ def principled_material(name: str, mat: Material, weather: Weather, wet_surface:
     bsdf.inputs["Coat Roughness"].default_value = float(mat.coat_roughness)
     bsdf.inputs["Emission Color"].default_value = (*mat.emission_color, 1.0)
     bsdf.inputs["Emission Strength"].default_value = float(mat.emission_strength)
+    if mat.subsurface > 0:  # skin: millimetres of scattering, deepest in red
+        bsdf.inputs["Subsurface Weight"].default_value = float(mat.subsurface)
+        bsdf.inputs["Subsurface Radius"].default_value = (1.0, 0.35, 0.2)
+        bsdf.inputs["Subsurface Scale"].default_value = 0.004
+    if mat.sheen > 0:
+        bsdf.inputs["Sheen Weight"].default_value = float(mat.sheen)
+        bsdf.inputs["Sheen Roughness"].default_value = 0.5
     if mat.image:
         tex = n.add("ShaderNodeTexImage")
         tex.image = load_image(mat.image)

@@ -32,6 +32,11 @@ class Nodes:
         return node.outputs[0]
 
 
+#: kinds laid out in the mesh's UV coordinates (they follow a deforming surface, as cloth and skin do); the
+#: others use the coordinates the material asks for
+UV_KINDS = ("fabric", "denim", "skin")
+
+
 def texture_vector(n: Nodes, coords: str = "object", scale: float = 1.0, seed: float = 0.0):
     """The texture-space vector: object coordinates or the mesh's ``uv`` map, scaled and offset by ``seed``."""
     if coords == "uv":
@@ -68,7 +73,12 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
     """A float socket around 1.0 that modulates the base colour with trackable procedural detail.
 
     Sizes are in metres of the texture space (object coordinates or the ``uv`` map in metres) at scale 1.
-    ``wear`` (0..1): asphalt gets patches, cracks, tyre tracks and stains; paint gets patchy and faded."""
+    ``wear`` (0..1): asphalt gets patches, cracks, tyre tracks and stains; paint gets patchy and faded.
+    ``fabric`` (a fine weave with soft fading), ``denim`` (a diagonal twill with worn patches) and ``skin`` (faint
+    mottling) always use the mesh's UVs, scaled by ``scale`` per UV unit (people: one UV unit spans about a body
+    height); meshes without UVs get a flat factor there."""
+    if kind in UV_KINDS:
+        coords = "uv"  # cloth and skin follow the (deforming) surface
     vec = texture_vector(n, coords, scale, seed)
 
     def noise(s: float, detail: float, rough: float = 0.6, v=None):
@@ -186,6 +196,34 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
         return n.math("MULTIPLY", grain, keep)
     if kind == "sign":
         return _lerp(n, noise(8.0, 4.0), 0.9, 1.05)
+    if kind in UV_KINDS:
+        def wave(s_: float, direction: str, distortion: float = 2.0):
+            node = n.add("ShaderNodeTexWave", Scale=s_, Distortion=distortion, Detail=2.0)
+            node.wave_type = "BANDS"
+            node.bands_direction = direction
+            n.link(vec, node.inputs["Vector"])
+            return node.outputs["Fac"]
+
+        # soft patches (light and wear over the garment, mottled skin): sizes in UV units, whatever ``scale`` is
+        patch = n.math("MULTIPLY_ADD", noise((10.0 if kind != "skin" else 25.0) / scale, 3.0, 0.5),
+                       0.3 if kind != "skin" else 0.15)
+        patch.node.inputs[2].default_value = 0.85 if kind != "skin" else 0.93
+        if kind == "skin":
+            grain = n.math("MULTIPLY_ADD", fine, 0.1)
+            grain.node.inputs[2].default_value = 0.95
+            return n.math("MULTIPLY", patch, grain)
+        if kind == "denim":
+            twill = n.math("MULTIPLY_ADD", wave(1.0, "DIAGONAL", 0.5), 0.3)
+            twill.node.inputs[2].default_value = 0.8
+            worn = n.math("MULTIPLY_ADD", noise(4.0 / scale, 4.0, 0.6), 0.5)  # lighter, worn patches
+            worn.node.inputs[2].default_value = 0.8
+            return n.math("MULTIPLY", n.math("MULTIPLY", twill, worn), patch)
+        weave = n.math("MULTIPLY", wave(1.0, "X", 0.2), wave(1.0, "Y", 0.2))
+        w = n.math("MULTIPLY_ADD", weave, 0.25)
+        w.node.inputs[2].default_value = 0.85
+        grain = n.math("MULTIPLY_ADD", fine, 0.2)
+        grain.node.inputs[2].default_value = 0.9
+        return n.math("MULTIPLY", n.math("MULTIPLY", w, grain), patch)
     raise ValueError(f"unknown texture {kind!r}")
 
 

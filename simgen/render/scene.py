@@ -207,7 +207,7 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
         wet = ent.class_name in WET_CLASSES
         bmats = []
         for m in ent.materials:
-            ck = (id(m), wet)
+            ck = (repr(m), wet)  # equal materials share one Blender material (a crowd's clothes)
             if ck not in cache:
                 cache[ck] = principled_material(m.name, m, world.weather, wet)
             bmats.append(cache[ck])

@@ -46,7 +46,7 @@ SideOne = Literal["left", "right"]
 Region = Literal["lane", "oncoming_lane", "parking", "sidewalk", "crosswalk", "roadside", "shop_window"]
 Heading = Literal["along_traffic", "against_traffic", "along_road", "towards_road", "away_from_road",
                   "facing_camera", "random"]
-Animation = Literal["none", "standing", "idle", "walking", "running", "cycling"]
+Animation = Literal["none", "standing", "idle", "waiting", "walking", "running", "carrying", "stroller", "cycling"]
 Texture = Literal["none", "checker", "noise", "asphalt", "brick", "plaster", "concrete", "curtain_wall", "paving"]
 SkyModel = Literal["multiple_scattering", "single_scattering", "preetham", "hosek_wilkie", "uniform"]
 Ground = Literal["grass", "dirt", "concrete", "asphalt", "gravel"]
@@ -260,7 +260,9 @@ class ObjectGroup(SpecModel):
     texture: Cat(Texture, "TextureChoice") = Field("none", description="Procedural surface texture.")
     scale: Num(gt=0.1, le=5) = Field(1.0, description="Size factor; sampled per instance.")
     animation: Cat(Animation, "AnimationChoice") = Field(
-        "none", description="Body pose / animation (people and cyclists): standing, idle, walking, running, cycling.")
+        "none", description="Body pose / animation (people and cyclists): standing (still), idle (sways), waiting "
+                            "(at a crossing, looks left and right), walking, running, carrying (walks with a bag), "
+                            "stroller (pushes a pram), cycling.")
     motion: Motion = Field(default_factory=Motion, description="Motion over the sequence.")
     # -- assets (see assets/catalog.yaml and docs/assets.md)
     asset: AssetRef | None = Field(

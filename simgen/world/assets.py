@@ -584,6 +584,8 @@ REGISTRY: dict[str, Builder] = {
 VEHICLES = ("car", "van", "truck", "bus", "motorcycle")
 #: people (walk at pedestrian speed; rigid unless animated)
 PEOPLE = ("pedestrian", "child")
+#: classes built from the body bank when it is installed
+PERSON_CLASSES = ("pedestrian", "child", "cyclist")
 
 
 def _scale_vector(scale) -> np.ndarray:
@@ -593,15 +595,44 @@ def _scale_vector(scale) -> np.ndarray:
     return s
 
 
-def make_asset(class_name: str, colour: str | RGB | None, scale, rng: np.random.Generator
-               ) -> tuple[Mesh, list[Material]]:
+def _person_from_bank(class_name: str, colour: str | RGB | None, scale: np.ndarray, rng: np.random.Generator,
+                      animation: str | None) -> tuple[Mesh, list[Material]] | None:
+    """A person from the baked body bank (:mod:`simgen.world.people`), or None when there is no bank (one warning
+    line names the setup step; the caller then builds a block figure)."""
+    from simgen.world import people
+
+    bank = people.load_bank()
+    if bank is None:
+        return None
+    top = None if colour is None else resolve_colour(colour, class_name, rng)
+    behaviour = "cycling" if class_name == "cyclist" else (animation or "none")
+    p = people.make_person(bank, rng, child=class_name == "child", top_colour=top, behaviour=behaviour)
+    # the rest shape: mid-stride for people that move (so footprints cover the stride), else standing
+    v = people.animate(p, people.effective_behaviour(p, behaviour), np.array([0.0, 0.01]), np.array([0.0, 1 / 30]))[0]
+    faces, face_mat = people.person_faces(p)
+    z0 = float(v[:, 2].min())
+    p.scale = scale
+    p.z_shift = z0
+    mesh = Mesh((v - [0.0, 0.0, z0]) * scale, faces, face_mat, uv=people.person_uv(p), smooth=True, rig=p)
+    return mesh, p.materials
+
+
+def make_asset(class_name: str, colour: str | RGB | None, scale, rng: np.random.Generator,
+               animation: str | None = None) -> tuple[Mesh, list[Material]]:
     """Build one object of ``class_name``.
 
-    colour: a name of :data:`COLOURS`, an (r, g, b) triple in [0, 1] (linear), or None (drawn from a palette).
-    scale: a positive float or (sx, sy, sz), applied in the object frame (the ground contact stays at z = 0).
-    Returns a :class:`Mesh` (vertices (V, 3) float64 metres in the object frame) and its materials.
-    Raises :class:`AssetError` for a class without an asset.
+    colour: a name of :data:`COLOURS`, an (r, g, b) triple in [0, 1] (linear), or None (drawn from a palette;
+    people: the top's colour). scale: a positive float or (sx, sy, sz), applied in the object frame (the ground
+    contact stays at z = 0). animation: the behaviour of a person (a value of the scene's ``animation``): people
+    from the body bank carry a bag or push a stroller when asked, and are shaped mid-stride when they move.
+    Returns a :class:`Mesh` (vertices (V, 3) float64 metres in the object frame) and its materials. People
+    (pedestrian, child, cyclist) come from the baked body bank with a rig (``Mesh.rig``) when it is installed,
+    else they are block figures. Raises :class:`AssetError` for a class without an asset.
     """
+    if class_name in PERSON_CLASSES:
+        got = _person_from_bank(class_name, colour, _scale_vector(scale), rng, animation)
+        if got is not None:
+            return got
     if class_name not in REGISTRY:
         table = class_table()
         known = ", ".join(sorted(REGISTRY))

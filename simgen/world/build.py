@@ -25,6 +25,7 @@ from simgen.classes import class_table
 from simgen.errors import SimgenError
 from simgen.rng import stream
 from simgen.world import weather as wx
+from simgen.world import people
 from simgen.world.assets import GAITS, VEHICLES, LightMount, gait_phases, light_mounts, make_asset, \
     person_pose_frames
 from simgen.world.catalog import catalog_for
@@ -311,17 +312,19 @@ class _Build:
 
     # objects ----------------------------------------------------------------------------------------------
     def make(self, class_name: str, colour, scale, rng_name: str, *, asset: str | None = None,
-             tag: str | None = None, texture: str = "none", where: str = "", max_across: float | None = None
-             ) -> Made:
-        """One object's mesh and materials (a catalog asset or the procedural stand-in)."""
+             tag: str | None = None, texture: str = "none", where: str = "", max_across: float | None = None,
+             animation: str | None = None) -> Made:
+        """One object's mesh and materials (a catalog asset or the procedural stand-in; people from the body
+        bank, shaped for their ``animation``)."""
         made = self.picker.make(class_name, None if colour is None else (colour if isinstance(colour, str)
                                                                          else tuple(colour)),
-                                scale, self.rng(rng_name), asset=asset, tag=tag, where=where, max_across=max_across)
+                                scale, self.rng(rng_name), asset=asset, tag=tag, where=where, max_across=max_across,
+                                animation=animation)
         if made.mesh is None:  # too large to fit even shrunk: the largest size that fits is used
             made = self.picker.make(class_name, None if colour is None else (colour if isinstance(colour, str)
                                                                              else tuple(colour)),
                                     scale, self.rng(rng_name), asset=asset, tag=tag, where=where,
-                                    max_across=max_across, min_fit=0.0)
+                                    max_across=max_across, min_fit=0.0, animation=animation)
         return _textured(made, class_name, texture)
 
     def _crown_room(self, class_name: str, region: str | None) -> float | None:
@@ -339,7 +342,8 @@ class _Build:
                 made = self.make(g.class_name, inst.colour_rgb, inst.scale, f"asset/{g.name}/{inst.index}",
                                  asset=getattr(inst, "asset", None), tag=getattr(g, "asset_tag", None),
                                  texture=inst.texture, where=f"objects.{g.name}",
-                                 max_across=self._crown_room(g.class_name, g.placement.region))
+                                 max_across=self._crown_room(g.class_name, g.placement.region),
+                                 animation=inst.animation)
                 mesh, mats = made.mesh, made.materials
                 lo, hi, blo, bhi = _bounds(mesh)
                 wps = np.array([[p.x, p.y, p.z] for p in g.motion.waypoints]) if g.motion.waypoints else None
@@ -385,6 +389,8 @@ class _Build:
                     attrs["colour_rgb"] = list(inst.colour_rgb)
                 if made.asset_id is not None:
                     attrs["asset"] = made.asset_id
+                if mesh.rig is not None:
+                    attrs["person"] = mesh.rig.record()
                 self.groups.append(_Obj(f"{g.name}_{inst.index}", g.class_name, mesh, mats, item.poses, attrs,
                                         mounts=tuple(light_mounts(g.class_name, inst.scale, mesh, made.lamps))))
 
@@ -392,11 +398,20 @@ class _Build:
         """Per-frame vertices of a walking / running person (legs and arms swing with the distance covered), or
         None for everything that keeps its shape."""
         gait = o.attributes.get("animation")
+        if o.mesh.rig is not None:
+            return self.person_frames(o)
+        gait = {"carrying": "walking", "stroller": "walking"}.get(gait, gait)  # block figures have no props
         if gait not in GAITS or o.mesh.vertex_group is None or self.T < 2:
             return None
         phase0 = float(self.rng(f"gait/{o.name}").uniform(0.0, 2 * math.pi))
         height = float(o.mesh.vertices[:, 2].max())
         return person_pose_frames(o.mesh, gait_phases(o.poses, float(self.r.fps), height, gait, phase0), gait)
+
+    def person_frames(self, o: _Obj) -> np.ndarray | None:
+        """Per-frame vertices of a person from the body bank (:func:`simgen.world.people.animate`): gaits advance
+        with the ground covered; standing people and people who do not move keep their shape (None)."""
+        phase0 = float(self.rng(f"gait/{o.name}").uniform(0.0, 1.0))
+        return people.entity_frames(o.mesh, o.poses, self.times, o.attributes.get("animation"), phase0)
 
     # street lights ----------------------------------------------------------------------------------------
     def street_lights(self) -> None:
@@ -561,6 +576,8 @@ class _Build:
         next_id = 1
         for o in self.groups + self.edge + self.lamps:
             thing = table.by_name(o.class_name).thing
+            if o.mesh.rig is not None and "person" not in o.attributes:  # the sampled body and look
+                o.attributes["person"] = o.mesh.rig.record()
             ent = Entity(o.name, o.class_name, o.mesh, o.materials, o.poses, next_id if thing else 0,
                          deforming=o.deforming, attributes=o.attributes, vertex_frames=self.gait(o))
             if thing:

@@ -265,7 +265,7 @@ class Layout:
     @property
     def half_width(self) -> float:
         """Half width of the main roadway (curb face to curb face), metres."""
-        return _half_width(self.params)
+        return self.params.half_width
 
     def lane_center_y(self, lane_index: int = 0, direction: int = +1) -> float:
         """y of a main-road lane's centre line; lane 0 is next to the centre line; direction +1 = along +x."""

@@ -36,8 +36,9 @@ class Material:
     emission_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
     emission_strength: float = 0.0
     #: procedural texture that modulates base_color, so surfaces carry trackable detail (optical flow checks)
+    #: ("fabric", "denim", "skin": laid out in the mesh's UVs, so they follow a deforming surface)
     texture: Literal["none", "checker", "noise", "asphalt", "brick", "plaster", "concrete", "curtain_wall",
-                     "paving", "kerb", "paint", "sign"] = "none"
+                     "paving", "kerb", "paint", "sign", "fabric", "denim", "skin"] = "none"
     texture_scale: float = 1.0
     #: where the texture is sampled: "object" = object coordinates (metres); "uv" = the mesh's ``uv`` (buildings:
     #: metres along the wall and up)
@@ -51,6 +52,10 @@ class Material:
     #: weight of a smooth clear coat over the base layer (car paint: sharp reflections over a rougher base)
     coat: float = 0.0
     coat_roughness: float = 0.03
+    #: weight of subsurface scattering (skin: light bleeds a few millimetres under the surface, reddish)
+    subsurface: float = 0.0
+    #: weight of a soft sheen at grazing angles (cloth)
+    sheen: float = 0.0
     #: image texture (path) sampled with the mesh's ``uv``; its colour multiplies ``base_color`` (linear RGB)
     image: str | None = None
     #: the image's alpha is a cut-out mask (leaves, fences): texels with alpha < 0.5 are not there, in the beauty
@@ -76,6 +81,9 @@ class Mesh:
     #: smooth shading (normals interpolated across faces: organic and curved meshes); the normal label is then
     #: the interpolated shading normal. False = flat: the shading normal is the face normal.
     smooth: bool = False
+    #: optional skinning rig the world stage poses per frame (people from the body bank:
+    #: :class:`simgen.world.people.Person`); renderers ignore it
+    rig: object | None = None
 
     def __post_init__(self) -> None:
         self.vertices = np.asarray(self.vertices, np.float64).reshape(-1, 3)

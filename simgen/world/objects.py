@@ -81,21 +81,22 @@ class AssetPicker:
     # making -------------------------------------------------------------------------------------------------
     def make(self, class_name: str, colour, scale, rng: np.random.Generator, *, asset: str | None = None,
              tag: str | None = None, where: str = "", max_across: float | None = None,
-             min_fit: float = 0.6) -> Made:
+             min_fit: float = 0.6, animation: str | None = None) -> Made:
         """Mesh and materials of one object. colour: a colour name, (r, g, b) in [0, 1] or None (the asset's
         palette, else the class's). scale: a float or (sx, sy, sz) factor on the catalog size. max_across: a
         catalog mesh wider (x or y) than this many metres is scaled down uniformly to fit (tree crowns over a
         sidewalk) in 5 % steps; :attr:`Made.mesh` is None when it would have to shrink below ``min_fit``.
 
         Instances of one asset at one size share one :class:`Mesh` (the renderer then builds it once); the
-        catalog's ``height_jitter`` is drawn in steps of 2.5 % for that reason."""
+        catalog's ``height_jitter`` is drawn in steps of 2.5 % for that reason. animation: a person's behaviour
+        (procedural people from the body bank carry a bag, push a stroller, are shaped mid-stride)."""
         cands = self.candidates(class_name, asset, tag, where)
         if not cands or cands[0].generator is not None and len(cands) == 1:
-            mesh, mats = make_asset(class_name, colour, scale, rng)
+            mesh, mats = make_asset(class_name, colour, scale, rng, animation)
             return Made(mesh, mats, cands[0].id if cands else None)
         entry = cands[int(rng.integers(len(cands)))] if len(cands) > 1 else cands[0]
         if entry.generator is not None:
-            mesh, mats = make_asset(class_name, colour, scale, rng)
+            mesh, mats = make_asset(class_name, colour, scale, rng, animation)
             return Made(mesh, mats, entry.id)
         try:
             loaded = load_asset(entry, self.catalog)

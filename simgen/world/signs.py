@@ -32,8 +32,8 @@ def _draw(kind: str) -> np.ndarray:
     s = SIZE
     c = s // 2
     img = np.zeros((s, s, 4), np.uint8)
-    red, white, blue, black, yellow = (30, 30, 200, 255), (240, 240, 240, 255), (160, 70, 0, 255), \
-        (20, 20, 20, 255), (20, 200, 245, 255)
+    red, white, blue, black = (30, 30, 200, 255), (240, 240, 240, 255), (160, 70, 0, 255), \
+        (20, 20, 20, 255)
     aa = cv2.LINE_AA
     if kind in ("speed_30", "speed_50", "no_parking", "no_entry"):
         if kind == "no_entry":

@@ -4,7 +4,6 @@ read from the files a user gets and recomputed with OpenCV's own (un)projection 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import cv2
 import numpy as np

@@ -38,7 +38,6 @@ def test_unknown_label_key_raises():
 
 
 def test_rendered_ids_match_entities():
-    T = 1
     cam = [look_at((0, -8, 3), (0, 0, 0.5))]
     ents = [entity("g", "road", quad_mesh(40, 40), [np.eye(4)]),
             entity("car", "car", box_mesh((3, 1.6, 1.4), (0, 0, 0.7)), [pose_from_xyz_yaw(-1.5, 0, 0, 0.3)], iid=4),

@@ -173,26 +173,50 @@ def test_vector_pass_is_analytic_reprojection(motion, direction):
     assert np.median(np.linalg.norm(flow + expected, axis=-1)[valid]) > 1.0
 
 
-@pytest.mark.slow
-def test_walking_person_flow_follows_the_deforming_mesh(bpy_module):
-    """Legs and arms swing: each pixel of the person is traced to the triangle it hits (trimesh, frame t), moved
-    with that triangle's vertices to frame t ± 1 (same barycentric coordinates) and projected; the Vector pass
-    must agree, in both directions."""
-    import trimesh
+#: (class, behaviour, speed m/s, camera distance m) of the deforming-people flow checks; "blocks" is the
+#: procedural fallback figure
+PEOPLE_CASES = {"blocks": ("pedestrian", "walking", 1.2, 3.2), "walking": ("pedestrian", "walking", 1.4, 3.2),
+                "running": ("pedestrian", "running", 3.2, 4.0), "cycling": ("cyclist", "cycling", 4.0, 5.0)}
 
+
+def _person_frames(kind: str, poses: np.ndarray, fps: float, monkeypatch, tmp_path):
+    from simgen.world import people
     from simgen.world.assets import gait_phases, make_asset, person_pose_frames
 
-    mesh, mats = make_asset("pedestrian", "red", 1.0, np.random.default_rng(0))
-    poses = np.stack([pose_from_xyz_yaw(0.12 * t, 0.0, 0.0, 0.2) for t in range(T)])
-    frames = person_pose_frames(mesh, gait_phases(poses, 10.0, 1.75, "walking", 0.6), "walking")
-    ped = Entity("ped", "pedestrian", mesh, mats, poses, instance_id=1, vertex_frames=frames)
+    cls, behaviour, _, _ = PEOPLE_CASES[kind]
+    if kind == "blocks":
+        monkeypatch.setenv("SIMGEN_DATA_DIR", str(tmp_path))  # no body bank: the block figure
+        mesh, mats = make_asset(cls, "red", 1.0, np.random.default_rng(0))
+        return mesh, mats, person_pose_frames(mesh, gait_phases(poses, fps, 1.75, "walking", 0.6), "walking")
+    mesh, mats = make_asset(cls, "red", 1.0, np.random.default_rng(0), behaviour)
+    assert mesh.rig is not None, f"no body bank at {people.bank_path()}: run scripts/setup.sh"
+    p = mesh.rig
+    steps = np.linalg.norm(np.diff(poses[:, :2, 3], axis=0), axis=1)
+    travelled = np.concatenate([[0.0], np.cumsum(steps)])
+    v = people.animate(p, behaviour, travelled, np.arange(len(poses)) / fps, 0.3)
+    return mesh, mats, (v - [0.0, 0.0, p.z_shift]) * p.scale
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", sorted(PEOPLE_CASES))
+def test_deforming_person_flow_follows_the_mesh(bpy_module, kind, monkeypatch, tmp_path):
+    """Legs and arms swing (block figure; bank people walking, running, cycling): each pixel of the person is
+    traced to the triangle it hits (trimesh, frame t), moved with that triangle's vertices to frame t ± 1 (same
+    barycentric coordinates) and projected; the Vector pass must agree, in both directions."""
+    import trimesh
+
+    fps = 10.0
+    _, _, speed, dist = PEOPLE_CASES[kind]
+    poses = np.stack([pose_from_xyz_yaw(speed / fps * t, 0.0, 0.0, 0.2) for t in range(T)])
+    mesh, mats, frames = _person_frames(kind, poses, fps, monkeypatch, tmp_path)
+    ped = Entity("ped", PEOPLE_CASES[kind][0], mesh, mats, poses, instance_id=1, vertex_frames=frames)
     ground = Entity("ground", "road", _quad(30.0), [Material("g", (0.4, 0.4, 0.4))], _static(T))
-    cam_pose = look_at((0.4, -3.2, 1.0), (0.3, 0.0, 0.85))
-    world = World("walk", T, 10.0, [ground, ped], [Camera("cam", math.radians(50.0), _static(T, cam_pose))])
+    cam_pose = look_at((0.4, -dist, 1.0), (0.3, 0.0, 0.85))
+    world = World("walk", T, fps, [ground, ped], [Camera("cam", math.radians(50.0), _static(T, cam_pose))])
     raws = _render(world, _settings(samples=1))
     hfov, t = math.radians(50.0), 1
     K = _K(hfov)
-    tris = mesh.faces  # the person's parts are trimesh primitives: triangles already
+    tris = mesh.faces
     assert tris.shape[1] == 3
     world_verts = [frames[f] @ poses[f][:3, :3].T + poses[f][:3, 3] for f in range(T)]
     tm = trimesh.Trimesh(world_verts[t], tris, process=False)

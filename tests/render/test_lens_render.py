@@ -31,6 +31,7 @@ def _box(sx, sy, sz):
 
 def _street():
     from simgen.world.assets import gait_phases, make_asset, person_pose_frames
+    from simgen.world.people import entity_frames
 
     still = np.stack([np.eye(4)] * T)
     ground = Entity("ground", "road", Mesh([(-60, -60, 0), (60, -60, 0), (60, 60, 0), (-60, 60, 0)],
@@ -39,9 +40,12 @@ def _street():
                   np.stack([pose_from_xyz_yaw(8.0, 5.0, 0.0, 0.0)] * T))
     car = Entity("car", "car", _box(4.0, 1.8, 1.5), [Material("c", (0.7, 0.1, 0.1))],
                  np.stack([pose_from_xyz_yaw(6.0 - 0.9 * t, 1.2, 0.0, 0.1) for t in range(T)]), instance_id=1)
-    mesh, mats = make_asset("pedestrian", "red", 1.0, np.random.default_rng(0))
+    mesh, mats = make_asset("pedestrian", "red", 1.0, np.random.default_rng(0), "walking")
     poses = np.stack([pose_from_xyz_yaw(3.5 + 0.15 * t, -1.0, 0.0, 0.3) for t in range(T)])
-    frames = person_pose_frames(mesh, gait_phases(poses, 10.0, 1.75, "walking", 0.6), "walking")
+    if mesh.rig is not None:  # a body from the bank
+        frames = entity_frames(mesh, poses, np.arange(T) / 10.0, "walking", 0.6)
+    else:  # the block figure
+        frames = person_pose_frames(mesh, gait_phases(poses, 10.0, 1.75, "walking", 0.6), "walking")
     ped = Entity("ped", "pedestrian", mesh, mats, poses, instance_id=2, vertex_frames=frames)
     cam_poses = np.stack([look_at((0.25 * t, 0.0, 1.4), (10.0 + 0.25 * t, 0.3, 1.0)) for t in range(T)])
     cams = [Camera("bc", math.radians(90), cam_poses, lens=BC), Camera("fe", math.radians(90), cam_poses, lens=FE),
