@@ -60,6 +60,12 @@ CASES: dict[str, dict[str, tuple[list[str], str]]] = {
         "wrong type": (["DS", "--seed", "abc"], "--seed"),
         "out-of-range value": (["DS", "--iou", "2"], "--iou"),
     },
+    "export": {
+        "missing argument": ([], "dataset"),
+        "unknown option": (["DS", "--format", "coco", "--out", "OUT", "--no-such-option"], "--no-such-option"),
+        "wrong type": (["DS", "--format", "coco", "--out", "OUT", "--seed", "abc"], "--seed"),
+        "out-of-range value": (["DS", "--format", "coco", "--out", "OUT", "--shard-samples", "0"], "--shard-samples"),
+    },
 }
 
 
