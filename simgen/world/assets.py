@@ -21,6 +21,7 @@ import trimesh
 from simgen.classes import class_table
 from simgen.errors import SimgenError
 from simgen.world.model import Material, Mesh
+from simgen.world.primitives import BOX_F, BOX_V, bar
 
 RGB = tuple[float, float, float]
 
@@ -112,9 +113,7 @@ def _unit(kind: str, a: int = 0, b: float = 0.0) -> tuple[np.ndarray, np.ndarray
     return v, f
 
 
-_BOX_V = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]], float)
-_BOX_F = np.array([[0, 2, 1], [0, 3, 2], [4, 5, 6], [4, 6, 7], [0, 1, 5], [0, 5, 4],
-                   [1, 2, 6], [1, 6, 5], [2, 3, 7], [2, 7, 6], [3, 0, 4], [3, 4, 7]], np.int64)
+_BOX_V, _BOX_F = BOX_V, BOX_F
 _TO_X = np.array([[0, 0, 1.0], [0, 1.0, 0], [-1.0, 0, 0]])  # rotation taking +z to +x
 _TO_Y = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])  # rotation taking +z to -y (axis along y)
 
@@ -157,17 +156,7 @@ class _Builder:
 
     def bar(self, p0, p1, thickness: float, mat: int) -> None:
         """A square-section box from point p0 to p1 (a limb, a frame tube)."""
-        p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
-        d = p1 - p0
-        axis = d / np.linalg.norm(d)
-        helper = np.array([0.0, 0.0, 1.0]) if abs(axis[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-        u = np.cross(axis, helper)
-        u /= np.linalg.norm(u)
-        w = np.cross(axis, u)  # (u, w, axis) right-handed, so the box keeps its outward winding
-        t = thickness
-        local = (_BOX_V - [0.5, 0.5, 0.0]) * [t, t, 1.0]
-        v = p0 + local[:, :1] * u + local[:, 1:2] * w + local[:, 2:3] * d
-        self.add(v, _BOX_F, mat)
+        self.add(*bar(p0, p1, thickness), mat)
 
     def mesh(self) -> Mesh:
         vs, fs, ms, gs, off = [], [], [], [], 0

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from simgen.paths import data_dir
+from simgen.world.primitives import BOX_F, BOX_V, bar
 
 log = logging.getLogger(__name__)
 
@@ -624,9 +625,7 @@ def _add_bag(p: Person, rng: np.random.Generator, child: bool) -> None:
 
 # ---- small closed meshes ------------------------------------------------------------------------------------
 
-_BOX_V = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]], float)
-_BOX_F = np.array([[0, 2, 1], [0, 3, 2], [4, 5, 6], [4, 6, 7], [0, 1, 5], [0, 5, 4],
-                   [1, 2, 6], [1, 6, 5], [2, 3, 7], [2, 7, 6], [3, 0, 4], [3, 4, 7]], np.int64)
+_BOX_V, _BOX_F = BOX_V, BOX_F
 
 
 def _box(lo, hi) -> tuple[np.ndarray, np.ndarray]:
@@ -647,16 +646,7 @@ def _ellipsoid(c, r) -> tuple[np.ndarray, np.ndarray]:
     return v * np.asarray(r, float) + np.asarray(c, float), f.copy()
 
 
-def _bar(p0, p1, t: float) -> tuple[np.ndarray, np.ndarray]:
-    p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
-    d = p1 - p0
-    axis = d / np.linalg.norm(d)
-    helper = np.array([0.0, 0.0, 1.0]) if abs(axis[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    u = np.cross(axis, helper)
-    u /= np.linalg.norm(u)
-    w = np.cross(axis, u)
-    local = (_BOX_V - [0.5, 0.5, 0.0]) * [t, t, 1.0]
-    return p0 + local[:, :1] * u + local[:, 1:2] * w + local[:, 2:3] * d, _BOX_F.copy()
+_bar = bar
 
 
 def _wheel(c, r, tube, n=16) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from simgen.gap import nanodet as nd
+from tests.conftest import vtest_frame
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
@@ -19,17 +20,7 @@ def _weights_or_skip() -> nd.NanoDet:
         pytest.skip(str(err))
 
 
-def _vtest_frame(index: int) -> np.ndarray:
-    import cv2
-
-    if not VTEST.exists():
-        pytest.skip(f"{VTEST} is missing (Debian package opencv-doc)")
-    cap = cv2.VideoCapture(str(VTEST))
-    for _ in range(index + 1):
-        ok, frame = cap.read()
-        assert ok
-    cap.release()
-    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+_vtest_frame = vtest_frame
 
 
 def test_finds_people_and_vehicles_in_a_real_frame():

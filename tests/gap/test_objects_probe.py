@@ -17,6 +17,7 @@ import pytest
 
 from simgen.gap import objects as ob
 from simgen.gap import probe as pb
+from tests.conftest import vtest_frame
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
@@ -101,17 +102,7 @@ def _obj(cls: str, box, iid: int, occlusion: float = 0.0, truncation: float = 0.
             "occlusion": occlusion}
 
 
-def _vtest_frame(index: int) -> np.ndarray:
-    import cv2
-
-    if not VTEST.exists():
-        pytest.skip(f"{VTEST} is missing (Debian package opencv-doc)")
-    cap = cv2.VideoCapture(str(VTEST))
-    for _ in range(index + 1):
-        ok, frame = cap.read()
-        assert ok
-    cap.release()
-    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+_vtest_frame = vtest_frame
 
 
 def _detector_or_skip():
