@@ -10,7 +10,17 @@ See docs/sensor.md.
 """
 
 from simgen.sensor.params import DEFAULT_PRESET, PRESET_NAMES, PRESETS, SensorParams, preset_params
-from simgen.sensor.pipeline import FrameInfo, Sensor, scene_streams
+
+_PIPELINE = ("FrameInfo", "Sensor", "scene_streams")
+
+
+def __getattr__(name: str):
+    # the pipeline (OpenCV) loads on first use, so the spec (which only needs the parameters) stays light
+    if name in _PIPELINE:
+        from simgen.sensor import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'simgen.sensor' has no attribute {name!r}")
 
 __all__ = ["DEFAULT_PRESET", "PRESETS", "PRESET_NAMES", "FrameInfo", "Sensor", "SensorParams", "preset_params",
            "scene_streams"]
