@@ -143,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="Every k-th real video frame for object crops (few frames per 50-frame group keep the "
                          "subsamples spread over several groups).")
     ap.add_argument("--min-box-px", type=float, default=30, help="Smallest object cropped (box height, px).")
+    ap.add_argument("--match-size", action=argparse.BooleanOptionalAction, default=True,
+                    help="Resample real crops down to the synthetic crops' pixel heights (default on), so the crop "
+                         "comparison measures looks, not object size.")
     ap.add_argument("--backbone", default="mobilenet_v2", help="Feature backbone (the project's default).")
     ap.add_argument("--reps", type=int, default=20, help="Subsampling repetitions for intervals and baselines.")
     ap.add_argument("--seed", type=int, default=0)
@@ -165,9 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     runs = [
         ("people crops", dict(real=args.real, out=args.out / "people", objects="people", probe=True,
-                              min_box_px=args.min_box_px, video_stride=args.crop_stride)),
+                              min_box_px=args.min_box_px, video_stride=args.crop_stride, match_size=args.match_size)),
         ("vehicle crops", dict(real=args.real_vehicles or args.real, out=args.out / "vehicles", objects="vehicles",
-                               min_box_px=args.min_box_px, video_stride=args.crop_stride)),
+                               min_box_px=args.min_box_px, video_stride=args.crop_stride,
+                               match_size=args.match_size)),
         ("whole frames", dict(real=args.real, out=args.out / "frames", video_stride=args.frame_stride)),
     ]
     rows: list[dict] = []

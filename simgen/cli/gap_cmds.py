@@ -51,6 +51,10 @@ def gap(
                                    "folder (default: NanoDet-m detections)."
     ),
     min_box_px: float = typer.Option(30, "--min-box-px", min=1, help="Smallest object (box height, px) cropped."),
+    match_size: bool = typer.Option(
+        False, "--match-size", help="With --objects: resample each real crop down to a synthetic crop's pixel height "
+                                    "(drawn from them), so the gap measures looks, not object size."
+    ),
     probe: bool = typer.Option(
         False, "--probe", help="Also run the detector probe: NanoDet-m recall of our labelled people/vehicles by size."
     ),
@@ -83,6 +87,7 @@ def gap(
         extra = {} if objects else {"group_by": group_by}
         report = run_gap_with_objects(
             synth, real, out, objects=objects, probe=probe, real_boxes=real_boxes, min_box_px=min_box_px,
+            match_size=match_size,
             score_threshold=det_score, backbones=backbone, slice_by=slice_by or None,
             max_images=max_images, seed=seed, checkpoint=checkpoint, reencode=reencode, cache_dir=cache, reps=reps,
             metrics=metrics or None,

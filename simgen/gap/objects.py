@@ -312,10 +312,15 @@ def _safe(group: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", group).strip("_") or "group"
 
 
-def write_crops(boxes: list[ObjectBox], dest: str | Path, margin: float = DEFAULT_MARGIN, size: int = CROP_SIZE
-                ) -> list[dict[str, Any]]:
+def write_crops(boxes: list[ObjectBox], dest: str | Path, margin: float = DEFAULT_MARGIN, size: int = CROP_SIZE,
+                match_heights: np.ndarray | None = None, seed: int = 0) -> list[dict[str, Any]]:
     """Write one ``size`` x ``size`` PNG per box under ``dest/<source group>/``; returns the index rows
-    (also written to ``dest.with_suffix('.jsonl')``). Existing crops in ``dest`` are removed first."""
+    (also written to ``dest.with_suffix('.jsonl')``). Existing crops in ``dest`` are removed first.
+
+    match_heights: box heights (px) of the other side. Each box here then gets a height drawn from them (a
+    seeded generator) and, when that is smaller than its own, its crop window is first resampled down by the
+    ratio (area averaging), so both sides carry the same pixel detail per object before the common resize.
+    Objects are never upsampled (detail cannot be added)."""
     import shutil
 
     import cv2
@@ -331,12 +336,20 @@ def write_crops(boxes: list[ObjectBox], dest: str | Path, margin: float = DEFAUL
     rows: list[dict[str, Any]] = []
     dirs: dict[str, str] = {}
     last: tuple[Any, np.ndarray] | None = None
+    rng = np.random.default_rng(seed)
     for k, b in enumerate(boxes):
         if last is None or last[0] is not b.item:
             last = (b.item, load_rgb(b.item))
         rgb = last[1]
         x0, y0, x1, y1 = crop_box(rgb.shape, b.box, margin)
-        small = pre.apply(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+        window = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        scale = 1.0
+        if match_heights is not None and len(match_heights) and b.height > 0:
+            scale = min(1.0, float(rng.choice(match_heights)) / b.height)
+            if scale < 1.0:
+                window = cv2.resize(window, (max(1, round(window.shape[1] * scale)),
+                                             max(1, round(window.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+        small = pre.apply(window)
         img = np.round(small.transpose(1, 2, 0) * 255.0).astype(np.uint8)
         grp = str(getattr(b.item, "group", "") or "all")
         sub = dirs.setdefault(grp, f"{_safe(grp)}-{len(dirs):03d}")
@@ -347,7 +360,7 @@ def write_crops(boxes: list[ObjectBox], dest: str | Path, margin: float = DEFAUL
         rows.append({"crop": out.relative_to(dest).as_posix(), "source": str(b.item.source),
                      "frame_index": b.item.frame_index, "item": b.item.id, "group": grp, "class": b.cls,
                      "score": b.score, "instance_id": b.instance_id, "box": [round(float(v), 2) for v in b.box],
-                     "window": [x0, y0, x1, y1]})
+                     "window": [x0, y0, x1, y1], "resampled": round(scale, 4)})
     dest.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return rows
 
@@ -373,12 +386,14 @@ def run_object_gap(synth: str | Path, real: str | Path, out: str | Path, group: 
                    real_boxes: str | Path | None = None, min_box_px: float = DEFAULT_MIN_BOX_PX,
                    margin: float = DEFAULT_MARGIN, score_threshold: float = 0.3,
                    max_frames_per_video: int | None = None, video_stride: int = 1, progress: bool = True,
-                   write: bool = True, **gap_kwargs: Any):
+                   write: bool = True, match_size: bool = False, **gap_kwargs: Any):
     """Crops of class group ``group`` from SYNTH (a simgen dataset) and REAL, compared by
     :func:`simgen.gap.run.run_gap` (``gap_kwargs``: its keyword arguments, e.g. ``backbones``, ``max_images``,
     ``seed``, ``metrics``, ``reps``). ``real_boxes``: a COCO instances ``.json`` or a KITTI label folder; None =
-    NanoDet-m. Writes ``OUT/crops/...`` and (when ``write``) the report; returns the :class:`GapReport` with an
-    ``objects`` block in ``data``.
+    NanoDet-m. ``match_size``: real crops are resampled down to the synthetic crops' pixel heights
+    (:func:`write_crops`), so the comparison is about how objects look, not how many pixels they cover. Writes
+    ``OUT/crops/...`` and (when ``write``) the report; returns the :class:`GapReport` with an ``objects`` block in
+    ``data``.
     """
     from simgen.gap.data import discover
     from simgen.gap.run import GapInputError, run_gap
@@ -406,7 +421,9 @@ def run_object_gap(synth: str | Path, real: str | Path, out: str | Path, group: 
                                  f"({'labels' if role == 'synthetic' else source})")
     crops = out / "crops"
     write_crops(s_boxes, crops / "synth", margin)
-    write_crops(r_boxes, crops / "real", margin)
+    write_crops(r_boxes, crops / "real", margin,
+                match_heights=np.array([b.height for b in s_boxes]) if match_size else None,
+                seed=int(gap_kwargs.get("seed", 0)))
     report = run_gap(crops / "synth", crops / "real", out, progress=progress, write=False, **gap_kwargs)
     report.data["objects"] = {
         "group": group,
@@ -418,6 +435,7 @@ def run_object_gap(synth: str | Path, real: str | Path, out: str | Path, group: 
             f"{CROP_SIZE}x{CROP_SIZE} (antialiased bicubic). Groups follow the source sequences/videos."
         ),
         "min_box_px": min_box_px,
+        "match_size": match_size,
         "margin": margin,
         "crop_size": CROP_SIZE,
         "real_source": source,
@@ -436,7 +454,7 @@ def run_gap_with_objects(synth: str | Path, real: str | Path, out: str | Path, *
                          probe: bool = False, real_boxes: str | Path | None = None,
                          min_box_px: float = DEFAULT_MIN_BOX_PX, margin: float = DEFAULT_MARGIN,
                          score_threshold: float = 0.3, max_frames_per_video: int | None = None, video_stride: int = 1,
-                         progress: bool = True, write: bool = True, **gap_kwargs: Any):
+                         progress: bool = True, write: bool = True, match_size: bool = False, **gap_kwargs: Any):
     """``simgen gap`` with the realism extras: crops of class group ``objects`` instead of whole frames
     (:func:`run_object_gap`; None = whole frames, :func:`simgen.gap.run.run_gap`) and, with ``probe``, the
     detector probe on SYNTH (:func:`simgen.gap.probe.run_probe`, added as ``data["probe"]``)."""
@@ -451,7 +469,7 @@ def run_gap_with_objects(synth: str | Path, real: str | Path, out: str | Path, *
         report = run_object_gap(synth, real, out, objects, real_boxes=real_boxes, min_box_px=min_box_px,
                                 margin=margin, score_threshold=score_threshold,
                                 max_frames_per_video=max_frames_per_video, video_stride=video_stride,
-                                progress=progress, write=False, **gap_kwargs)
+                                progress=progress, write=False, match_size=match_size, **gap_kwargs)
     else:
         if real_boxes is not None:
             raise ObjectGapError("--real-boxes needs --objects GROUP (the boxes are cropped for the object-level gap)")
@@ -472,5 +490,5 @@ def run_gap_with_objects(synth: str | Path, real: str | Path, out: str | Path, *
 
 
 __all__ = ["ObjectBox", "run_gap_with_objects", "ObjectGapError", "class_group", "synthetic_boxes", "detector_boxes",
-           "detect_items", "coco_boxes", "kitti_boxes", "crop_box", "write_crops", "run_object_gap", "DEFAULT_MIN_BOX_PX",
-           "DEFAULT_MARGIN", "CROP_SIZE"]
+           "detect_items", "coco_boxes", "kitti_boxes", "crop_box", "write_crops", "run_object_gap",
+           "DEFAULT_MIN_BOX_PX", "DEFAULT_MARGIN", "CROP_SIZE"]

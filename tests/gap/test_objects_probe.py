@@ -290,3 +290,30 @@ def test_cli_probe_and_bad_inputs(tmp_path, capsys):
     assert "--real-boxes needs --objects" in capsys.readouterr().err
     assert main(["probe", str(tmp_path / "p"), "-q"]) == 1
     assert "not a simgen dataset" in capsys.readouterr().err
+
+
+def test_match_size_resamples_real_crops_down_to_the_synthetic_heights(tmp_path):
+    """A sharp 100 px object matched to 25 px synthetic objects loses its fine detail (as a 25 px object has none);
+    an object already smaller than every synthetic one is left as it is (never upsampled)."""
+    import cv2
+
+    from simgen.gap.data import ImageItem
+    from simgen.gap.objects import ObjectBox, write_crops
+
+    rng = np.random.default_rng(0)
+    img = (rng.random((200, 200, 3)) * 255).astype(np.uint8)  # white noise: all detail is fine detail
+    path = tmp_path / "real.png"
+    cv2.imwrite(str(path), img)
+    item = ImageItem(id="real.png", source=str(path))
+    big, small = ObjectBox(item, (50, 50, 100, 150), "person"), ObjectBox(item, (10, 10, 20, 30), "person")
+
+    def detail(rows, dest):
+        crop = cv2.imread(str(dest / rows[0]["crop"]), cv2.IMREAD_GRAYSCALE).astype(float)
+        return cv2.Laplacian(crop, cv2.CV_64F).var()
+
+    plain = write_crops([big], tmp_path / "plain")
+    matched = write_crops([big], tmp_path / "matched", match_heights=np.array([25.0]))
+    assert plain[0]["resampled"] == 1.0 and matched[0]["resampled"] == 0.25
+    assert detail(matched, tmp_path / "matched") < 0.5 * detail(plain, tmp_path / "plain")
+    untouched = write_crops([small], tmp_path / "small", match_heights=np.array([25.0, 40.0]))
+    assert untouched[0]["resampled"] == 1.0
