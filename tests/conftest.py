@@ -16,6 +16,11 @@ REPO = Path(__file__).resolve().parents[1]
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
 
+def snapshot_files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (relative POSIX path -> bytes): compare two to prove nothing changed."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 def vtest_frame(index: int):
     """Frame ``index`` of vtest.avi as (576, 768, 3) uint8 RGB; skips the test when the video is missing."""
     import cv2

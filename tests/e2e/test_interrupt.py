@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, snapshot_files
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 SCENE = REPO / "scenes" / "pedestrian_reflection_window.yaml"
@@ -32,8 +32,7 @@ passes: [rgb, depth, flow, semantic, instance, normal, reflection]
 """
 
 
-def _snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+_snapshot = snapshot_files
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import pytest
 
 from simgen.io import commit as C
 from simgen.io.dataset import DatasetReader, DatasetWriter
+from tests.conftest import snapshot_files
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,8 +39,7 @@ def _stage(root: Path, rel: str, frames: int, tag: str, pid: int | None = None) 
     return staging
 
 
-def _snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+_snapshot = snapshot_files
 
 
 @pytest.fixture

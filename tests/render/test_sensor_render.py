@@ -17,6 +17,7 @@ import pytest
 from simgen.sensor import preset_params
 from simgen.world.conventions import look_at, pose_from_xyz_yaw
 from simgen.world.model import Camera, Entity, Lighting, Material, Mesh, World
+from tests.labels.synth import box_mesh, quad_mesh
 
 pytestmark = pytest.mark.blender
 
@@ -24,13 +25,12 @@ W, H, T = 96, 72, 2
 
 
 def _quad(half: float) -> Mesh:
-    return Mesh([(-half, -half, 0), (half, -half, 0), (half, half, 0), (-half, half, 0)], [(0, 1, 2, 3)])
+    return quad_mesh(half, half)
 
 
 def _box(sx: float, sy: float, sz: float) -> Mesh:
-    v = np.array([[x, y, z] for z in (0.0, sz) for y in (-sy / 2, sy / 2) for x in (-sx / 2, sx / 2)])
-    faces = [[0, 2, 3, 1], [4, 5, 7, 6], [0, 1, 5, 4], [2, 6, 7, 3], [0, 4, 6, 2], [1, 3, 7, 5]]
-    return Mesh(v, faces)
+    """A box standing on z = 0."""
+    return box_mesh((sx, sy, sz), (0.0, 0.0, sz / 2))
 
 
 def _world(sensor=None) -> World:
