@@ -605,16 +605,19 @@ class Jaywalker(_EdgeBase):
     between_parked_cars: Bool = Field(True, description="Step out of the gap between two parked cars.")
     gap_m: Num(ge=0.5, le=10) = Field(1.5, description="Gap between the two parked cars (m).")
     crossing_angle_deg: Num(ge=20, le=160) = Field(90.0, description="Walking direction relative to +x (deg).")
+    animation: Cat(Animation, "AnimationChoice") = Field("walking", description="The person's animation.")
 
 
 class OccludedChild(_EdgeBase):
-    """A child partly hidden behind a vehicle (the label keeps the occluded part)."""
+    """A child partly hidden behind a parked vehicle, running (or walking) out towards the road."""
 
     kind: Literal["occluded_child"]
     side: Cat(SideOne, "EdgeSideChoice") = Field("right", description="Road side.")
     occluder_class: Cat(VehicleClass, "VehicleClassChoice") = Field("car", description="The hiding vehicle.")
     visible_fraction: Num(ge=0, le=1) = Field(0.3, description="Target share of the child visible from the camera.")
     speed_mps: Num(ge=0, le=6) = Field(0.0, description="The child's speed towards the road (m/s).")
+    animation: Cat(Animation, "AnimationChoice") = Field(
+        "running", description="The child's animation (a child that does not move keeps its shape).")
 
 
 class HeadlightGlare(_EdgeBase):
@@ -627,9 +630,75 @@ class HeadlightGlare(_EdgeBase):
     speed_mps: Num(ge=0, le=60) = Field(10.0, description="Speed of the oncoming vehicle (m/s).")
 
 
-EdgeCase = ReflectionWindow | ReflectionPuddle | ReflectionCar | Jaywalker | OccludedChild | HeadlightGlare
-EDGE_KINDS = ("pedestrian_reflection_window", "pedestrian_reflection_puddle", "pedestrian_reflection_car",
-              "jaywalker", "occluded_child", "headlight_glare")
+class ReflectionWetRoad(_EdgeBase):
+    """A person at the edge of a wet road whose mirror image shows in the asphalt between them and the camera
+    (needs ``weather.wetness`` above 0.5, where wet asphalt counts as a mirror)."""
+
+    kind: Literal["pedestrian_reflection_wet_road"]
+    side: Cat(SideOne, "EdgeSideChoice") = Field("right", description="Road side of the person.")
+    person_class: Cat(PersonClass, "PersonClassChoice") = Field("pedestrian", description="pedestrian or child.")
+    kerb_offset_m: Num(ge=0.2, le=3) = Field(
+        0.5, description="Distance from the road's edge (kerb) to the person, on the road (m).")
+    animation: Cat(Animation, "AnimationChoice") = Field("standing", description="The person's animation.")
+    colour: Colour | None = Field(None, description="Clothing colour.")
+
+
+class BehindGlassShelter(_EdgeBase):
+    """A person standing inside a glass bus shelter on the sidewalk, seen through its near side pane (a real
+    person behind glass: labelled as seen through glass, not as a reflection)."""
+
+    kind: Literal["pedestrian_behind_glass_shelter"]
+    side: Cat(SideOne, "EdgeSideChoice") = Field("right", description="Road side of the shelter.")
+    person_class: Cat(PersonClass, "PersonClassChoice") = Field("pedestrian", description="pedestrian or child.")
+    shelter_length_m: Num(ge=1.5, le=8) = Field(3.0, description="Length of the shelter along the road (m).")
+    shelter_depth_m: Num(ge=0.8, le=3) = Field(1.4, description="Depth of the shelter across the sidewalk (m).")
+    animation: Cat(Animation, "AnimationChoice") = Field("waiting", description="The person's animation.")
+    colour: Colour | None = Field(None, description="Clothing colour.")
+
+
+class DistantPedestrian(_EdgeBase):
+    """A person far ahead at the edge of the road, facing the camera (e.g. in fog: give ``weather.fog_density``)."""
+
+    kind: Literal["distant_pedestrian"]
+    side: Cat(SideOne, "EdgeSideChoice") = Field("right", description="Road side of the person.")
+    person_class: Cat(PersonClass, "PersonClassChoice") = Field("pedestrian", description="pedestrian or child.")
+    kerb_offset_m: Num(ge=0.2, le=3) = Field(
+        0.6, description="Distance from the road's edge (kerb) to the person, on the road (m).")
+    animation: Cat(Animation, "AnimationChoice") = Field("standing", description="The person's animation.")
+    colour: Colour | None = Field(None, description="Clothing colour.")
+
+
+class Cyclist(_EdgeBase):
+    """A cyclist riding ahead in the ego's direction near the kerb (e.g. at dusk: give ``lighting``)."""
+
+    kind: Literal["cyclist"]
+    side: Cat(SideOne, "EdgeSideChoice") = Field(
+        "right", description="Road side; the cyclist rides with that side's traffic.")
+    kerb_offset_m: Num(ge=0.3, le=3) = Field(0.8, description="Distance from the road's edge to the cyclist (m).")
+    speed_mps: Num(ge=0, le=15) = Field(4.5, description="Riding speed (m/s).")
+    colour: Colour | None = Field(None, description="Clothing colour.")
+
+
+OccluderClass = Literal["pole", "sign"]
+
+
+class PartlyHiddenPerson(_EdgeBase):
+    """A person on the sidewalk partly hidden by a pole or a sign post standing between them and the camera."""
+
+    kind: Literal["partly_hidden_person"]
+    side: Cat(SideOne, "EdgeSideChoice") = Field("right", description="Road side.")
+    person_class: Cat(PersonClass, "PersonClassChoice") = Field("pedestrian", description="pedestrian or child.")
+    occluder_class: Cat(OccluderClass, "StreetOccluderChoice") = Field("sign", description="pole or sign.")
+    occluder_gap_m: Num(ge=0.3, le=10) = Field(
+        1.0, description="Distance from the occluder to the person, along the line of sight (m).")
+    animation: Cat(Animation, "AnimationChoice") = Field("standing", description="The person's animation.")
+    colour: Colour | None = Field(None, description="Clothing colour.")
+
+
+EdgeCase = (ReflectionWindow | ReflectionPuddle | ReflectionCar | Jaywalker | OccludedChild | HeadlightGlare
+            | ReflectionWetRoad | BehindGlassShelter | DistantPedestrian | Cyclist | PartlyHiddenPerson)
+#: every edge-case kind (the ``kind`` of each model of :data:`EdgeCase`)
+EDGE_KINDS = tuple(m.model_fields["kind"].annotation.__args__[0] for m in EdgeCase.__args__)
 
 
 # ------------------------------------------------------------------------------------------------------ sweeps

@@ -347,9 +347,12 @@ def _ego(spec: S.SceneSpec, s: _Sampler, road: R.RRoad) -> R.REgo:
 def _edge_cases(spec: S.SceneSpec, s: _Sampler) -> list[R.REdgeCase]:
     out = []
     for name, e in zip(edge_names(spec), spec.edge_cases, strict=True):
-        d = s.flat(e, f"edge_cases.{name}", skip=("name", "kind"))
-        dist = d.pop("distance_m")
-        out.append(R.REdgeCase(kind=e.kind, name=name, distance_m=dist, params=d))
+        # every field sampled from its own stream; the result is the spec's model with literals (typed, and with
+        # the spec's defaults: no second copy of them anywhere)
+        d = {attr: s.field(e, attr, f"edge_cases.{name}.{attr}") for attr in type(e).model_fields
+             if attr not in ("name", "kind")}
+        params = type(e).model_validate({**d, "kind": e.kind, "name": name})
+        out.append(R.REdgeCase(kind=e.kind, name=name, distance_m=float(params.distance_m), params=params))
     return out
 
 

@@ -10,9 +10,11 @@ streams) under the constraints in :class:`ResolvedPlacement`, which are literals
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from simgen.spec.models import EdgeCase
 
 from simgen.sensor.params import PARAM_FIELDS, SensorParams
 
@@ -270,12 +272,14 @@ class RWeather(_R):
 
 
 class REdgeCase(_R):
-    """An edge case with its parameters sampled (keys as in the spec; colours as ``<name>_rgb``)."""
+    """An edge case with its parameters sampled: ``params`` is the spec's own model of the kind
+    (:data:`simgen.spec.models.EdgeCase`) with every field a literal (the spec's defaults where the file gives
+    none; colours stay as names or [r, g, b])."""
 
     kind: str
     name: str
     distance_m: float
-    params: dict[str, Any]
+    params: Annotated[EdgeCase, Field(discriminator="kind")]
 
 
 #: tags that describe conditions: :meth:`ResolvedScene.dataset_tags` derives them from the resolved values
