@@ -264,6 +264,9 @@ def render_scene(
         write_sequence_credits(seq_dir, world.credits)
         previews: list[Path] = []
         tags, knobs = resolved.dataset_tags(), resolved.knobs()
+        from simgen.labels.edge_cases import edge_case_actors, frame_tags, sightings
+
+        actors = edge_case_actors(world)  # edge-case tags are per frame: only where the case is visible
         # per camera: its lens model and rig, so a dataset can be sliced by camera kind
         cam_knobs = {c.name: {"camera_model": "pinhole" if c.lens is None else c.lens.model,
                               "rig": None if c.rig is None else c.rig["kind"]} for c in world.cameras}
@@ -283,10 +286,21 @@ def render_scene(
                 formats.write_rgb(seq_dir / name, contact_sheet(labels, cur.rgb))
                 previews.append(Path(rel) / name)
             t1 = time.perf_counter()
+            seen = sightings(actors, labels.instance, labels.reflection, labels.reflection_instance)
+            shown, hidden, unchecked = frame_tags(seen)
+            for s in seen:
+                if not s.visible:
+                    log.warning("frame %d, camera %s: edge case '%s' (%s) is not visible (%d %s pixels, needs %d): "
+                                "the frame is not tagged with it", cur.frame, cam, s.name, s.kind, s.pixels,
+                                s.visible_as, s.needed)
+            extra = {**row_extra, "edge_cases_invisible": hidden}
+            if unchecked:
+                extra["edge_cases_unchecked"] = unchecked
             writer.write_frame(labels, cur.rgb, scene=resolved.scene.name, variant=variant, seed=seed,
-                               tags=tags, knobs={**knobs, **resolved.camera_knobs(cam), **cam_knobs[cam]},
+                               tags=tags + [k for k in shown if k not in tags],
+                               knobs={**knobs, "edge_cases": shown, **resolved.camera_knobs(cam), **cam_knobs[cam]},
                                passes=cfg.passes, meta_extra=None if cur.sensor is None else {"sensor": cur.sensor},
-                               row_extra=row_extra)
+                               row_extra=extra)
             t2 = time.perf_counter()
             for k, v in cur.timings.items():
                 per_stage[k] = per_stage.get(k, 0.0) + v

@@ -601,7 +601,8 @@ class Jaywalker(_EdgeBase):
     side: Cat(SideOne, "EdgeSideChoice") = Field("right", description="Side the person steps out from.")
     person_class: Cat(PersonClass, "PersonClassChoice") = Field("pedestrian", description="pedestrian or child.")
     speed_mps: Num(ge=0, le=8) = Field(1.4, description="Walking speed across the road (m/s).")
-    start_time_s: Num(ge=0, le=600) = Field(0.0, description="When the person starts walking (s after frame 0).")
+    start_time_s: Num(ge=-10, le=600) = Field(
+        0.0, description="When the person starts walking (s after frame 0; negative: already out, walking since).")
     between_parked_cars: Bool = Field(True, description="Step out of the gap between two parked cars.")
     gap_m: Num(ge=0.5, le=10) = Field(1.5, description="Gap between the two parked cars (m).")
     crossing_angle_deg: Num(ge=20, le=160) = Field(90.0, description="Walking direction relative to +x (deg).")
@@ -699,6 +700,7 @@ EdgeCase = (ReflectionWindow | ReflectionPuddle | ReflectionCar | Jaywalker | Oc
             | ReflectionWetRoad | BehindGlassShelter | DistantPedestrian | Cyclist | PartlyHiddenPerson)
 #: every edge-case kind (the ``kind`` of each model of :data:`EdgeCase`)
 EDGE_KINDS = tuple(m.model_fields["kind"].annotation.__args__[0] for m in EdgeCase.__args__)
+EdgeKindName = Literal[EDGE_KINDS]  # type: ignore[valid-type]
 
 
 # ------------------------------------------------------------------------------------------------------ sweeps
@@ -736,6 +738,10 @@ class SweepSpec(SpecModel):
     seeds: list[Annotated[int, Field(ge=0)]] | None = Field(
         None, description="Base seeds to cross with every combination (a variant then carries its seed).")
     replicas: int = Field(1, ge=1, le=100000, description="Repeat each combination this many times.")
+    edge_case_share: dict[EdgeKindName, Annotated[float, Field(ge=0, le=1)]] | None = Field(
+        None, description="Balance: edge-case kind -> share (0..1) of the sweep's frames whose scene has that "
+                          "case; the other variants leave it out (picked with the sweep's seed). A frame is tagged "
+                          "with the kind only where the case is visible.")
 
 
 class SweepFile(SpecModel):

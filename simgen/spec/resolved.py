@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from simgen.spec.models import EdgeCase
+from simgen.spec.models import EDGE_KINDS, EdgeCase
 
 from simgen.sensor.params import PARAM_FIELDS, SensorParams
 
@@ -326,7 +326,8 @@ class ResolvedScene(_R):
     def dataset_tags(self) -> list[str]:
         """The tags a rendered frame carries: the author's, with the condition tags (:data:`CONDITION_TAGS`)
         derived from the resolved values instead — so a sweep that turns a clear noon street into a rainy night
-        is tagged ``night``, ``rain``, not ``day``, ``clear``."""
+        is tagged ``night``, ``rain``, not ``day``, ``clear``. Edge-case kinds are left out: the renderer tags each
+        frame with the kinds visible in it."""
         lt, w = self.lighting, self.weather
         derived = ["night" if lt.night else "day"]
         if w.rain_intensity > 0:
@@ -339,7 +340,8 @@ class ResolvedScene(_R):
             derived.append("wet")
         if not {"rain", "snow", "fog"} & set(derived):
             derived.append("clear")
-        authored = [t for t in self.scene.tags if t not in CONDITION_TAGS]
+        # edge-case kinds are tagged per frame, where the case is visible (simgen.labels.edge_cases)
+        authored = [t for t in self.scene.tags if t not in CONDITION_TAGS and t not in EDGE_KINDS]
         return list(dict.fromkeys(authored + derived))
 
     def knobs(self) -> dict[str, Any]:

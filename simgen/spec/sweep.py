@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 import itertools
+
+import numpy as np
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,7 +217,41 @@ def expand_sweep(spec_or_sweep_file: str | Path) -> list[Variant]:
             for _r in range(sweep.replicas):
                 variants.append(Variant(index=len(variants), overrides={p: v for p, v, _l, _n in combo},
                                         labels={p: lab for p, _v, lab, _n in combo}, spec=spec, seed=seed))
+    if sweep.edge_case_share:
+        _balance_edge_cases(variants, sweep, sweep_loc, sweep_prefix)
     return variants
+
+
+def _balance_edge_cases(variants: list[Variant], sweep: S.SweepSpec, loc: Located, prefix: tuple) -> None:
+    """Keep each kind of ``sweep.edge_case_share`` in the variants holding the asked share of the sweep's frames
+    (each variant counts its ``frames``), drop it from the others. The variants that keep a kind are the first
+    of a permutation drawn with the sweep's seed, taken while they bring the share closer to the one asked.
+    Edge cases keep their names (and random streams). Labels record ``edge_cases.<kind>: on | off``."""
+    from simgen.spec.resolve import edge_names
+
+    frames = np.array([v.spec.frames for v in variants], float)
+    keep: dict[str, set[int]] = {}
+    for kind, share in sweep.edge_case_share.items():
+        has = [i for i, v in enumerate(variants) if any(e.kind == kind for e in v.spec.edge_cases)]
+        if not has:
+            raise SpecError([loc.issue((*prefix, "edge_case_share", kind),
+                                       f"no variant of the scene has an edge case of kind '{kind}'",
+                                       "add it to the scene's edge_cases, or drop it here")])
+        target, got, chosen = share * frames.sum(), 0.0, set()
+        for i in stream(sweep.seed, "sweep", 0, f"sweep.edge_case_share.{kind}").permutation(len(variants)):
+            if int(i) in has and abs(got + frames[i] - target) < abs(got - target):
+                got += frames[i]
+                chosen.add(int(i))
+        keep[kind] = chosen
+    for i, v in enumerate(variants):
+        names = edge_names(v.spec)
+        cases = [e.model_copy(update={"name": n}) for n, e in zip(names, v.spec.edge_cases, strict=True)
+                 if e.kind not in keep or i in keep[e.kind]]
+        source = v.spec._source
+        v.spec = v.spec.model_copy(update={"edge_cases": cases})
+        v.spec._source = source
+        for kind in keep:
+            v.labels[f"edge_cases.{kind}"] = "on" if i in keep[kind] else "off"
 
 
 def scene_variant(path: str | Path, variant: int, seed: int) -> tuple[S.SceneSpec, int, dict[str, str]]:
