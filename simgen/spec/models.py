@@ -81,7 +81,8 @@ class SceneInfo(SpecModel):
                       description="Scene id (letters, digits, _ . -); names output folders and seeds the RNG.")
     description: str = Field("", max_length=2000, description="Free text for people.")
     tags: list[str] = Field(default_factory=list, max_length=64,
-                            description="Labels for slicing datasets, e.g. night, pedestrian_reflection, jaywalker.")
+                            description="Labels for slicing datasets, e.g. night, pedestrian_reflection. Condition "
+                                        "tags and edge-case kinds are derived per frame when rendering.")
 
 
 # -------------------------------------------------------------------------------------------------------- road
