@@ -18,8 +18,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PresetName = Literal["none", "automotive_front_hdr", "surround_fisheye", "cheap_dashcam", "ideal"]
-PRESET_NAMES: tuple[str, ...] = ("none", "automotive_front_hdr", "surround_fisheye", "cheap_dashcam", "ideal")
+PresetName = Literal["none", "automotive_front_hdr", "surround_fisheye", "cheap_dashcam", "roadside_cctv", "ideal"]
+PRESET_NAMES: tuple[str, ...] = ("none", "automotive_front_hdr", "surround_fisheye", "cheap_dashcam", "roadside_cctv",
+                                 "ideal")
 #: the preset a camera gets when its spec says nothing (see docs/sensor.md)
 DEFAULT_PRESET = "automotive_front_hdr"
 
@@ -113,6 +114,13 @@ PRESETS: dict[str, dict] = {
                       "saturation": 1.5, "tone_curve": "gamma", "gamma": 2.2, "sharpen": 1.2,
                       "lens_blur_px": 0.6, "vignetting": 0.35, "chromatic_aberration_px": 1.0, "bloom": 0.03,
                       "bloom_radius": 0.015, "lens_dirt": 0.2, "jpeg_quality": 80},
+    # a roadside / traffic (infrastructure) camera: standard-definition video sensor behind a soft zoom lens,
+    # gamma tone curve, 4:2:0 chroma (blurred chroma), edge enhancement, stored as MPEG-4 video
+    "roadside_cctv": {**_BASE, "preset": "roadside_cctv", "f_number": 2.8, "full_well_e": 9000.0,
+                      "read_noise_e": 5.0, "row_noise_e": 1.0, "column_noise_e": 0.8, "prnu": 0.008, "adc_bits": 10,
+                      "ae_target": 0.14, "demosaic": "bilinear", "tone_curve": "gamma", "gamma": 2.2,
+                      "saturation": 1.1, "sharpen": 0.8, "chroma_denoise_px": 1.5, "lens_blur_px": 0.9,
+                      "vignetting": 0.1, "chromatic_aberration_px": 0.6, "bloom": 0.01, "video_codec": "mpeg4"},
     # a noise-free, distortion-free reference camera with the same exposure and tone handling (for ablations)
     "ideal": {**_BASE, "preset": "ideal", "full_well_e": 1e9, "read_noise_e": 0.0, "dark_current_e_s": 0.0,
               "row_noise_e": 0.0, "column_noise_e": 0.0, "prnu": 0.0, "adc_bits": 16, "bayer": False,

@@ -22,7 +22,7 @@ class SensorSpec(SpecModel):
 
     preset: Cat(PresetName, "SensorPresetChoice") = Field(
         DEFAULT_PRESET, description="none (no sensor model: the renderer's view transform), automotive_front_hdr, "
-                                    "surround_fisheye, cheap_dashcam or ideal (noise- and lens-free).")
+                                    "surround_fisheye, cheap_dashcam, roadside_cctv or ideal (noise- and lens-free).")
     # exposure
     exposure_mode: Cat(Literal["auto", "manual"], "ExposureModeChoice") | None = Field(
         None, description="auto: exposure follows the scene's light level; manual: exposure_time_s and iso.")

@@ -74,7 +74,7 @@ def _street(h=96, w=128) -> np.ndarray:
     return img
 
 
-@pytest.mark.parametrize("preset", ["automotive_front_hdr", "cheap_dashcam", "surround_fisheye"])
+@pytest.mark.parametrize("preset", ["automotive_front_hdr", "cheap_dashcam", "surround_fisheye", "roadside_cctv"])
 def test_night_frames_are_noisier_than_day_frames(preset):
     day, night = _street(), _street() * 1e-4  # night: street lighting (~5 lux) instead of sun (~50 klux)
     out = {}
