@@ -61,6 +61,8 @@ class SensorSpec(SpecModel):
     tone_curve: Cat(Literal["srgb", "gamma", "filmic"], "ToneCurveChoice") | None = Field(
         None, description="srgb, gamma (power 1/gamma) or filmic (highlight roll-off).")
     gamma: Num(ge=1, le=4) | None = Field(None, description="Exponent of the gamma tone curve.")
+    contrast: Num(ge=0, le=1) | None = Field(None, description="S-curve contrast after the tone curve (0 = none, "
+                                                            "1 = strongest).")
     sharpen: Num(ge=0, le=5) | None = Field(None, description="Unsharp-mask amount (0 = none).")
     chroma_denoise_px: Num(ge=0, le=20) | None = Field(None, description="Chroma blur sigma (px; 0 = none).")
     # optics
