@@ -48,6 +48,9 @@ def test_wet_night_street_reflections_match_ray_casting(tmp_path, bpy_module):
     row = json.loads((tmp_path / "manifest.jsonl").read_text().splitlines()[0])
     _, world = prepare(SCENE, seed=row["seed"], variant=row["variant"], cfg=cfg)
     assert "night" in row["tags"] and world.weather.wetness == 1.0
+    # the dataset states the roughness up to which a surface is a mirror for its labels
+    conventions = json.loads((tmp_path / "dataset.json").read_text())["conventions"]
+    assert conventions["reflection"]["max_roughness"] == REFLECTION_MAX_ROUGHNESS == 0.3
 
     # the road is rough when dry and a mirror for the labels only because it is wet
     road = next(e for e in world.entities if e.class_name == "road")
