@@ -77,29 +77,18 @@ def test_catalogue_covers_every_case():
 
 
 def _road_mirrors(world) -> bool:
-    """Whether the wet road is a mirror for the reflection labels (the labels' own stated rule, when the build
-    has one: simgen.world.surfaces.reflects; else the material's ``reflective`` flag)."""
-    if world is None:
-        return False
-    try:
-        from simgen.world.surfaces import reflects
-    except ImportError:
-        def reflects(m, weather, wet):
-            return m.reflective
-    return any(reflects(m, world.weather, True) for e in world.entities if e.class_name == "road"
-               for m in e.materials)
+    """Whether the wet road is a mirror for the reflection labels (the labels' stated rule)."""
+    from simgen.world.surfaces import reflects
+
+    return world is not None and any(reflects(m, world.weather, True) for e in world.entities
+                                     if e.class_name == "road" for m in e.materials)
 
 
 def _ray_cast_reflections(world, meta):
     """(H, W) id of the person each pixel's mirrored ray meets (0 = none) and (H, W) decidable pixels, by
     trimesh ray casting (the shared helper of the reflection tests)."""
-    try:
-        from tests.e2e.reflection_raycast import expected_reflections
-    except ImportError:  # before the helper moved out of the reflection test
-        from tests.e2e import test_reflection_render as rr
+    from tests.e2e.reflection_raycast import expected_reflections
 
-        rr.W, rr.H = W, H
-        return rr._expected_reflections(world, meta)[:2]
     return expected_reflections(world, meta, H, W)[:2]
 
 
@@ -107,8 +96,8 @@ def _ray_cast_reflections(world, meta):
 def test_case_visible_in_every_tagged_frame(path, tmp_path_factory):
     rows, frames, world, spec = _rendered(path, tmp_path_factory)
     kinds = {e.kind for e in spec.edge_cases}
-    if "pedestrian_reflection_wet_road" in kinds and not _road_mirrors(world):
-        pytest.skip("wet asphalt is not a mirror for the labels in this build")
+    if "pedestrian_reflection_wet_road" in kinds:
+        assert _road_mirrors(world), "the wet road must be a mirror for the labels"
     assert len(rows) == FRAMES
     for row, f in zip(rows, frames, strict=True):
         tagged = kinds & set(row["tags"])

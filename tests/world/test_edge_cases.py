@@ -73,7 +73,9 @@ def _world(body: str, road: str = "{sidewalk_width_m: 3.5, parking_lane: true}")
 
 
 @pytest.mark.parametrize("road,body,words", [
-    ("{}", "edge_cases: [{kind: pedestrian_reflection_wet_road}]\n", ["weather.wetness = 0.00", "more than 0.5"]),
+    ("{}", "edge_cases: [{kind: pedestrian_reflection_wet_road}]\n", ["weather.wetness = 0.00", "a mirror needs at most 0.3"]),
+    ("{}", "weather: {wetness: 0.6}\nedge_cases: [{kind: pedestrian_reflection_wet_road}]\n",
+     ["weather.wetness = 0.60", "roughness at 0.44"]),
     ("{length_m: 120}", "edge_cases: [{kind: distant_pedestrian, distance_m: 300}]\n",
      ["x = 300.0 m", "off the road", "120"]),
     ("{sidewalk_width_m: 1.5}", "edge_cases: [{kind: pedestrian_behind_glass_shelter}]\n",

@@ -1,6 +1,7 @@
 """A person standing at the edge of a wet road, mirrored in the asphalt between them and the camera.
 
-Needs ``weather.wetness`` above :data:`WET_MIRROR_WETNESS` (where wet asphalt counts as a mirror for the labels)."""
+Needs a road wet enough to count as a mirror for the reflection labels (:func:`simgen.world.surfaces.reflects`:
+the wet asphalt's roughness at most ``REFLECTION_MAX_ROUGHNESS``; about wetness 0.78 for plain asphalt)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,23 @@ from simgen.spec import models as S
 from simgen.world.conventions import pose_from_xyz_yaw
 from simgen.world.edge_cases.base import EdgeContext, ground_mirror_points, person_points, rgb_or_none
 from simgen.world.edge_cases.registry import register
-
-#: road wetness above which wet asphalt is a mirror (:func:`simgen.world.layout.road_material`)
-WET_MIRROR_WETNESS = 0.5
+from simgen.world.layout import road_material
+from simgen.world.model import Weather
+from simgen.world.surfaces import REFLECTION_MAX_ROUGHNESS, reflects, specular_roughness
 
 
 @register(S.ReflectionWetRoad, visible_as="mirror")
 def build(c: EdgeContext, p: S.ReflectionWetRoad) -> None:
     b = c.b
-    wet = float(b.r.weather.wetness)
-    if wet <= WET_MIRROR_WETNESS:
-        c.fail(f"the road is not wet enough to mirror the person: weather.wetness = {wet:.2f}, needs more than "
-               f"{WET_MIRROR_WETNESS} (or rain_intensity > 0.29)")
+    w = b.r.weather
+    wet = float(w.wetness)
+    lp = b.layout.params
+    road = road_material(0.0, lp.surface_texture, lp.surface_wear)  # the renderer wets it with the weather
+    weather = Weather(wetness=wet, snow=float(w.snow))
+    if not reflects(road, weather, True):
+        c.fail(f"the road is not wet enough to mirror the person: weather.wetness = {wet:.2f} leaves the asphalt's "
+               f"roughness at {specular_roughness(road, weather, True):.2f}, a mirror needs at most "
+               f"{REFLECTION_MAX_ROUGHNESS} (wetness about 0.8 or more, and no snow)")
     mesh, mats, bounds = c.asset("reflected_pedestrian", p.person_class, rgb_or_none(p.colour),
                                  animation=p.animation)
     height = float(bounds[1][2])
