@@ -73,19 +73,41 @@ def _first_hit(mesh, origins: np.ndarray, dirs: np.ndarray) -> np.ndarray:
 
 
 def pixel_rays(K: np.ndarray, world_from_camera: np.ndarray, uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """World rays through image points ``uv`` (N, 2) (OpenCV pixel-centre convention): (origins, unit dirs)."""
-    Kinv = np.linalg.inv(K)
-    d_cam = np.c_[uv, np.ones(len(uv))] @ Kinv.T
+    """World rays through image points ``uv`` (N, 2) (OpenCV pixel-centre convention; K without skew):
+    (origins (N, 3), unit directions (N, 3))."""
+    uv = np.asarray(uv, float)
+    d_cam = np.stack([(uv[:, 0] - K[0, 2]) / K[0, 0], (uv[:, 1] - K[1, 2]) / K[1, 1], np.ones(len(uv))], -1)
     d = d_cam @ world_from_camera[:3, :3].T
     d /= np.linalg.norm(d, axis=1, keepdims=True)
     return np.repeat(world_from_camera[:3, 3][None], len(d), 0), d
 
 
-def visible_pixels(K: np.ndarray, world_from_camera: np.ndarray, width: int, height: int, target_world: np.ndarray,
-                   target_faces: np.ndarray, occluders: Occluders, near: float = 0.1,
-                   offsets: tuple[tuple[float, float], ...] = ((0.0, 0.0),)) -> int:
+_TARGETS: dict[bytes, object] = {}
+
+
+def _target_mesh(vertices: np.ndarray, faces: np.ndarray):
+    """The ray-castable mesh of an object in its own frame, remembered by content (placement tries one shape at
+    many poses: the acceleration structure is built once)."""
+    import hashlib
+
+    v = np.ascontiguousarray(vertices, np.float64)
+    f = np.ascontiguousarray(faces, np.int64)
+    key = hashlib.blake2b(v.tobytes() + f.tobytes(), digest_size=16).digest()
+    if key not in _TARGETS:
+        if len(_TARGETS) > 64:
+            _TARGETS.clear()
+        _TARGETS[key] = _tmesh(v, f)
+    return _TARGETS[key]
+
+
+def visible_pixels(K: np.ndarray, world_from_camera: np.ndarray, width: int, height: int, target_vertices: np.ndarray,
+                   target_faces: np.ndarray, target_pose: np.ndarray, occluders: Occluders, near: float = 0.1,
+                   offsets: tuple[tuple[float, float], ...] = ((0.0, 0.0),), any_pixel: bool = False) -> int:
     """Pixels whose centre ray (shifted by each of ``offsets`` in turn; a pixel counts when any shifted ray
-    counts) meets the target (world vertices (V, 3), faces) before every occluder and beyond ``near`` m."""
+    counts) meets the target (object-frame vertices (V, 3) and faces, at ``target_pose`` (4, 4)) before every
+    occluder and beyond ``near`` m.
+    ``any_pixel``: stop at the first offset that finds one (the count is then only a lower bound)."""
+    target_world = posed(target_vertices, target_pose)
     cam = (target_world - world_from_camera[:3, 3]) @ world_from_camera[:3, :3]
     front = cam[:, 2] > near
     if not front.any():
@@ -102,15 +124,18 @@ def visible_pixels(K: np.ndarray, world_from_camera: np.ndarray, width: int, hei
         return 0
     uu, vv = np.meshgrid(np.arange(u0, u1 + 1), np.arange(v0, v1 + 1))
     px = np.stack([uu.ravel(), vv.ravel()], -1).astype(float)
-    tgt = _tmesh(target_world, target_faces)
+    tgt = _target_mesh(target_vertices, target_faces)
+    R, t = target_pose[:3, :3], target_pose[:3, 3]
     seen = np.zeros(len(px), bool)
     for du, dv in offsets:
         o, d = pixel_rays(K, world_from_camera, px + [du, dv])
-        dt = _first_hit(tgt, o, d)
+        dt = _first_hit(tgt, (o - t) @ R, d @ R)  # rays in the object's frame (distances are kept)
         # depth along the optical axis beyond the near clip
         z = dt * (d @ world_from_camera[:3, 2])
         do = occluders.distance(o, d)
         seen |= np.isfinite(dt) & (dt < do) & (z > near)
+        if any_pixel and seen.any():
+            break
     return int(seen.sum())
 
 
@@ -124,14 +149,14 @@ def emerge_failure(K, cams: np.ndarray, width: int, height: int, near: float, ve
     vertices; poses (T, 4, 4); occluders_at(f) -> :class:`Occluders`."""
     if frame >= len(poses):
         return f"emerge_by_frame {frame} (the sequence has {len(poses)} frames)"
-    n0 = visible_pixels(K, cams[0], width, height, posed(vertices_at(0), poses[0]), faces, occluders_at(0), near,
-                        HIDDEN_OFFSETS)
+    n0 = visible_pixels(K, cams[0], width, height, vertices_at(0), faces, poses[0], occluders_at(0), near,
+                        HIDDEN_OFFSETS, any_pixel=True)
     if n0 > 0:
         return "emerge_by_frame: hidden at frame 0"
-    world = posed(vertices_at(frame), poses[frame])
-    n = visible_pixels(K, cams[frame], width, height, world, faces, occluders_at(frame), near)
+    v = vertices_at(frame)
+    n = visible_pixels(K, cams[frame], width, height, v, faces, poses[frame], occluders_at(frame), near)
     if n < EMERGE_MIN_PIXELS:  # small in the image: half of its unoccluded silhouette will do
-        whole = visible_pixels(K, cams[frame], width, height, world, faces, Occluders([]), near)
+        whole = visible_pixels(K, cams[frame], width, height, v, faces, poses[frame], Occluders([]), near)
         need = max(1, min(EMERGE_MIN_PIXELS, int(math.ceil(0.5 * whole))))
     else:
         need = EMERGE_MIN_PIXELS
