@@ -23,7 +23,7 @@ from simgen.sensor.params import SensorParams, preset_params
 from simgen.spec import fields as F
 from simgen.spec import models as S
 from simgen.spec import resolved as R
-from simgen.world.sun import lights_on, named_sun
+from simgen.spec.sun import lights_on, named_sun
 
 NIGHT_BELOW_DEG = -6.0
 
