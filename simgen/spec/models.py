@@ -294,6 +294,20 @@ class ObjectGroup(SpecModel):
         return self
 
     @model_validator(mode="after")
+    def _behaviour_region(self) -> ObjectGroup:
+        kind, region = self.motion.kind, self.placement.region
+        if not isinstance(kind, str) or not isinstance(region, str):
+            return self
+        need = {"follow_lane": ("lane", "oncoming_lane", "cross_lane"), "change_lane": ("lane", "oncoming_lane"),
+                "turn": ("lane", "oncoming_lane", "cross_lane"), "cross_at_crosswalk": ("crosswalk",)}.get(kind)
+        if need is not None and region not in need:
+            raise PydanticCustomError("behaviour_region", "motion '{kind}' needs placement region {need}, not "
+                                                          "'{region}'",
+                                      {"kind": kind, "need": " or ".join(need), "region": region,
+                                       "hint": "see docs/behaviours.md"})
+        return self
+
+    @model_validator(mode="after")
     def _poses_count(self) -> ObjectGroup:
         p = self.placement
         if isinstance(self.count, int):

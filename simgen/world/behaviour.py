@@ -134,6 +134,25 @@ def annotate(b, name: str, attrs: dict) -> None:
     per["turn_signal"] = [str(x) for x in traj.signal]
 
 
+def waiting_frames(b, o, frames: np.ndarray | None, phase0: float) -> np.ndarray | None:
+    """A crossing person's (T, V, 3) vertices with the frames where they wait at the kerb posed as ``waiting``
+    (looking left and right) instead of frozen mid-stride; ``frames``: the gait's vertices (None: rest shape)."""
+    phase = o.attributes.get("per_frame", {}).get("crossing_phase")
+    if phase is None or o.mesh.rig is None:
+        return frames
+    from simgen.world import people
+
+    waiting = np.array([p == "waiting" for p in phase])
+    if not waiting.any():
+        return frames
+    still = people.entity_frames(o.mesh, np.repeat(o.poses[:1], len(o.poses), 0), b.times, "waiting", phase0)
+    if still is None:
+        return frames
+    out = np.repeat(o.mesh.vertices[None], len(o.poses), 0) if frames is None else np.array(frames)
+    out[waiting] = still[waiting]
+    return out
+
+
 def is_parked(b, o) -> bool:
     """A vehicle that does not move over the sequence and stands outside every driving lane (parking strip,
     kerb, verge), or an edge case's parked car."""
@@ -260,5 +279,5 @@ def emerge_rule(b, g, metas):
     return accept
 
 
-__all__ = ["motion_fn", "annotate", "apply_lamps", "is_parked", "build_traffic_lights",
+__all__ = ["motion_fn", "annotate", "waiting_frames", "apply_lamps", "is_parked", "build_traffic_lights",
            "emerge_rule"]

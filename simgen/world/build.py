@@ -416,7 +416,8 @@ class _Build:
         """Per-frame vertices of a person from the body bank (:func:`simgen.world.people.animate`): gaits advance
         with the ground covered; standing people and people who do not move keep their shape (None)."""
         phase0 = float(self.rng(f"gait/{o.name}").uniform(0.0, 1.0))
-        return people.entity_frames(o.mesh, o.poses, self.times, o.attributes.get("animation"), phase0)
+        frames = people.entity_frames(o.mesh, o.poses, self.times, o.attributes.get("animation"), phase0)
+        return behaviour.waiting_frames(self, o, frames, phase0)
 
     # street lights ----------------------------------------------------------------------------------------
     def street_lights(self) -> None:

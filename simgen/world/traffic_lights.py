@@ -12,6 +12,7 @@ labels).
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
 from simgen.errors import SimgenError
@@ -78,6 +79,10 @@ def light_pose_xy(light, layout) -> tuple[float, float, float]:
         raise TrafficLightError(f"road.traffic_lights.{light.name}: its stop line at x = {edge:.1f} m is off the "
                                 f"road (0..{p.length:g} m)")
     y = sign * (p.half_width + min(p.curb_width, p.sidewalk_width) + 0.35)
+    side = "right" if sign < 0 else "left"
+    if not any(r.contains(np.array([[edge, y]]))[0] for r in layout.regions_of("sidewalk", side, "main")):
+        raise TrafficLightError(f"road.traffic_lights.{light.name}: no sidewalk at x = {edge:.1f} m on the {side} "
+                                "(inside a junction's cross road?)")
     yaw = math.pi if sign < 0 else 0.0
     return float(edge), float(y), yaw
 

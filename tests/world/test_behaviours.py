@@ -367,3 +367,37 @@ def test_emerge_by_frame_that_cannot_be_met_names_the_constraint():
     text = text.replace("animation: running, motion: {kind: constant_velocity, speed_mps: 3.5}", "animation: none")
     with pytest.raises(PlacementError, match="emerge_by_frame: hidden at frame 0"):
         _world(text)
+
+
+def test_crossing_people_wait_in_a_waiting_pose_then_walk():
+    w = _world(road(frames=30, extra=", crosswalks: [{position_x_m: 30, width_m: 4}]") + """
+objects:
+  - {name: p, class: pedestrian, placement: {region: crosswalk}, animation: walking,
+     motion: {kind: cross_at_crosswalk, start_time_s: 1.5, speed_mps: 1.4}}
+""")
+    e = _ent(w, "p_0")
+    if e.mesh.rig is None:
+        pytest.skip("no body bank: block figures have no waiting pose")
+    phase = np.array(e.attributes["per_frame"]["crossing_phase"])
+    v = e.vertex_frames
+    assert v is not None
+    step = np.abs(np.diff(v, axis=0)).max(axis=(1, 2))  # shape change between consecutive frames (m)
+    waiting = (phase[:-1] == "waiting") & (phase[1:] == "waiting")
+    assert step[waiting].max() > 1e-4, "a waiting person looks around (not frozen mid-stride)"
+    assert step[waiting].max() < 0.05, "slowly"
+
+
+@pytest.mark.parametrize("kind,region", [("follow_lane", "sidewalk"), ("change_lane", "cross_lane"),
+                                         ("cross_at_crosswalk", "lane")])
+def test_behaviour_in_the_wrong_region_is_refused_at_its_line(kind, region):
+    text = road() + f"""
+objects:
+  - class: car
+    placement: {{region: {region}}}
+    motion: {{kind: {kind}, speed_mps: 3}}
+"""
+    with pytest.raises(SpecError) as err:
+        load_scene_text(text)
+    msg = str(err.value)
+    line = text.splitlines().index("  - class: car") + 1
+    assert f"motion '{kind}' needs placement region" in msg and f"<string>:{line}:" in msg, msg
