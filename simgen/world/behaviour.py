@@ -196,6 +196,8 @@ def apply_lamps(b) -> None:
     each vehicle's lights are on (parked vehicles keep them off)."""
     store = _store(b)
     for o in b.groups:
+        if o.class_name == "traffic_light":
+            _label_static_light(o, b.T)
         if o.class_name not in VEHICLES:
             continue
         hit = store.get(o.name)
@@ -220,6 +222,20 @@ def apply_lamps(b) -> None:
                                         "emission_frames": frames})
             o.materials = mats
             per["indicator_lit"] = [bool(x) for x in traj.indicator]
+
+
+def _label_static_light(o, T: int) -> None:
+    """A traffic light placed as an object group (no timing): its state, read from which lamps it lights, is a
+    per-frame label too (the same at every frame)."""
+    per = o.attributes.setdefault("per_frame", {})
+    if "traffic_light_state" in per:
+        return
+    lit = set()
+    for m in o.materials:
+        if m.name.startswith("lamp_") and m.emission_strength > 0:
+            lit.add(int(m.name.split("_")[1]))
+    state = next((s for s, lamps in tl.LIT_LAMPS.items() if set(lamps) == lit), "off")
+    per["traffic_light_state"] = [state] * T
 
 
 def build_traffic_lights(b) -> None:

@@ -401,3 +401,14 @@ objects:
     msg = str(err.value)
     line = text.splitlines().index("  - class: car") + 1
     assert f"motion '{kind}' needs placement region" in msg and f"<string>:{line}:" in msg, msg
+
+
+def test_traffic_lights_from_object_groups_carry_their_state_too():
+    w = _world(road(frames=2) + """
+objects:
+  - {name: tl, class: traffic_light, count: 3, placement: {region: sidewalk}}
+""")
+    for e in (e for e in w.entities if e.class_name == "traffic_light"):
+        lit = {int(m.name[5:]) for m in e.materials if m.name.startswith("lamp_") and m.emission_strength > 0}
+        state = e.attributes["per_frame"]["traffic_light_state"]
+        assert state == [{frozenset({0}): "red", frozenset({1}): "amber", frozenset({2}): "green"}[frozenset(lit)]] * 2
