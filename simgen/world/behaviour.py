@@ -43,7 +43,7 @@ def _lane_region(b, xy: np.ndarray):
     return None
 
 
-def _target_lane(b, region, kind_name: str, target: int | None, where: str):
+def _target_lane(b, region, target: int | None, where: str):
     n = b.layout.params.lanes_per_direction
     i = int(region.lane_index or 0)
     if target is None:
@@ -80,7 +80,7 @@ def motion_fn(b, g, inst):
             if m.kind == "follow_lane":
                 traj = tj.follow_lane(centre, h, profile, b.times)
             elif m.kind == "change_lane":
-                target, offset = _target_lane(b, region, m.kind, m.target_lane_index, where)
+                target, offset = _target_lane(b, region, m.target_lane_index, where)
                 traj = tj.change_lane(centre, h, offset, profile, b.times, m.change_start_s, m.change_duration_s,
                                       m.signals)
             else:
