@@ -412,3 +412,18 @@ objects:
         lit = {int(m.name[5:]) for m in e.materials if m.name.startswith("lamp_") and m.emission_strength > 0}
         state = e.attributes["per_frame"]["traffic_light_state"]
         assert state == [{frozenset({0}): "red", frozenset({1}): "amber", frozenset({2}): "green"}[frozenset(lit)]] * 2
+
+
+@pytest.mark.parametrize("direction,lane_y,heading", [("right", 1.75, math.pi), ("left", -1.75, 0.0)])
+def test_cross_traffic_turns_into_the_main_road_of_a_t_junction(direction, lane_y, heading):
+    w, layout = _world(road(frames=60, layout="t_junction") + f"""
+objects:
+  - {{name: c, class: car, placement: {{pose: {{x: 68.25, y: 22, yaw_deg: -90}}}},
+     motion: {{kind: turn, turn: {direction}, speed_profile: [{{t_s: 0, speed_mps: 8}}, {{t_s: 1, speed_mps: 6}}]}}}}
+""", with_layout=True)
+    e = _ent(w, "c_0")
+    p = e.poses[:, :3, 3]
+    assert p[0, 1] > 3.5 and p[0, 0] == pytest.approx(68.25), "starts in the arm's lane into the junction"
+    assert layout.on_road(p[:, :2]).all()
+    assert abs(p[-1, 1] - lane_y) < 1e-6, "ends on the centre line of a main-road lane"
+    assert abs(((_yaw(e.poses)[-1] - heading + math.pi) % (2 * math.pi)) - math.pi) < 1e-6
