@@ -6,7 +6,9 @@
   its stored poses (centred second difference of the distance covered);
 * the child placed with ``emerge_by_frame`` has no pixel in the instance map at frame 0 and shows by frame 5;
 * the braking car's flow is still the reprojection of its stored poses;
-* a parked van and the named sun position (dusk) are recorded as such.
+* a parked van and the named sun position (dusk) are recorded as such;
+* (tests/e2e/indicator_scene.yaml) a car changing to the right-hand lane blinks its right indicator exactly in the
+  frames its ``indicator_lit`` label says, on the right of the car.
 """
 
 from __future__ import annotations
@@ -25,23 +27,27 @@ from tests.e2e.test_quickstart_labels import _expected_flow
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
 SCENE = REPO / "tests" / "e2e" / "behaviours_scene.yaml"
+INDICATOR_SCENE = REPO / "tests" / "e2e" / "indicator_scene.yaml"
 CONFIG = REPO / "tests" / "e2e" / "behaviours_render.yaml"
 #: the lamps of a traffic light head (red top, amber, green bottom) and the state that lights each set
 LIT = {"green": {2}, "amber": {1}, "red": {0}, "red_amber": {0, 1}}
 
 
-@pytest.fixture(scope="module")
-def frames(tmp_path_factory):
+def _render(scene: Path, out: Path):
     needs_blender()
     from simgen.cli import main
 
-    out = tmp_path_factory.mktemp("behaviours") / "ds"
-    code = main(["render", str(SCENE), "--out", str(out), "--config", str(CONFIG), "--seed", "0", "--device", "cpu",
+    code = main(["render", str(scene), "--out", str(out), "--config", str(CONFIG), "--seed", "0", "--device", "cpu",
                  "--no-progress"])
     assert code == 0
     _, rows = load_dataset(out)
     rows = sorted(rows, key=lambda r: r["frame"])
     return [load_frame(out, r) for r in rows], rows, out
+
+
+@pytest.fixture(scope="module")
+def frames(tmp_path_factory):
+    return _render(SCENE, tmp_path_factory.mktemp("behaviours") / "ds")
 
 
 def _obj(frame: dict, name: str) -> dict:
@@ -161,3 +167,23 @@ def test_parked_van_lights_off_and_named_sun(frames):
     resolved = json.loads(next(Path(out).rglob("scene.resolved.json")).read_text())
     assert resolved["lighting"]["sun_position"] == "dusk"
     assert resolved["lighting"]["sun_elevation_deg"] == pytest.approx(-5.0)
+
+
+def test_indicator_blinks_on_the_right_exactly_when_labelled(tmp_path):
+    fr, _, _ = _render(INDICATOR_SCENE, tmp_path / "ds")
+    lit, bright, right_side = [], [], []
+    for f in fr:
+        o = _obj(f, "changer_0")
+        assert o["attributes"]["turn_signal"] == "right"
+        lit.append(o["attributes"]["indicator_lit"])
+        car = f["instance"] == o["instance_id"]
+        mask = cv2.dilate(car.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        glow = mask & (f["rgb"].astype(int).sum(-1) >= 600)
+        bright.append(int(glow.sum()))
+        if glow.any():
+            cols = np.nonzero(car)[1]
+            right_side.append(np.nonzero(glow)[1].mean() > (cols.min() + cols.max()) / 2)
+    lit, bright = np.array(lit), np.array(bright)
+    assert lit.any() and (~lit).any(), lit
+    assert bright[lit].min() >= 1 and bright[~lit].max() == 0, (bright, lit)
+    assert all(right_side), "the right-hand indicator blinks (seen from behind: on the image's right)"
