@@ -165,6 +165,7 @@ class LocalBackend:
             st = self.stats[wk.slot.index]
             st["bpy_import_s"].append(round(ev.get("bpy_import", 0.0), 3))
             st["start_s"].append(round(time.perf_counter() - wk.started, 3))
+            st["cuda_visible_devices"] = ev.get("cuda_visible_devices")
             self.start_failures[wk.slot.index] = 0
         elif kind == "progress" and wk.job is not None and ev.get("job") == wk.job.job.id:
             wk.last_progress = now

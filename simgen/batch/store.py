@@ -132,7 +132,10 @@ def prepare_output(out: Path) -> list[str]:
     out = Path(out)
     lines = recover(out) if out.is_dir() else []
     for d in sorted(out.glob(f"{JOB_PREFIX}*")) if out.is_dir() else []:
-        shutil.rmtree(d, ignore_errors=True)
+        if d.is_dir():
+            shutil.rmtree(d, ignore_errors=True)
+        else:
+            d.unlink(missing_ok=True)
         lines.append(f"removed the unfinished job folder {d.name}")
     return lines
 

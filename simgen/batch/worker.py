@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     import simgen.render.blender  # noqa: F401  - Blender once per worker, before the first job
 
     bpy_seconds = time.perf_counter() - t
-    emit(ev="ready", pid=os.getpid(), started=t_main, bpy_import=bpy_seconds, rss_mb=rss_mb())
+    emit(ev="ready", pid=os.getpid(), started=t_main, bpy_import=bpy_seconds, rss_mb=rss_mb(),
+         cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
     init: dict = {}
     for line in sys.stdin:
         msg = json.loads(line)
