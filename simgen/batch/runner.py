@@ -52,13 +52,14 @@ class JobState:
     errors: list[str] = field(default_factory=list)
     log_tail: str = ""
     rss_mb: float | None = None
+    stages: dict | None = None
 
     def row(self) -> dict:
         return {"job": self.job.id, "sequence": self.job.sequence, "status": self.status,
                 "frames": self.job.frames if self.status in ("done", "skipped") else self.frames_done,
                 "seconds": None if self.seconds is None else round(self.seconds, 3), "device": self.device,
                 "attempts": self.attempts, "worker": self.worker, "rss_mb": self.rss_mb,
-                "errors": list(self.errors)}
+                "errors": list(self.errors), "stages": self.stages}
 
 
 class Run:
@@ -126,6 +127,8 @@ class Run:
         n = commit_job(self.opts.out, st.job.id, st.job.sequence)
         st.status, st.seconds, st.device, st.worker = "done", row.get("seconds"), row.get("device"), worker
         st.rss_mb = row.get("rss_mb")
+        st.stages = {k: round(v, 4) for k, v in (row.get("per_stage") or {}).items()}
+        st.stages["job_total"] = round(float(row.get("seconds") or 0.0), 4)
         st.frames_done = n
         self.frames_rendered += n
 
