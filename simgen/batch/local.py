@@ -293,6 +293,4 @@ class LocalBackend:
                 self.kill(wk)
                 wk.proc.wait()
             self._forget(wk)
-        for st in self.run.states.values():
-            if st.status == "running":  # interrupted: not committed, so not part of the dataset
-                st.status = "pending"
+        self.run.abandon_running()

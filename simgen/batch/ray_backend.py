@@ -135,7 +135,8 @@ class RayBackend:
                     except Exception:  # noqa: BLE001 - best effort on the way out
                         pass
                 for st, _t, _k in inflight.values():
-                    st.status = "pending"
+                    heartbeat_path(o.out, st.job.id).unlink(missing_ok=True)
+                self.run.abandon_running()
                 raise
 
     def _finish(self, ray, ref, st: JobState, killed: bool, display: Display) -> None:

@@ -152,6 +152,18 @@ class Run:
         log.error("%s failed after %d attempt(s): %s", st.job.sequence, st.attempts, error)
         return False
 
+    def abandon_running(self) -> None:
+        """After the workers are stopped: jobs under way go back to pending and their folders (never committed,
+        so never part of the dataset) are removed."""
+        import shutil
+
+        from simgen.batch.store import job_dir
+
+        for st in self.states.values():
+            if st.status == "running":
+                st.status, st.frames_done = "pending", 0
+                shutil.rmtree(job_dir(self.opts.out, st.job.id), ignore_errors=True)
+
     # -- numbers ------------------------------------------------------------------------------------------
     def totals(self) -> tuple[int, int, int]:
         """(frames done in this run incl. running jobs' frames, frames to render in this run, failed jobs)."""
@@ -251,6 +263,8 @@ class Display:
         if self.live is not None:
             self.live.__exit__(*exc)
             self.live = None
+            if not self.console.is_terminal:  # a log file: end the last worker line
+                self.console.line()
 
 
 def simgen_pythonpath(env: dict[str, str]) -> str:
