@@ -82,7 +82,8 @@ class Run:
         from simgen.batch.store import prepare_output, verify_job
         from simgen.io.commit import require_readable_manifest, sequence_of
         from simgen.io.dataset import DatasetWriter
-        from simgen.pipeline import _blender_version, plan_sequence
+        from simgen.errors import SimgenError
+        from simgen.pipeline import _blender_version
 
         out = self.opts.out
         for line in prepare_output(out):
@@ -90,11 +91,17 @@ class Run:
         DatasetWriter(out, blender_version=_blender_version())
         rows = require_readable_manifest(out).rows
         by_seq: dict[str, list[dict]] = {}
+        sources: dict[str, set[str]] = {}  # scene name -> scene files it was rendered from
         for r in rows:
             by_seq.setdefault(sequence_of(r) or "", []).append(r)
+            if r.get("source") is not None:
+                sources.setdefault(str(r.get("scene")), set()).add(str(r["source"]))
         for st in self.states.values():
             j = st.job
-            plan_sequence(out, j.scene, j.sequence, j.scene_file, False)  # another file with this scene name
+            other = sorted(sources.get(j.scene, set()) - {j.scene_file})
+            if other:  # the rule of simgen render: one scene file per scene name in a dataset
+                raise SimgenError(f"scene name '{j.scene}' is already in {out} from another file ({other[0]}); "
+                                  f"rename the scene (scene.name) in {j.scene_file}")
             if self.opts.resume:
                 why = verify_job(out, j.sequence, j.id, by_seq.get(j.sequence), hashes=self.opts.hashes)
                 if why is None:
@@ -113,7 +120,7 @@ class Run:
         ready = [s for s in self.pending() if s.not_before <= now]
         if not ready:
             return None
-        st = min(ready, key=lambda s: (s.not_before, self.order.index(s.job.id)))
+        st = min(ready, key=lambda s: (s.not_before, s.job.index))
         st.status, st.attempts, st.frames_done = "running", st.attempts + 1, 0
         return st
 
@@ -133,7 +140,7 @@ class Run:
         self.frames_rendered += n
 
     def failed(self, st: JobState, error: str, *, log_tail: str = "", permanent: bool = False,
-               worker: str | None = None) -> bool:
+               worker: str | None = None, now: float | None = None) -> bool:
         """Record a failed attempt; requeue with backoff unless attempts are used up. Returns True if retried."""
         from simgen.batch.store import job_dir
 
@@ -144,7 +151,8 @@ class Run:
         st.log_tail, st.worker, st.frames_done = log_tail, worker, 0
         if not permanent and st.attempts <= self.opts.retries:
             st.status = "pending"
-            st.not_before = time.monotonic() + self.opts.backoff * 2 ** (st.attempts - 1)
+            now = time.monotonic() if now is None else now
+            st.not_before = now + self.opts.backoff * 2 ** (st.attempts - 1)
             log.warning("%s attempt %d failed (%s); retrying in %.0f s", st.job.sequence, st.attempts, error,
                         self.opts.backoff * 2 ** (st.attempts - 1))
             return True

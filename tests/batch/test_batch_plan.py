@@ -191,3 +191,41 @@ def test_bad_scene_is_file_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1 and "bad.yaml:" in err and "frames" in err and "Traceback" not in err
     assert not (tmp_path / "OUT").exists()
+
+
+def test_retries_back_off_then_record_a_failure(tmp_path):
+    from simgen.batch.runner import Options, Run
+
+    cfg = load_render_config(str(CFG))
+    jobs = expand_jobs([SCENE], cfg=cfg, seeds="0-1")
+    run = Run(jobs, Options(out=tmp_path, cfg=cfg, retries=2, backoff=10.0), "local")
+    a = run.next_job(now=0.0)
+    assert a.job.sequence == "quickstart/v0000-s0" and a.attempts == 1 and a.status == "running"
+    assert run.failed(a, "worker died (SIGKILL)", now=0.0)  # retried ...
+    assert a.status == "pending" and a.not_before == 10.0
+    b = run.next_job(now=0.0)
+    assert b.job.sequence == "quickstart/v0000-s1"  # ... but not before its backoff has passed
+    assert run.next_job(now=0.0) is None
+    assert run.next_job(now=9.9) is None
+    assert run.next_job(now=10.0) is a and a.attempts == 2
+    assert run.failed(a, "boom", now=10.0) and a.not_before == 30.0  # doubled
+    assert run.next_job(now=30.0) is a and a.attempts == 3
+    assert not run.failed(a, "boom again", log_tail="tail", now=30.0) and a.status == "failed"
+    rep = run.report(3)
+    assert rep["failures"][0]["errors"] == ["worker died (SIGKILL)", "boom", "boom again"]
+    assert rep["failures"][0]["attempts"] == 3 and rep["failures"][0]["log_tail"] == "tail"
+    assert not run.failed(b, "SpecError: bad", permanent=True) and b.attempts == 1  # bad input: no retry
+
+
+def test_scene_name_from_another_file_is_refused_before_any_render(tmp_path, capsys):
+    from simgen.cli import main
+
+    out = tmp_path / "ds"
+    out.mkdir()
+    (out / "manifest.jsonl").write_text(json.dumps({"sample_id": "quickstart/v0000-s0/000000", "scene": "quickstart",
+                                                    "sequence": "quickstart/v0000-s0", "source": "/elsewhere/q.yaml",
+                                                    "frame": 0, "files": {"meta": "x"}}) + "\n")
+    code = main(["batch", str(SCENE), "--out", str(out), "--config", str(CFG), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1 and "already in" in err and "/elsewhere/q.yaml" in err and "Traceback" not in err
+    assert not list(out.glob(".job-*")) and not (out / ".batch" / "logs").exists()
