@@ -23,6 +23,13 @@ def run_batch(jobs: list[Job], opts: Options, *, backend: str = "local", workers
     before any job starts (bad output folder, a scene name from another file, another batch running)."""
     from simgen.batch.store import RunLock
 
+    slots = None
+    if backend != "ray":  # plan the workers first: a usage mistake must not leave an output folder behind
+        from simgen.batch.plan import detect_gpus, plan_workers
+
+        detected = [] if (opts.device == "cpu" or gpus is not None) else detect_gpus()
+        slots = plan_workers(workers, gpus, detected, os.cpu_count() or 1,
+                             (opts.device or getattr(opts.cfg, "device", "auto")))
     out = Path(opts.out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"output path {out} exists and is not a folder")
@@ -40,15 +47,14 @@ def run_batch(jobs: list[Job], opts: Options, *, backend: str = "local", workers
                 RayBackend(run, address=address, workers=workers).run_all()
             else:
                 from simgen.batch.local import LocalBackend
-                from simgen.batch.plan import detect_gpus, plan_workers
 
-                detected = [] if (opts.device == "cpu" or gpus is not None) else detect_gpus()
-                slots = plan_workers(workers, gpus, detected, os.cpu_count() or 1,
-                                     (opts.device or getattr(opts.cfg, "device", "auto")))
                 log.info("workers: %s", ", ".join(s.label for s in slots))
                 LocalBackend(run, slots).run_all()
-        except BaseException:  # Ctrl-C, SIGTERM or an error of the driver: report what was done, then stop
-            run.finish(130, interrupted=True)
+        except BaseException as err:  # Ctrl-C, SIGTERM or an error of the driver: report what was done, then stop
+            from simgen import interrupt
+
+            stopped = interrupt.received() is not None or isinstance(err, KeyboardInterrupt)
+            run.finish(interrupt.exit_code() if stopped else 1, interrupted=stopped)
             raise
         code = EXIT_FAILED_JOBS if any(s.status == "failed" for s in run.states.values()) else 0
         return run.finish(code)

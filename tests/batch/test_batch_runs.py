@@ -113,7 +113,7 @@ def faulty_run(tmp_path_factory):
     try:
         t = time.monotonic()
         code = main(["batch", str(SCENE), "--seeds", "0-3", "--frames", "2", "--out", str(out), "--config", str(CFG),
-                     "--gpus", "0,1", "--device", "auto", "--retries", "1", "--backoff", "0.2", "--watchdog", "25",
+                     "--gpus", "0,1", "--device", "auto", "--retries", "1", "--backoff", "0.2", "--watchdog", "20",
                      "--jobs-per-worker", "2", "--no-progress"])
         seconds = time.monotonic() - t
     finally:
@@ -185,14 +185,19 @@ def test_ray_and_local_give_identical_files(faulty_run, tmp_path):
     out = tmp_path / "ray"
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
+    os.environ["SIMGEN_BATCH_FAULT"] = f"{SEQ.format(1)}:crash@1"  # a Ray worker dies mid-task: retried
     try:
         code = main(["batch", str(SCENE), "--seeds", "0-1", "--frames", "2", "--out", str(out), "--config", str(CFG),
-                     "--backend", "ray", "--no-progress"])
+                     "--backend", "ray", "--backoff", "0.2", "--no-progress"])
     finally:
+        os.environ.pop("SIMGEN_BATCH_FAULT", None)
         ray.shutdown()
     assert code == 0
     rep = json.loads((out / "batch_report.json").read_text())
     assert rep["backend"] == "ray" and rep["counts"]["done"] == 2
+    jobs = {j["sequence"]: j for j in rep["jobs"]}
+    assert jobs[SEQ.format(0)]["attempts"] == 1 and jobs[SEQ.format(1)]["attempts"] == 2
+    assert jobs[SEQ.format(1)]["errors"][0].startswith("worker died")
     local_rep = json.loads((local / "batch_report.json").read_text())
     ids = {j["sequence"]: j["job"] for j in local_rep["jobs"]}
     for j in rep["jobs"]:
