@@ -229,3 +229,32 @@ def test_scene_name_from_another_file_is_refused_before_any_render(tmp_path, cap
     err = capsys.readouterr().err
     assert code == 1 and "already in" in err and "/elsewhere/q.yaml" in err and "Traceback" not in err
     assert not list(out.glob(".job-*")) and not (out / ".batch" / "logs").exists()
+
+
+def test_run_batch_uses_the_detected_gpus(tmp_path, monkeypatch):
+    """Without --gpus the driver asks detect_gpus (mocked: two GPUs) and starts one pinned worker per GPU."""
+    import simgen.batch.local as local
+    import simgen.batch.plan as plan
+    from simgen.batch.api import run_batch
+    from simgen.batch.runner import Options
+
+    seen = {}
+
+    class FakeBackend:
+        def __init__(self, run, slots):
+            seen["slots"], self.run = slots, run
+
+        def run_all(self):
+            for st in self.run.states.values():
+                st.status = "done"
+
+    monkeypatch.setattr(plan, "detect_gpus", lambda env=None, run=None: ["0", "1"])
+    monkeypatch.setattr(local, "LocalBackend", FakeBackend)
+    cfg = load_render_config(str(CFG))
+    jobs = expand_jobs([SCENE], cfg=cfg, seeds="0-2")
+    rep = run_batch(jobs, Options(out=tmp_path / "ds", cfg=cfg, device="auto", progress=False))
+    assert [(s.gpu, s.env({})["CUDA_VISIBLE_DEVICES"]) for s in seen["slots"]] == [("0", "0"), ("1", "1")]
+    assert rep["exit_code"] == 0 and rep["counts"]["done"] == 3
+    seen.clear()
+    run_batch(jobs, Options(out=tmp_path / "ds2", cfg=cfg, device="cpu", progress=False), workers=2)
+    assert [s.gpu for s in seen["slots"]] == [None, None]  # --device cpu: CPU workers, GPUs hidden
