@@ -88,33 +88,7 @@ def _slope(ys: list[float]) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scene", type=Path, default=REPO / "scenes" / "quickstart.yaml")
-    ap.add_argument("--config", default=str(REPO / "tests" / "batch" / "tiny_render.yaml"))
-    ap.add_argument("--jobs", type=int, default=6, help="jobs (seeds) for the frames-per-second runs")
-    ap.add_argument("--frames", type=int, default=None, help="frames per job in the fps runs (default: all)")
-    ap.add_argument("--rss-jobs", type=int, default=200, help="jobs for the memory run (one worker)")
-    ap.add_argument("--rss-frames", type=int, default=1, help="frames per job in the memory run")
-    ap.add_argument("--json", type=Path, default=None)
-    ap.add_argument("--workdir", type=Path, default=None)
-    args = ap.parse_args()
-
-    from simgen.spec import load_render_config
-
-    cfg = load_render_config(args.config)
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="simgen-bench-batch-"))
-    res: dict = {"config": cfg.name, "width": cfg.width, "height": cfg.height, "samples": cfg.samples,
-                 "cpus": os.cpu_count(), "load_average": os.getloadavg()}
-
-    # 1. frames per second, 1 and 2 workers
-    for n in (1, 2):
-        rep = _run(args.scene, cfg, work / f"fps{n}", f"0-{args.jobs - 1}", n, args.frames, 1000)
-        res[f"workers_{n}"] = {"frames": rep["counts"]["frames"], "seconds": rep["seconds"],
-                               "frames_per_second": rep["frames_per_second"]}
-        if n == 1:
-            one = rep
-    # 2. overhead shares (one worker: every job after the first is warm)
+def _overheads(res: dict, one: dict, args, cfg) -> None:
     w = one["workers"][0]
     start = _mean([s - b for s, b in zip(w["start_s"], w["bpy_import_s"])])
     bpy = _mean(w["bpy_import_s"])
@@ -136,6 +110,40 @@ def main() -> int:
         ("process_start", "process_start_s"), ("bpy_import", "bpy_import_s"), ("scene_prepare", "prepare_s"),
         ("asset_loading_cold", "asset_loading_cold_s"), ("asset_loading_warm", "asset_loading_warm_s"),
         ("blender_scene_build", "blender_build_s"), ("other", "other_s"))}
+    # a worker starts once per --jobs-per-worker jobs (default 50): its start-up spread over them
+    res["share_of_render"]["worker_start_per_job_at_50_jobs_per_worker"] = (
+        (pj["process_start_s"] + pj["bpy_import_s"]) / 50 / render if render else None)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scene", type=Path, default=REPO / "scenes" / "quickstart.yaml")
+    ap.add_argument("--config", default=str(REPO / "tests" / "batch" / "tiny_render.yaml"))
+    ap.add_argument("--jobs", type=int, default=6, help="jobs (seeds) for the frames-per-second runs (0: skip them)")
+    ap.add_argument("--frames", type=int, default=None, help="frames per job in the fps runs (default: all)")
+    ap.add_argument("--rss-jobs", type=int, default=200, help="jobs for the memory run (one worker)")
+    ap.add_argument("--rss-frames", type=int, default=1, help="frames per job in the memory run")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--workdir", type=Path, default=None)
+    args = ap.parse_args()
+
+    from simgen.spec import load_render_config
+
+    cfg = load_render_config(args.config)
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="simgen-bench-batch-"))
+    res: dict = {"config": cfg.name, "width": cfg.width, "height": cfg.height, "samples": cfg.samples,
+                 "cpus": os.cpu_count(), "load_average": os.getloadavg()}
+
+    # 1. frames per second, 1 and 2 workers
+    for n in ((1, 2) if args.jobs > 0 else ()):
+        rep = _run(args.scene, cfg, work / f"fps{n}", f"0-{args.jobs - 1}", n, args.frames, 1000)
+        res[f"workers_{n}"] = {"frames": rep["counts"]["frames"], "seconds": rep["seconds"],
+                               "frames_per_second": rep["frames_per_second"]}
+        if n == 1:
+            one = rep
+    # 2. overhead shares (one worker: every job after the first is warm)
+    if args.jobs > 0:
+        _overheads(res, one, args, cfg)
     # 3. memory of one worker over N jobs
     if args.rss_jobs > 0:
         rep = _run(args.scene, cfg, work / "rss", f"0-{args.rss_jobs - 1}", 1, args.rss_frames, args.rss_jobs + 1)
@@ -144,7 +152,7 @@ def main() -> int:
         res["rss"] = {"jobs": len(rss), "first_mb": rss[0], "after_5_mb": rss[min(5, len(rss) - 1)],
                       "last_mb": rss[-1], "max_mb": max(rss), "growth_mb_per_job": _slope(tail),
                       "processes": rep["workers"][0]["processes"], "seconds": rep["seconds"],
-                      "frames_per_second": rep["frames_per_second"]}
+                      "frames_per_second": rep["frames_per_second"], "rss_mb_by_job": [round(x, 2) for x in rss]}
     print(json.dumps(res, indent=1))
     if args.json:
         args.json.write_text(json.dumps(res, indent=1))
