@@ -85,11 +85,14 @@ def test_driver_killed_mid_run_then_resume(tmp_path):
 
     from simgen.cli import main
 
+    # --max-rss-mb below a Blender worker's size: every worker is replaced after each job
     code = main(["batch", str(SCENE), "--seeds", "0-4", "--out", str(out), "--config", str(CFG), "--workers", "2",
-                 "--resume", "--no-progress"])
+                 "--resume", "--max-rss-mb", "64", "--no-progress"])
     assert code == 0
     rep = json.loads((out / "batch_report.json").read_text())
     assert rep["counts"]["skipped"] == len(committed) and rep["counts"]["done"] == 5 - len(committed)
+    assert all(w["processes"] == w["jobs"] for w in rep["workers"])  # recycled above the memory limit
+    assert sum(w["jobs"] for w in rep["workers"]) == 5 - len(committed)
     for s in committed:  # complete sequences were verified and kept, not rendered again
         assert (out / s / "checksums.json").read_bytes() == before[s]
         assert (out / s / "000000.depth.exr").stat().st_mtime_ns == stamps[s]
