@@ -258,3 +258,28 @@ def test_run_batch_uses_the_detected_gpus(tmp_path, monkeypatch):
     seen.clear()
     run_batch(jobs, Options(out=tmp_path / "ds2", cfg=cfg, device="cpu", progress=False), workers=2)
     assert [s.gpu for s in seen["slots"]] == [None, None]  # --device cpu: CPU workers, GPUs hidden
+
+
+def test_a_commit_cut_short_by_a_dead_driver_is_completed_by_the_next_run(tmp_path):
+    """The driver died between the journal and the manifest rewrite: the next run's prepare_output finishes the
+    commit from the job folder, and the sequence then passes the resume check."""
+    from simgen.batch.store import job_dir, prepare_output
+    from simgen.io.commit import read_manifest
+
+    out, rel = tmp_path / "ds", "quickstart/v0000-s0"
+    out.mkdir()
+    jd = job_dir(out, "feedfacefeedface")
+    rows = _fake_sequence(jd, rel, "feedfacefeedface")
+    rows = [{**r, "commit": "c0ffee"} for r in rows]
+    (jd / rel / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_checksums(jd, rel, "feedfacefeedface")
+    (out / ".job-0123456789abcdef").mkdir()  # an unfinished job of the dead run
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (out / f".commit-{dead.pid}.json").write_text(json.dumps({"sequence": rel, "staging": jd.name,
+                                                                "commit": "c0ffee", "drop": []}))
+    lines = prepare_output(out)
+    assert any("completed the interrupted commit" in x for x in lines), lines
+    assert [r["sample_id"] for r in read_manifest(out).rows] == [r["sample_id"] for r in rows]
+    assert not list(out.glob(".job-*")) and not list(out.glob(".commit-*"))
+    assert verify_job(out, rel, "feedfacefeedface", read_manifest(out).rows) is None
