@@ -3,7 +3,8 @@
 
 Report fields: backend, started / finished (UTC ISO), seconds, exit_code, counts (jobs, done, skipped, failed,
 frames), frames_per_second, workers (slot, gpu, threads, processes started, jobs), jobs (one row per job: job,
-sequence, status done | skipped | failed, seconds, device, attempts, worker, frames) and failures (job,
+sequence, status done | skipped | failed, seconds, device, attempts, retries, worker, frames, rss_mb,
+errors of failed attempts, stage seconds) and failures (job,
 sequence, attempts, error, log_tail).
 """
 

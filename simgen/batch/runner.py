@@ -58,7 +58,7 @@ class JobState:
         return {"job": self.job.id, "sequence": self.job.sequence, "status": self.status,
                 "frames": self.job.frames if self.status in ("done", "skipped") else self.frames_done,
                 "seconds": None if self.seconds is None else round(self.seconds, 3), "device": self.device,
-                "attempts": self.attempts, "worker": self.worker, "rss_mb": self.rss_mb,
+                "attempts": self.attempts, "retries": max(0, self.attempts - 1), "worker": self.worker, "rss_mb": self.rss_mb,
                 "errors": list(self.errors), "stages": self.stages}
 
 
