@@ -215,3 +215,42 @@ def test_ray_and_local_give_identical_files(faulty_run, tmp_path):
         for n in labels:
             assert (out / seq / n).read_bytes() == (local / seq / n).read_bytes(), f"{seq}/{n}"
     check_dataset(out, {SEQ.format(1): 2})
+
+
+def test_sigterm_stops_the_run_and_leaves_only_whole_sequences(tmp_path):
+    needs_blender()
+    out = tmp_path / "ds"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("SIMGEN_BATCH_FAULT", None)
+    proc = subprocess.Popen([sys.executable, "-m", "simgen.cli", "batch", str(SCENE), "--seeds", "0-3", "--out",
+                             str(out), "--config", str(CFG), "--workers", "2", "--no-progress"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(d.is_dir() and any(d.rglob("*.depth.exr")) for d in out.glob(".job-*")):  # frames under way
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read().decode()
+    assert code == 143, err
+    assert "interrupted" in err and "Traceback" not in err
+    t = time.monotonic()
+    while _workers_of(proc.pid) and time.monotonic() - t < 10:
+        time.sleep(0.1)
+    assert not _workers_of(proc.pid)
+    assert not list(out.glob(".job-*"))  # unfinished jobs leave nothing behind
+    rep = json.loads((out / "batch_report.json").read_text())
+    assert rep["interrupted"] and rep["exit_code"] == 143
+    done = {r["sequence"] for r in _rows(out)}
+    if done:  # sequences committed before the signal stay, whole
+        check_dataset(out, {s: 4 for s in done})
+    assert sorted(p.parent.name + "/" + p.name for p in out.glob("*/v*")) == sorted(done)
+    from simgen.io.dataset import DatasetReader
+
+    assert DatasetReader(out).verify() == []
