@@ -121,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"=== job {job['id']} {job['sequence']} attempt {attempt} ===", file=sys.stderr, flush=True)
         sys.stdout.flush()
 
-        def progress(done: int, total: int) -> None:
-            emit(ev="progress", job=job["id"], done=done, total=total)
+        def progress(done: int, total: int, _id: str = job["id"]) -> None:
+            emit(ev="progress", job=_id, done=done, total=total)
 
         try:
             row = run_job(job, init["out"], init["cfg"], frames=init.get("frames"), device=init.get("device"),
