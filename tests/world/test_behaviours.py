@@ -427,3 +427,20 @@ objects:
     assert layout.on_road(p[:, :2]).all()
     assert abs(p[-1, 1] - lane_y) < 1e-6, "ends on the centre line of a main-road lane"
     assert abs(((_yaw(e.poses)[-1] - heading + math.pi) % (2 * math.pi)) - math.pi) < 1e-6
+
+
+def test_a_catalog_vehicles_one_indicator_slot_is_split_by_side():
+    from simgen.world.behaviour import _split_indicators
+    from simgen.world.build import _Obj
+    from simgen.world.model import Material, Mesh
+
+    # two small quads: one on the left (+y), one on the right (-y), both in the asset's one indicator slot
+    v = np.array([[2, 0.8, 0.7], [2, 0.9, 0.7], [2, 0.9, 0.8], [2, 0.8, 0.8],
+                  [2, -0.9, 0.7], [2, -0.8, 0.7], [2, -0.8, 0.8], [2, -0.9, 0.8]], float)
+    f = np.array([[0, 1, 2], [0, 2, 3], [4, 5, 6], [4, 6, 7]])
+    mesh = Mesh(v, f, np.array([1, 1, 1, 1]))
+    o = _Obj("car", "car", mesh, [Material("paint:body"), Material("indicator:amber")], np.eye(4)[None], {})
+    left, right = _split_indicators(o)
+    assert o.materials[left].name == "indicator_left" and o.materials[right].name == "indicator_right"
+    assert o.mesh.face_material.tolist() == [left, left, right, right]
+    assert mesh.face_material.tolist() == [1, 1, 1, 1], "the shared catalog mesh is left alone"
