@@ -83,6 +83,9 @@ class MotionBehaviour(SpecModel):
     start_time_s: Num(ge=0, le=3600) = Field(
         0.0, description="cross_at_crosswalk: how long the person waits at the kerb before walking over (s).")
     signals: Bool = Field(True, description="Vehicles blink the indicator while changing lane or turning.")
+    stop_at_signal: Bool = Field(
+        False, description="follow_lane: brake to a stop before the stop line of the traffic light that controls "
+                           "this direction while it is not green, and drive on when it turns green.")
 
     @model_validator(mode="after")
     def _profile_sorted(self):

@@ -154,6 +154,7 @@ class RMotion(_R):
     turn: Literal["left", "right"] = "left"
     start_time_s: float = 0.0
     signals: bool = True
+    stop_at_signal: bool = False
 
 
 class RTrafficLightTiming(_R):

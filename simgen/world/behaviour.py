@@ -78,7 +78,8 @@ def motion_fn(b, g, inst):
             centre = region.to_world(np.array([[along, 0.0]]))[0]
             h = region.heading_rad
             if m.kind == "follow_lane":
-                traj = tj.follow_lane(centre, h, profile, b.times)
+                prof = _stop_for_signal(b, profile, centre, h) if getattr(m, "stop_at_signal", False) else profile
+                traj = tj.follow_lane(centre, h, prof, b.times)
             elif m.kind == "change_lane":
                 target, offset = _target_lane(b, region, m.target_lane_index, where)
                 traj = tj.change_lane(centre, h, offset, profile, b.times, m.change_start_s, m.change_duration_s,
@@ -117,6 +118,36 @@ def motion_fn(b, g, inst):
         return traj.poses
 
     return fn
+
+
+#: a vehicle's reference point (its centre) stops this far behind the stop line (half a car and a margin)
+STOP_BEHIND_M = 3.0
+
+
+def _stop_for_signal(b, profile: tj.SpeedProfile, centre: np.ndarray, heading: float) -> tj.SpeedProfile:
+    """The profile of a vehicle at ``centre`` heading along the main road that stops for the first traffic light
+    ahead controlling its direction (``stop_at_signal``)."""
+    c = math.cos(heading)
+    if abs(c) < 0.5:
+        return profile
+    controls = "ego_direction" if c > 0 else "oncoming"
+    best = None
+    for light in getattr(b.r.road, "traffic_lights", []):
+        if light.controls != controls:
+            continue
+        x, _, _ = tl.light_pose_xy(light, b.layout)
+        d = (x - centre[0]) * np.sign(c) - STOP_BEHIND_M
+        if d > 0 and (best is None or d < best[0]):
+            best = (d, light)
+    if best is None:
+        return profile
+    d, light = best
+    duration = float(b.times[-1]) + 1.0
+
+    def red_at(t: float) -> bool:
+        return tl.states_at(light.timing, np.array([t]))[0] != "green"
+
+    return tj.signal_profile(profile, d, red_at, duration)
 
 
 def annotate(b, name: str, attrs: dict) -> None:

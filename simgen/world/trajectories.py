@@ -301,3 +301,45 @@ def cross_walk(start_xy, heading: float, length: float, profile: SpeedProfile, t
 
 __all__ = ["SpeedProfile", "Path", "Trajectory", "TrajectoryError", "braking_frames", "blink", "follow_lane",
            "change_lane", "turn", "turn_path", "cross_walk", "BRAKE_DECEL_MPS2", "BLINK_HZ"]
+
+
+#: stopping for a signal: braking starts when the deceleration needed to stop at the line reaches this (m/s²);
+#: a vehicle that would need more than STOP_MAX_DECEL drives on (it cannot stop in time); it pulls away at
+#: PULL_AWAY_ACCEL
+STOP_START_DECEL = 1.5
+STOP_MAX_DECEL = 6.0
+PULL_AWAY_ACCEL = 2.0
+
+
+def signal_profile(profile: SpeedProfile, stop_distance: float, red_at, duration: float,
+                   dt: float = 0.01) -> SpeedProfile:
+    """The speed profile of a vehicle that wants ``profile``'s speeds but stops ``stop_distance`` metres ahead
+    (the stop line, measured from its reference point) while ``red_at(t) -> bool`` (not green), then pulls away.
+    Simulated on a ``dt`` grid up to ``duration`` seconds; the result is piecewise linear on that grid."""
+    n = int(math.ceil(duration / dt)) + 2
+    t = np.arange(n) * dt
+    v = np.empty(n)
+    s, vel = 0.0, float(profile.speed(0.0))
+    stopping = False
+    for i, ti in enumerate(t):
+        v[i] = vel
+        want = float(profile.speed(ti))
+        gap = stop_distance - s
+        if red_at(ti) and gap > 0.02:
+            need = vel * vel / (2.0 * gap)
+            if stopping or (STOP_START_DECEL <= need <= STOP_MAX_DECEL):
+                stopping = True
+                a = -need
+            elif need > STOP_MAX_DECEL:
+                a = (want - vel) / dt
+            else:
+                a = float(np.clip((want - vel) / dt, -STOP_MAX_DECEL, PULL_AWAY_ACCEL))
+        elif red_at(ti) and stopping:
+            a, vel = 0.0, 0.0  # waiting at the line
+        else:
+            stopping = False
+            a = float(np.clip((want - vel) / dt, -STOP_MAX_DECEL, PULL_AWAY_ACCEL))
+        nv = max(0.0, vel + a * dt)
+        s += (vel + nv) / 2 * dt
+        vel = nv
+    return SpeedProfile(t, v)

@@ -444,3 +444,30 @@ def test_a_catalog_vehicles_one_indicator_slot_is_split_by_side():
     assert o.materials[left].name == "indicator_left" and o.materials[right].name == "indicator_right"
     assert o.mesh.face_material.tolist() == [left, left, right, right]
     assert mesh.face_material.tolist() == [1, 1, 1, 1], "the shared catalog mesh is left alone"
+
+
+@pytest.mark.parametrize("start_state,stops", [("red", True), ("green", False)])
+def test_stop_at_signal_waits_at_the_line_while_red(start_state, stops):
+    light = ("traffic_lights: [{name: s, at: x, x_m: 40, timing: {start: %s, red_s: 6.0, green_s: 20, "
+             "amber_s: 2}}]" % start_state)
+    w = _world(road(frames=90, extra=", " + light) + """
+objects:
+  - {name: c, class: car, placement: {pose: {x: 15, y: -1.75}},
+     motion: {kind: follow_lane, speed_mps: 8, stop_at_signal: true}}
+""")
+    e, sig = _ent(w, "c_0"), _ent(w, "s")
+    x = e.poses[:, 0, 3]
+    t = np.arange(w.frame_count) / w.fps
+    states = np.array(sig.attributes["per_frame"]["traffic_light_state"])
+    line = sig.poses[0, 0, 3]
+    front = x + e.mesh.bounds()[1][0]
+    brake = np.array(e.attributes["per_frame"]["brake_lights"])
+    if stops:
+        assert np.all(front[states != "green"] <= line + 1e-6), "never past the line while it is not green"
+        v = np.diff(x) * w.fps
+        assert v[states[1:] != "green"].min() < 1e-3, "stops at the line and waits"
+        assert brake.any() and x[-1] > line, "braked, then drove on at green"
+        s_acc = (x[2:] - 2 * x[1:-1] + x[:-2]) * w.fps**2
+        assert np.array_equal(brake[1:-1], s_acc < -0.3)
+    else:
+        assert np.allclose(np.diff(x) * w.fps, 8.0) and not brake.any()
