@@ -110,7 +110,7 @@ def schema(
 @app.command("resolve")
 def resolve_cmd(
     file: Path = typer.Argument(..., help="Scene file (or sweep file: --variant picks the sweep point)."),
-    seed: int = typer.Option(..., "--seed", min=0, help="Base seed (0 is a seed)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Base seed (0 is a seed; default 0, as for simgen render)."),
     variant: int = typer.Option(0, "--variant", min=0, help="Variant index (the sweep point, if the file sweeps)."),
     include_root: list[Path] = typer.Option([], "--include-root", help="Also let 'extends:' reach files under this "
                                             "folder (repeatable; default: only the scene file's own folder)."),
