@@ -163,8 +163,8 @@ class Entity:
 @dataclass
 class Camera:
     """A camera. hfov_rad: horizontal field of view (of the default pinhole). poses: (T, 4, 4) OpenCV
-    world_from_camera. lens: its own :class:`~simgen.world.lens.Lens` (model, size, K, D); None = a pinhole
-    from hfov_rad at the render size. rig: for a camera of a rig, {"name", "kind", "role", "baseline_m"}."""
+    world_from_camera. lens: its own :class:`~simgen.world.lens.Lens` (model, size, K, D), computed once by
+    the world builder; None (cameras made by hand) = a pinhole from hfov_rad at the render size. rig: for a camera of a rig, {"name", "kind", "role", "baseline_m"}."""
 
     name: str
     hfov_rad: float

@@ -64,13 +64,14 @@ def rects_clear(a: np.ndarray, b: np.ndarray, gap=0.0) -> np.ndarray:
     return np.any(sep >= np.asarray(gap, float)[..., None] - 1e-9, -1)
 
 
-def inside_region(region: Region, corners: np.ndarray) -> bool:
+def inside_region(region: Region, corners: np.ndarray, whole: bool = False) -> bool:
     """The footprint's centre lies in the region, and its corners (4, 2) lie in the region grown by the
-    amount the object is wider/longer than the region (objects wider than a sidewalk stand on its middle)."""
+    amount the object is wider/longer than the region (objects wider than a sidewalk stand on its middle);
+    ``whole``: every corner inside the region itself (no growing)."""
     loc = region.to_local(corners)
     centre = loc.mean(0)
     ext = loc.max(0) - loc.min(0)
-    slack = np.maximum(0.0, (ext - [region.length, region.width]) / 2) + 1e-6
+    slack = 1e-6 if whole else np.maximum(0.0, (ext - [region.length, region.width]) / 2) + 1e-6
     half = np.array([region.length, region.width]) / 2
     return bool(np.all(np.abs(centre) <= half + 1e-6) and np.all(np.abs(loc) <= half + slack))
 
@@ -177,6 +178,9 @@ class GroupRule:
     visible: bool = False
     #: the camera the visibility / distance / facing_camera rules refer to (None = the first)
     camera: str | None = None
+    #: vehicles: the whole footprint inside the region, and only regions at road level (a "roadside" verge
+    #: beyond the sidewalk, never the sidewalk's furniture strip): a car never stands half on a sidewalk
+    whole: bool = False
 
 
 @dataclass
@@ -279,6 +283,15 @@ class Placer:
         regs = self.layout.regions_of(rule.region, None if rule.side == "any" else rule.side)
         if rule.lane_index is not None and rule.region in ("lane", "oncoming_lane"):
             regs = [r for r in regs if r.lane_index == rule.lane_index]
+        if rule.whole and rule.region == "roadside":
+            strips = [r for r in regs if r.z > 0]
+            regs = [r for r in regs if r.z <= 0]
+            if strips and not regs:
+                raise PlacementError(
+                    f"objects.{rule.name}: a vehicle cannot stand on the 'roadside' of side '{rule.side}': buildings "
+                    f"stand flush with the sidewalk there, so the roadside is the sidewalk's furniture strip "
+                    f"({strips[0].width:.1f} m wide, on the sidewalk). Use region parking (road.parking_lane: true), "
+                    "a road.buildings.setback_m wide enough for the vehicle, or a side without buildings")
         if not regs:
             hint = {"parking": " (set road.parking_lane: true)",
                     "shop_window": " (needs buildings with shop windows on that side)",
@@ -383,8 +396,10 @@ class Placer:
                     yaw = self.heading_for(rule, region, xy, rng)
                 z = float(self.layout.ground_z(xy)[0])
                 start = pose_from_xyz_yaw(xy[0], xy[1], z, yaw)
-                if not inside_region(region, footprints(full, start)[0]):
-                    fails["inside the region"] += 1
+                if not inside_region(region, footprints(full, start)[0], rule.whole):
+                    fails["inside the region" if not rule.whole else
+                          f"fits inside the region ({region.width:.1f} m wide; the object is "
+                          f"{float(np.ptp(ext[:, 1])):.1f} m across)"] += 1
                     continue
                 if rule.x_range is not None and not (rule.x_range[0] <= xy[0] <= rule.x_range[1]):
                     fails["x_range_m"] += 1
@@ -400,7 +415,8 @@ class Placer:
                     continue
                 poses = motion_poses(start, inst.motion, inst.speed, self.times, inst.waypoints, inst.loop)
                 fp = footprints(local, poses)
-                if len(poses) > 1 and not all(inside_region(region, f) for f in footprints(full, poses[1:])):
+                if len(poses) > 1 and not all(inside_region(region, f, rule.whole)
+                                              for f in footprints(full, poses[1:])):
                     fails["stays inside the region while moving"] += 1
                     continue
                 hit = self.clear_of_all(fp, rule.name, rule.spacing)
