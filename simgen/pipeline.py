@@ -86,6 +86,12 @@ def settings_from_config(cfg: RenderConfig, *, seed: int, device: str | None = N
     )
 
 
+def frames_to_render(cfg: RenderConfig, scene_frames: int, frames: int | None = None) -> int:
+    """How many frames a render writes: the scene's, cut to the config's ``frames`` and the caller's ``frames``
+    (``--frames``) where given."""
+    return min(x for x in (frames, cfg.frames, scene_frames) if x is not None)
+
+
 def prepare(scene_path: str | Path, *, seed: int, variant: int, cfg: RenderConfig) -> tuple[ResolvedScene, World]:
     """Load, resolve and build a scene without Blender. Raises SimgenError subclasses on user mistakes.
 
@@ -221,7 +227,7 @@ def render_scene(
     resolved, world = prepare(scene_path, seed=seed, variant=variant, cfg=cfg)
     seed = resolved.seed  # a sweep point may fix its own seed
     settings = settings_from_config(cfg, seed=seed, device=device)
-    count = min(x for x in (frames, cfg.frames, world.frame_count) if x is not None)
+    count = frames_to_render(cfg, world.frame_count, frames)
     if frames is not None and frames < 1:
         raise SimgenError(f"--frames must be >= 1, got {frames}")
 

@@ -349,3 +349,89 @@ def test_recorded_only_entries_name_real_fields():
     for k in RECORDED_ONLY:
         assert any(_exempt(p) for p in paths if p == k or p.startswith(k[:-1]) or "[" in p), k
         assert RECORDED_ONLY[k], k
+
+
+# ---- render config ---------------------------------------------------------------------------------------------
+
+#: render-config fields that change no render setting, with the reason
+RENDER_RECORDED_ONLY = {
+    "name": "names the configuration (recorded in the dataset); a file's stem by default",
+    "rgb_format": "one allowed value (png): the format the writer uses",
+    "depth_format": "one allowed value (exr): the format the writer uses",
+    "flow_format": "one allowed value (flo): the format the writer uses",
+    "normal_format": "one allowed value (exr): the format the writer uses",
+}
+RENDER_VALUES = {"width": 64, "height": 48, "samples": 2, "adaptive_threshold": 0.05, "denoiser": "none",
+                 "device": "cpu", "threads": 2, "passes": ["rgb", "depth"], "persistent_data": False,
+                 "seed_offset": 7, "view_transform": "standard", "look": "High Contrast", "exposure": 1.0,
+                 "gamma": 2.0, "motion_blur": True, "tile_size": 64,
+                 "light_paths.max_bounces": 3, "light_paths.diffuse_bounces": 2, "light_paths.glossy_bounces": 1,
+                 "light_paths.transmission_bounces": 2, "light_paths.transparent_bounces": 2,
+                 "light_paths.clamp_indirect": 0.0}
+
+
+@pytest.mark.parametrize("leaf", [lf for lf in leaves(RenderConfig) if lf.path not in RENDER_RECORDED_ONLY],
+                         ids=lambda lf: lf.path)
+def test_every_render_config_field_changes_the_render(leaf):
+    from simgen.pipeline import frames_to_render, settings_from_config
+
+    base = {"name": "t", "width": 80, "height": 60, "samples": 4, "denoiser": "oidn", "device": "auto",
+            "view_transform": "agx", "frames": None}
+    cfg0 = RenderConfig.model_validate(base)
+    if leaf.path == "frames":
+        cfg1 = RenderConfig.model_validate({**base, "frames": 2})
+        assert frames_to_render(cfg1, 10) == 2 != frames_to_render(cfg0, 10) == 10
+        assert frames_to_render(cfg1, 10, frames=1) == 1
+        return
+    assert leaf.path in RENDER_VALUES, f"{leaf.path}: give a value in RENDER_VALUES (or list it as recorded only)"
+    d = copy.deepcopy(base)
+    _set(d, leaf.path, RENDER_VALUES[leaf.path])
+    cfg1 = RenderConfig.model_validate(d)
+    s0, s1 = settings_from_config(cfg0, seed=3), settings_from_config(cfg1, seed=3)
+    assert dataclasses.asdict(s0) != dataclasses.asdict(s1), leaf.path
+
+
+def _read_in_render(name: str) -> bool:
+    src = "\n".join(p.read_text() for p in (REPO / "simgen" / "render").glob("*.py"))
+    return re.search(rf"\.{name}\b", src) is not None
+
+
+def test_every_render_setting_and_world_condition_is_read_by_the_renderer():
+    """The last hop, by name: each field of RenderSettings, of the world's Lighting and Weather, of Camera and
+    Light is read (``.<field>``) somewhere in simgen/render (or, for rain, turned into entities by the world)."""
+    from simgen.render.settings import RenderSettings
+    from simgen.world.model import Camera, Light, Lighting, Weather
+
+    by_world = {"rain_intensity": "rain streaks are world entities (simgen/world/weather.py)",
+                "sensor_seed": "read by simgen.sensor through the pipeline",
+                "sensor": "developed by simgen.sensor through the pipeline",
+                "rig": "read by the stereo labels (simgen/labels/stereo.py)"}
+    missing = []
+    for cls in (RenderSettings, Lighting, Weather, Camera, Light):
+        for f in dataclasses.fields(cls):
+            if f.name not in by_world and not _read_in_render(f.name):
+                missing.append(f"{cls.__name__}.{f.name}")
+    assert not missing, f"never read by the renderer: {missing}"
+
+
+# ---- the world does not depend on the output resolution -------------------------------------------------------
+
+def test_world_is_independent_of_the_output_resolution():
+    """The same scene built for 80x60, 640x480 and 1920x1080 output: every entity and light is identical; only
+    the cameras' K (computed once, at the output size) differs."""
+    import numpy as np
+
+    scene = yaml.safe_load(STREET)
+    scene["objects"][1]["placement"]["visible"] = True
+    scene["edge_cases"] = [{"kind": "occluded_child", "distance_m": 14}, {"kind": "jaywalker", "distance_m": 22}]
+    r = resolve(load_scene_text(yaml.safe_dump(scene)), seed=1)
+    worlds = [build_world(r, w, h) for w, h in ((80, 60), (640, 480), (1920, 1080))]
+    digests = [world_digest(w) for w in worlds]
+    for d in digests[1:]:
+        assert [k for k in changed(digests[0], d) if not k.startswith("camera:")] == []
+    cams = [w.cameras[0] for w in worlds]
+    assert [(c.lens.width, c.lens.height) for c in cams] == [(80, 60), (640, 480), (1920, 1080)]
+    for c in cams:  # each camera's own K: the hfov across its width
+        assert c.lens.K[0, 0] == pytest.approx(c.lens.width / 2 / np.tan(c.hfov_rad / 2))
+        assert c.lens.K[0, 2] == pytest.approx(c.lens.width / 2 - 0.5)
+    assert np.array_equal(cams[0].poses, cams[2].poses)
