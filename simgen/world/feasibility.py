@@ -117,7 +117,7 @@ def plausibility(spec) -> list[Finding]:
             where = ("cameras", i, "focal_mm")
         if sp is not None:
             lo = sp[0]
-            if lo <= RADIANS_FOV_DEG:
+            if lo <= RADIANS_FOV_DEG and where[-1] == "hfov_deg":
                 out.append(Finding("warning", where, f"camera '{c.name}': a field of view of {lo:g}° looks like "
                                                      f"radians ({lo:g} rad = {math.degrees(lo):.0f}°)",
                                    "hfov_deg is in degrees"))
@@ -204,10 +204,25 @@ def region_findings(resolved, layout, views: dict | None = None) -> list[Finding
         if not windows:
             what = (f"x_range_m [{pl.x_range_m[0]:g}, {pl.x_range_m[1]:g}]" if pl.x_range_m is not None
                     else f"distance_m [{pl.distance_m[0]:g}, {pl.distance_m[1]:g}]")
-            out.append(Finding("error", ("objects", gi, "placement"),
+            out.append(Finding("error", ("objects", gi, "placement",
+                                         "x_range_m" if pl.x_range_m is not None else "distance_m"),
                                f"no '{pl.region}' region lies within {what} (the road runs from x = 0 to "
                                f"{L:g} m)", "move the range onto the road"))
             continue
+        if pl.distance_m is not None:
+            view = placer.view(rule)
+            lo_d, hi_d = math.inf, 0.0
+            for r, (a0, a1) in windows:
+                grid = np.stack(np.meshgrid(np.linspace(a0, a1, 60), np.linspace(-r.width / 2, r.width / 2, 5)),
+                                -1).reshape(-1, 2)
+                d = np.linalg.norm(r.to_world(grid) - view.position[:2], axis=1)
+                lo_d, hi_d = min(lo_d, float(d.min())), max(hi_d, float(d.max()))
+            if hi_d < pl.distance_m[0] or lo_d > pl.distance_m[1]:
+                out.append(Finding("error", ("objects", gi, "placement", "distance_m"),
+                                   f"no '{pl.region}' region lies within distance_m [{pl.distance_m[0]:g}, "
+                                   f"{pl.distance_m[1]:g}] of the camera: the region is {lo_d:.0f} to {hi_d:.0f} m "
+                                   "from it", "move the range onto the road"))
+                continue
         length, width = _footprint(g.class_name)
         scale = max((inst.scale for inst in g.instances), default=1.0)
         length, width = length * scale, width * scale
@@ -360,8 +375,12 @@ def world_findings(world, layout, resolved, view) -> list[Finding]:
             continue
         who = MUST_SEE[role]
         xs = [float(e.poses[t][0, 3]) for t in range(world.frame_count)]
-        on = [0.0 <= x <= L for x in xs]
-        if not on[0]:
+        ys = [float(e.poses[t][1, 3]) for t in range(world.frame_count)]
+        # on the road (vehicles) or on the road and its sidewalks (people); x along the main road only
+        reach = layout.params.half_width + (0.0 if role == "glare_vehicle" else layout.params.sidewalk_width)
+        on = [0.0 <= x <= L and (abs(y) <= reach + 0.5 or layout.on_road(np.array([[x, y]]))[0])
+              for x, y in zip(xs, ys, strict=True)]
+        if not 0.0 <= xs[0] <= L:
             out.append(Finding("error", ("edge_cases", i), f"edge_cases.{name}: {who} stands at x = {xs[0]:.1f} m "
                                                            f"at frame 0, road is {L:g} m long",
                                "move distance_m onto the road"))
@@ -369,8 +388,9 @@ def world_findings(world, layout, resolved, view) -> list[Finding]:
         if not all(on):
             k = on.index(False)
             out.append(Finding("warning", ("edge_cases", i),
-                               f"edge_cases.{name}: {who} leaves the road at frame {k} (x = {xs[k]:.1f} m; the road "
-                               f"runs from 0 to {L:g} m)", "shorten the sequence or lower the speed"))
+                               f"edge_cases.{name}: {who} leaves the street at frame {k} of {world.frame_count} "
+                               f"(x = {xs[k]:.1f} m, y = {ys[k]:.1f} m; the road runs from x = 0 to {L:g} m, "
+                               f"|y| <= {reach:.1f} m)", "shorten the sequence or lower the speed"))
         in_view, seen, hits = visibility(world, e, view, frames)
         if in_view == 0:
             out.append(Finding("error", ("edge_cases", i),
