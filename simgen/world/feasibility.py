@@ -397,7 +397,7 @@ def world_findings(world, layout, resolved, view) -> list[Finding]:
                                f"edge_cases.{name}: {who} at x = {xs[0]:.1f} m, y = {float(e.poses[0][1, 3]):.1f} m "
                                f"is outside the view of camera '{world.cameras[0].name}' in frames "
                                f"{', '.join(map(str, frames))}", "move it in front of the camera (distance_m, side)"))
-        elif seen == 0:
+        elif seen == 0 and not (role == "occluded_child" and float(a.get("target_visible_fraction", 1.0)) <= 0):
             occ = ", ".join(n for n, _ in hits.most_common(2)) or "other objects"
             out.append(Finding("error", ("edge_cases", i),
                                f"edge_cases.{name}: {who} is hidden behind {occ} in frames "
