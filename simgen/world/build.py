@@ -220,6 +220,10 @@ def ego_poses(ego, times: np.ndarray) -> np.ndarray:
     return motion_poses(start, "constant_velocity", ego.speed_mps, times)
 
 
+#: classes that stand wholly on a "roadside" verge, never on the sidewalk's furniture strip (four-wheelers;
+#: bicycles and motorcycles may park on a sidewalk)
+ROADSIDE_WHOLE = frozenset(class_table().with_fact("vehicle") - {"bicycle", "motorcycle"})
+
 #: the image size (pixels) the placement constraints (``visible``, edge cases) see through a camera that has no
 #: size of its own (``lens.width`` / ``lens.height``): 4:3, the hfov across its width. Placement never uses the
 #: render config's size, so a scene's world is the same at every output resolution.
@@ -389,7 +393,7 @@ class _Build:
                                  None if pl.x_range_m is None else tuple(pl.x_range_m),
                                  None if pl.distance_m is None else tuple(pl.distance_m), pl.spacing_m, pl.heading,
                                  pl.heading_jitter_deg, pl.visible, pl.camera,
-                                 whole=g.class_name in class_table().with_fact("vehicle"))
+                                 whole=pl.region == "roadside" and g.class_name in ROADSIDE_WHOLE)
                 placed = self.placer.place_group(rule, requests)
             for item, (inst, mesh, mats, lo, hi, made) in zip(placed, metas, strict=True):
                 attrs = {"group": g.name, "index": inst.index, "scale": inst.scale, "animation": inst.animation,

@@ -178,8 +178,8 @@ class GroupRule:
     visible: bool = False
     #: the camera the visibility / distance / facing_camera rules refer to (None = the first)
     camera: str | None = None
-    #: vehicles: the whole footprint inside the region, and only regions at road level (a "roadside" verge
-    #: beyond the sidewalk, never the sidewalk's furniture strip): a car never stands half on a sidewalk
+    #: the whole footprint inside the region (no growing for objects wider than it), and for "roadside" only the
+    #: verges at road level, never the sidewalk's furniture strip: a car never stands half on a sidewalk
     whole: bool = False
 
 
