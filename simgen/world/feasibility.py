@@ -150,21 +150,34 @@ def plausibility(spec) -> list[Finding]:
 
 # ---- the road and its regions (one resolved scene) ------------------------------------------------------------
 
-_NOMINAL: dict[str, tuple[float, float]] = {}
+_NOMINAL: dict[tuple, tuple[float, float]] = {}
 
 
-def _footprint(class_name: str) -> tuple[float, float]:
-    """(length, width) in metres of the class's procedural stand-in below 2 m (its collision footprint)."""
-    if class_name not in _NOMINAL:
+def _footprint(class_name: str, catalogs: tuple = ()) -> tuple[float, float]:
+    """(length, width) in metres of the smallest collision footprint (below 2 m) among the class's catalog assets
+    and its procedural stand-in, at scale 1 (the smallest, so that counts built on it are upper bounds)."""
+    key = (class_name, catalogs)
+    if key not in _NOMINAL:
         from simgen.rng import stream
-        from simgen.world.assets import make_asset
+        from simgen.world.catalog import catalog_for
+        from simgen.world.objects import AssetPicker
 
-        mesh, _ = make_asset(class_name, "grey", 1.0, stream(0, "feasibility", 0, class_name))
-        v = mesh.vertices
-        low = v[v[:, 2] <= 2.0] if (v[:, 2] <= 2.0).sum() >= 3 else v
-        ext = low.max(0) - low.min(0)
-        _NOMINAL[class_name] = (float(ext[0]), float(ext[1]))
-    return _NOMINAL[class_name]
+        picker = AssetPicker(catalog_for(catalogs))
+        ids = [None] + [c.id for c in picker.candidates(class_name) or [] if c.generator is None]
+        sizes = []
+        for aid in ids:
+            try:
+                made = picker.make(class_name, None, 1.0, stream(0, "feasibility", 0, class_name), asset=aid)
+            except SimgenError:
+                continue
+            if made.mesh is None:
+                continue
+            v = made.mesh.vertices
+            low = v[v[:, 2] <= 2.0] if (v[:, 2] <= 2.0).sum() >= 3 else v
+            ext = low.max(0) - low.min(0)
+            sizes.append((float(ext[0]), float(ext[1])))
+        _NOMINAL[key] = (min(x for x, _ in sizes), min(y for _, y in sizes)) if sizes else (0.0, 0.0)
+    return _NOMINAL[key]
 
 
 def _along_heading(heading: str) -> bool:
@@ -223,8 +236,8 @@ def region_findings(resolved, layout, views: dict | None = None) -> list[Finding
                                    f"{pl.distance_m[1]:g}] of the camera: the region is {lo_d:.0f} to {hi_d:.0f} m "
                                    "from it", "move the range onto the road"))
                 continue
-        length, width = _footprint(g.class_name)
-        scale = max((inst.scale for inst in g.instances), default=1.0)
+        length, width = _footprint(g.class_name, tuple(getattr(resolved, "asset_catalogs", ()) or ()))
+        scale = min((inst.scale for inst in g.instances), default=1.0)
         length, width = length * scale, width * scale
         if not _along_heading(pl.heading) or pl.heading_jitter_deg > 20 or \
                 any(inst.heading_deg is not None for inst in g.instances):
@@ -241,7 +254,7 @@ def region_findings(resolved, layout, views: dict | None = None) -> list[Finding
                 "error", ("objects", gi, "count"),
                 f"{g.count} {g.class_name} objects cannot fit: the '{pl.region}' region"
                 + (f" within x_range_m" if pl.x_range_m is not None else "")
-                + f" is {room:.0f} m long and each needs {length:.1f} m + spacing_m {pl.spacing_m:g} m "
+                + f" is {room:.0f} m long and each needs at least {length:.1f} m + spacing_m {pl.spacing_m:g} m "
                   f"(at most {cap} fit)", "lower the count, lower spacing_m or widen the range"))
     return out
 
@@ -338,6 +351,14 @@ def visibility(world, actor, view, frames: list[int]) -> tuple[int, int, Counter
     return in_view, seen, hits
 
 
+def _param(edge, name: str, default: Any) -> Any:
+    """A resolved edge case's parameter (``params`` as a mapping or a typed model)."""
+    params = getattr(edge, "params", None)
+    if isinstance(params, dict):
+        return params.get(name, default)
+    return getattr(params, name, getattr(edge, name, default))
+
+
 def world_findings(world, layout, resolved, view) -> list[Finding]:
     """Errors and warnings about a built world: edge-case actors that must be seen (off the road, outside the
     view, hidden), window reflections in direct view, people taller than 2.3 m."""
@@ -366,7 +387,7 @@ def world_findings(world, layout, resolved, view) -> list[Finding]:
         i = names.index(name)
         edge_of[name] = i
         if role == "reflected_pedestrian" and a.get("directly_visible") and \
-                not resolved.edge_cases[i].params.get("person_visible_directly", True):
+                not _param(resolved.edge_cases[i], "person_visible_directly", True):
             out.append(Finding("warning", ("edge_cases", i),
                                f"edge_cases.{name}: the reflected person is also in direct view of the camera "
                                "although person_visible_directly is false (no spot hides the person)",
