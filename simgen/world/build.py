@@ -604,7 +604,7 @@ class _Build:
                           puddle_entities=True)
         render_seed = int(self.rng("render/seed").integers(0, 2**31 - 1))
         return World(self.scene, self.T, float(self.r.fps), stuff + things + weather_entities, self.cameras,
-                     self.lights, lighting_from(self.r.lighting), weather, render_seed, list(self.r.scene.tags),
+                     self.lights, lighting_from(self.r.lighting), weather, render_seed,
                      credits=self.credits(things))
 
 

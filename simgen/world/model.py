@@ -255,7 +255,6 @@ class World:
     weather: Weather = field(default_factory=Weather)
     #: seed for the renderer's own sampling (Cycles seed)
     render_seed: int = 0
-    tags: list[str] = field(default_factory=list)
     #: attribution records of the third-party assets in this world (id, class, title, author, license, url, pack;
     #: see :meth:`simgen.world.catalog.AssetEntry.credit`), sorted by id
     credits: list[dict] = field(default_factory=list)

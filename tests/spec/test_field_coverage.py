@@ -43,6 +43,9 @@ RECORDED_ONLY = {
     "edge_cases[*].kind": "the tag that selects the edge case's model",
 }
 
+#: fields whose consumer is the dataset output, read from the resolved scene (the frames' manifest rows)
+OUTPUT_ONLY = {"scene.tags": lambda r: r.dataset_tags()}
+
 STREET = """
 scene: {name: cov, description: coverage, tags: [demo]}
 road:
@@ -328,6 +331,13 @@ def test_every_scene_field_changes_the_world(leaf):
         if current is None:
             current = leaf.model.model_fields[leaf.name].get_default(call_default_factory=True)
         values = auto_values(leaf.model, leaf.name, current)
+    if path in OUTPUT_ONLY:  # reaches the output through the resolved scene, not the world
+        ref_out = OUTPUT_ONLY[path](resolve(load_scene_text(yaml.safe_dump(base)), seed=0))
+        for value in values:
+            scene = copy.deepcopy(base)
+            _set(scene, concrete, value)
+            assert OUTPUT_ONLY[path](resolve(load_scene_text(yaml.safe_dump(scene)), seed=0)) != ref_out, path
+        return
     ref = _world(base)
     tried = []
     for value in values:
@@ -391,27 +401,30 @@ def test_every_render_config_field_changes_the_render(leaf):
     assert dataclasses.asdict(s0) != dataclasses.asdict(s1), leaf.path
 
 
-def _read_in_render(name: str) -> bool:
-    src = "\n".join(p.read_text() for p in (REPO / "simgen" / "render").glob("*.py"))
+def _read_in(name: str, *packages: str) -> bool:
+    src = "\n".join(p.read_text() for pkg in packages for p in (REPO / "simgen" / pkg).glob("*.py"))
     return re.search(rf"\.{name}\b", src) is not None
 
 
-def test_every_render_setting_and_world_condition_is_read_by_the_renderer():
-    """The last hop, by name: each field of RenderSettings, of the world's Lighting and Weather, of Camera and
-    Light is read (``.<field>``) somewhere in simgen/render (or, for rain, turned into entities by the world)."""
+def test_every_render_setting_and_world_field_is_read_by_the_renderer():
+    """The last hop, by name: each field of RenderSettings and of the world's data (lighting, weather, cameras,
+    lights, materials, meshes, entities) is read (``.<field>``) somewhere in simgen/render or simgen/labels,
+    or is listed here with its reader."""
     from simgen.render.settings import RenderSettings
-    from simgen.world.model import Camera, Light, Lighting, Weather
+    from simgen.world.model import Camera, Entity, Light, Lighting, Material, Mesh, Weather, World
 
-    by_world = {"rain_intensity": "rain streaks are world entities (simgen/world/weather.py)",
-                "sensor_seed": "read by simgen.sensor through the pipeline",
-                "sensor": "developed by simgen.sensor through the pipeline",
-                "rig": "read by the stereo labels (simgen/labels/stereo.py)"}
+    elsewhere = {"Weather.rain_intensity": "rain streaks are world entities (simgen/world/weather.py)",
+                 "Camera.sensor_seed": "read by simgen.sensor through the pipeline",
+                 "Camera.sensor": "developed by simgen.sensor through the pipeline",
+                 "Mesh.vertex_group": "poses block people per frame in the world stage (vertex_frames)",
+                 "World.credits": "ATTRIBUTION.md / .json, written by simgen.io.attribution"}
     missing = []
-    for cls in (RenderSettings, Lighting, Weather, Camera, Light):
+    for cls in (RenderSettings, Lighting, Weather, Camera, Light, Material, Mesh, Entity, World):
         for f in dataclasses.fields(cls):
-            if f.name not in by_world and not _read_in_render(f.name):
-                missing.append(f"{cls.__name__}.{f.name}")
-    assert not missing, f"never read by the renderer: {missing}"
+            key = f"{cls.__name__}.{f.name}"
+            if key not in elsewhere and not _read_in(f.name, "render", "labels"):
+                missing.append(key)
+    assert not missing, f"never read by the renderer or the labels: {missing}"
 
 
 # ---- the world does not depend on the output resolution -------------------------------------------------------

@@ -47,13 +47,12 @@ def digest(obj) -> str:
 
 def world_digest(world) -> dict[str, str]:
     """component -> hash: ``entity:<name>`` for every entity, ``camera:<name>``, ``lights``, ``lighting``,
-    ``weather``, ``tags``, ``credits``, ``timing`` (frames, fps, render seed)."""
+    ``weather``, ``credits``, ``timing`` (frames, fps, render seed)."""
     out = {f"entity:{e.name}": digest(e) for e in world.entities}
     out.update({f"camera:{c.name}": digest(c) for c in world.cameras})
     out["lights"] = digest(world.lights)
     out["lighting"] = digest(world.lighting)
     out["weather"] = digest(world.weather)
-    out["tags"] = digest(world.tags)
     out["credits"] = digest(world.credits)
     out["timing"] = digest((world.frame_count, world.fps, world.render_seed))
     return out
