@@ -47,18 +47,51 @@ def detect_kind(path: Path) -> str:
     return "scene"
 
 
-def feasibility_issues(path: Path, spec, seeds: int) -> tuple[list, list]:
+def feasibility_issues(path: Path, spec, seeds: int | tuple, located=None, prefix: str = "") -> tuple[list, list]:
     """(errors, warnings) of the feasibility pass (:mod:`simgen.world.feasibility`) on a loaded scene, as located
-    :class:`~simgen.spec.errors.Issue` objects at the line of the offending group or field."""
+    :class:`~simgen.spec.errors.Issue` objects at the line of the offending group or field. ``seeds``: a count
+    (seeds 0..N-1) or the seeds themselves; ``located``: the spec's locations (default: read ``path``)."""
     from simgen.spec.yamlio import Located, load_with_extends
     from simgen.world.feasibility import feasibility
 
-    located = Located(load_with_extends(Path(path), display=str(path)))
+    if located is None:
+        located = Located(load_with_extends(Path(path), display=str(path)))
     errors, warnings = [], []
-    for f in feasibility(spec, seeds=tuple(range(seeds))):
-        issue = located.issue(f.path, f.message, f.hint)
+    for f in feasibility(spec, seeds=tuple(range(seeds)) if isinstance(seeds, int) else seeds):
+        issue = located.issue(f.path, prefix + f.message, f.hint)
         (errors if f.severity == "error" else warnings).append(issue)
     return errors, warnings
+
+
+def sweep_points_to_build(variants) -> list:
+    """A few points of a sweep that between them take every swept level at least once (first come first),
+    with one seed each: the feasibility pass builds these."""
+    chosen, covered = [], set()
+    for v in variants:
+        levels = {(p, repr(x)) for p, x in v.overrides.items()}
+        if not chosen or not levels <= covered:
+            chosen.append(v)
+            covered |= levels
+    return chosen
+
+
+def _sweep_feasibility(variants, strict: bool, warn) -> str:
+    from simgen.spec import SpecError
+
+    errors, warnings = [], []
+    points = sweep_points_to_build(variants)
+    for v in points:
+        e, w = feasibility_issues(Path(v.spec._source or ""), v.spec, (v.seed or 0,), located=v.located,
+                                  prefix=f"sweep point {v.index}: ")
+        errors += e
+        warnings += w
+    if strict:
+        errors, warnings = errors + warnings, []
+    for w in dict.fromkeys(warnings):
+        (warn or (lambda i: None))(w)
+    if errors:
+        raise SpecError(errors)
+    return f", {len(points)} point(s) built" + (f", {len(warnings)} warning(s)" if warnings else "")
 
 
 def check_file(path: Path, kind: str | None = None, *, world: bool = True, seeds: int = 2,
@@ -74,11 +107,15 @@ def check_file(path: Path, kind: str | None = None, *, world: bool = True, seeds
         return f"{path}: ok (render config {cfg.width}x{cfg.height}, {cfg.samples} samples)"
     if kind == "sweep":
         variants = expand_sweep(path)
-        return f"{path}: ok (sweep, {len(variants)} variants)"
+        extra = _sweep_feasibility(variants, strict, warn) if world else ""
+        return f"{path}: ok (sweep, {len(variants)} variants{extra})"
     spec = load_scene(path)
     extra = ""
     if spec.sweep is not None:
-        extra = f", sweep of {len(expand_sweep(path))} variants"
+        variants = expand_sweep(path)
+        extra = f", sweep of {len(variants)} variants"
+        if world:
+            extra += _sweep_feasibility(variants, strict, warn)
     if world and seeds > 0:
         errors, warnings = feasibility_issues(path, spec, seeds)
         if strict:

@@ -38,6 +38,8 @@ class Variant:
     labels: dict[str, Level] = field(default_factory=dict)
     #: base seed for this variant when the sweep lists ``seeds`` (else None: use the run's seed)
     seed: int | None = None
+    #: where each field of the variant came from (swept values: their line in the sweep), for located reports
+    located: Located | None = field(default=None, repr=False, compare=False)
 
 
 #: the level of a swept value as recorded for slicing: a number, bool or string as it is, or a mapping's label
@@ -220,13 +222,15 @@ def expand_sweep(spec_or_sweep_file: str | Path) -> list[Variant]:
                 errs.append(Issue(vnode.file, vnode.line, vnode.column, path, msg))
         if errs:
             raise SpecError(errs)
-        spec = validate(Located(root), S.SceneSpec, scene_checks)
+        located = Located(root)
+        spec = validate(located, S.SceneSpec, scene_checks)
         spec._source = str(spec_or_sweep_file)
         cache[ci] = spec
         for seed in seeds:
             for _r in range(sweep.replicas):
                 variants.append(Variant(index=len(variants), overrides={p: v for p, v, _l, _n in combo},
-                                        labels={p: lab for p, _v, lab, _n in combo}, spec=spec, seed=seed))
+                                        labels={p: lab for p, _v, lab, _n in combo}, spec=spec, seed=seed,
+                                        located=located))
     return variants
 
 

@@ -195,3 +195,39 @@ def test_feasible_scene_passes_and_no_world_skips_the_pass(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text(CASES[0][1])
     assert main(["check", "--no-world", str(bad)]) == 0
+
+
+def test_sweep_points_are_built_and_reported_at_the_sweep_line(tmp_path, capsys):
+    """A sweep file: the points that take each swept level once are built; a level that cannot happen is
+    reported at its line in the sweep file, an implausible one warns there."""
+    (tmp_path / "s.yaml").write_text(HEAD + "objects:\n  - {name: cars, class: car, count: 2, placement: "
+                                            "{region: lane}}\n")
+    sweep = """scene: s.yaml
+sweep:
+  parameters:
+    - {path: objects.cars.count, values: [1, 40]}
+    - {path: ego.speed_mps, values: [5, 50]}
+"""
+    p = tmp_path / "w.yaml"
+    p.write_text(sweep)
+    assert main(["check", str(p)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert re.search(rf"^{re.escape(str(p))}:4:\d+: objects\[0\]\.count: sweep point 2: 40 car objects cannot fit",
+                     err, re.M), err
+    assert re.search(rf"^warning: {re.escape(str(p))}:5:\d+: ego\.speed_mps: sweep point 1: .*50 m/s", err, re.M), err
+    p.write_text(sweep.replace("[1, 40]", "[1, 3]"))
+    assert main(["check", str(p)]) == 0
+    assert "3 point(s) built" in capsys.readouterr().out
+    assert main(["check", "--strict", str(p)]) == 1
+
+
+def test_sweep_points_cover_every_level():
+    from types import SimpleNamespace as V
+
+    from simgen.cli.spec_cmds import sweep_points_to_build
+
+    vs = [V(index=i, overrides={"a": a, "b": b}) for i, (a, b) in enumerate((a, b) for a in (1, 2, 3) for b in "xy")]
+    chosen = sweep_points_to_build(vs)
+    assert {v.overrides["a"] for v in chosen} == {1, 2, 3} and {v.overrides["b"] for v in chosen} == {"x", "y"}
+    assert len(chosen) <= 4
