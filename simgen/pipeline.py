@@ -106,6 +106,12 @@ def prepare(scene_path: str | Path, *, seed: int, variant: int, cfg: RenderConfi
         raise SimgenError(f"scene file {path} is not a regular file (a folder, FIFO or device)")
     spec, seed, labels = scene_variant(path, variant, seed)  # a sweep file: variant = the sweep point
     resolved = resolve(spec, seed=seed, variant=variant, sweep=labels)
+    from simgen.world.feasibility import edge_position_findings
+
+    beyond = edge_position_findings(resolved)  # an edge case off the road cannot happen: refuse, never tag it
+    if beyond:
+        raise SimgenError("; ".join(f"{path}: edge_cases[{f.path[1]}]: {f.message}" for f in beyond)
+                          + f" ('simgen check {path}' lists every problem)")
     world = build_world(resolved, cfg.width, cfg.height)
     return resolved, world
 

@@ -231,3 +231,18 @@ def test_sweep_points_cover_every_level():
     chosen = sweep_points_to_build(vs)
     assert {v.overrides["a"] for v in chosen} == {1, 2, 3} and {v.overrides["b"] for v in chosen} == {"x", "y"}
     assert len(chosen) <= 4
+
+
+def test_render_refuses_an_edge_case_beyond_the_road(tmp_path):
+    """The pipeline's world step (no Blender) refuses what check reports as beyond the road."""
+    from simgen.errors import SimgenError
+    from simgen.pipeline import prepare
+    from simgen.spec.render_config import load_render_config
+
+    p = tmp_path / "j.yaml"
+    p.write_text(HEAD + "edge_cases:\n  - {kind: jaywalker, distance_m: 300}\n")
+    with pytest.raises(SimgenError, match=r"jaywalker at 300 m .*road is 60 m long"):
+        prepare(p, seed=0, variant=0, cfg=load_render_config("test"))
+    p.write_text(HEAD + "edge_cases:\n  - {kind: jaywalker, distance_m: 20}\n")
+    _, world = prepare(p, seed=0, variant=0, cfg=load_render_config("test"))
+    assert any(e.attributes.get("edge_case") == "jaywalker" for e in world.entities)
