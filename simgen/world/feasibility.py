@@ -20,7 +20,8 @@ warnings (legal but implausible; ``simgen check --strict`` makes them errors)
     * speeds over 70 m/s, or speeds that look like km/h for the class (a car at 50 "m/s", a pedestrian at 5);
     * a person taller than 2.3 m (the built body, scale included);
     * an edge-case actor that leaves the road during the sequence, and a window reflection whose person is in
-      direct view although ``person_visible_directly`` is false.
+      direct view although ``person_visible_directly`` is false;
+    * an explicit pose beyond the road's ends.
 
 Visibility is judged through each camera as the world stage sees it (:data:`simgen.world.build.PLACEMENT_SIZE`
 unless the lens has its own size).
@@ -274,6 +275,20 @@ def edge_position_findings(resolved) -> list[Finding]:
     return out
 
 
+def pose_findings(resolved) -> list[Finding]:
+    """Warnings for explicit poses beyond the road's ends (legal: the terrain goes on, but nothing else does)."""
+    out = []
+    L = resolved.road.length_m
+    for gi, g in enumerate(resolved.objects):
+        for inst in g.instances:
+            if inst.pose is not None and not 0.0 <= inst.pose.x <= L:
+                out.append(Finding("warning", ("objects", gi, "placement"),
+                                   f"objects.{g.name}: instance {inst.index + 1} stands at x = {inst.pose.x:g} m, "
+                                   f"beyond the road (x = 0 to {L:g} m)", "poses are metres along the road"))
+                break
+    return out
+
+
 # ---- the built world -------------------------------------------------------------------------------------------
 
 def _posed(e, t: int) -> np.ndarray:
@@ -470,7 +485,7 @@ def feasibility(spec, seeds=DEFAULT_SEEDS) -> list[Finding]:
             out.append(Finding("error", (), str(err)))
             break
         static = edge_position_findings(resolved)
-        out += static
+        out += static + pose_findings(resolved)
         try:
             world, layout = build_world_with_layout(resolved, *PLACEMENT_SIZE)
         except LayoutError as err:
@@ -514,5 +529,5 @@ def _views(cameras) -> dict:
                                None if c.lens.model == "pinhole" else c.lens) for c in cameras}
 
 
-__all__ = ["Finding", "feasibility", "plausibility", "region_findings", "edge_position_findings",
+__all__ = ["Finding", "feasibility", "plausibility", "region_findings", "edge_position_findings", "pose_findings",
            "world_findings", "visibility", "DEFAULT_SEEDS"]

@@ -145,6 +145,11 @@ edge_cases:
     placement: {region: sidewalk}
     scale: 1.6  # <-
 """, "warning", ["m tall", "over 2.3 m"]),
+    ("pose_beyond_the_road", HEAD + """objects:
+  - name: far_car
+    class: car
+    placement: {pose: {x: 250, y: -1.75}}  # <-
+""", "warning", ["x = 250 m", "beyond the road (x = 0 to 60 m)"]),
     ("jaywalker_walks_off_the_street", HEAD + """frames: 80
 edge_cases:
   - kind: jaywalker  # <-
