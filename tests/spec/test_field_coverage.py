@@ -401,15 +401,19 @@ def test_every_render_config_field_changes_the_render(leaf):
     assert dataclasses.asdict(s0) != dataclasses.asdict(s1), leaf.path
 
 
-def _read_in(name: str, *packages: str) -> bool:
-    src = "\n".join(p.read_text() for pkg in packages for p in (REPO / "simgen" / pkg).glob("*.py"))
+#: where the renderer's reads live: simgen/render, simgen/labels, and the surface rules both share
+RENDER_SIDE = ("render/*.py", "labels/*.py", "world/surfaces.py")
+
+
+def _read_in(name: str, *patterns: str) -> bool:
+    src = "\n".join(p.read_text() for pat in patterns for p in (REPO / "simgen").glob(pat))
     return re.search(rf"\.{name}\b", src) is not None
 
 
 def test_every_render_setting_and_world_field_is_read_by_the_renderer():
     """The last hop, by name: each field of RenderSettings and of the world's data (lighting, weather, cameras,
-    lights, materials, meshes, entities) is read (``.<field>``) somewhere in simgen/render or simgen/labels,
-    or is listed here with its reader."""
+    lights, materials, meshes, entities) is read (``.<field>``) somewhere in simgen/render, simgen/labels or the
+    surface rules they share (simgen/world/surfaces.py), or is listed here with its reader."""
     from simgen.render.settings import RenderSettings
     from simgen.world.model import Camera, Entity, Light, Lighting, Material, Mesh, Weather, World
 
@@ -422,7 +426,7 @@ def test_every_render_setting_and_world_field_is_read_by_the_renderer():
     for cls in (RenderSettings, Lighting, Weather, Camera, Light, Material, Mesh, Entity, World):
         for f in dataclasses.fields(cls):
             key = f"{cls.__name__}.{f.name}"
-            if key not in elsewhere and not _read_in(f.name, "render", "labels"):
+            if key not in elsewhere and not _read_in(f.name, *RENDER_SIDE):
                 missing.append(key)
     assert not missing, f"never read by the renderer or the labels: {missing}"
 
