@@ -231,6 +231,7 @@ def render_scene(
     started = time.perf_counter()
     cfg = cfg or default_render_config()
     resolved, world = prepare(scene_path, seed=seed, variant=variant, cfg=cfg)
+    prepare_seconds = time.perf_counter() - started  # resolve + world build (asset loading included)
     seed = resolved.seed  # a sweep point may fix its own seed
     settings = settings_from_config(cfg, seed=seed, device=device)
     count = frames_to_render(cfg, world.frame_count, frames)
@@ -262,7 +263,7 @@ def render_scene(
     _clean_stale_staging(out)
     staging = out / f"{STAGING_PREFIX}{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
-    per_stage: dict[str, float] = {}
+    per_stage: dict[str, float] = {"prepare": prepare_seconds}
     row_extra = {"sequence": rel, "source": source}
     if resolved_sweep := getattr(resolved, "sweep", None):
         row_extra["sweep"] = resolved_sweep
