@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import copy
 import itertools
-
-import numpy as np
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from simgen.rng import stream
 from simgen.spec import models as S
@@ -37,9 +37,23 @@ class Variant:
     index: int
     overrides: dict[str, Any]
     spec: S.SceneSpec
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, Level] = field(default_factory=dict)
     #: base seed for this variant when the sweep lists ``seeds`` (else None: use the run's seed)
     seed: int | None = None
+    #: where each field of the variant came from (swept values: their line in the sweep), for located reports
+    located: Located | None = field(default=None, repr=False, compare=False)
+
+
+#: the level of a swept value as recorded for slicing: a number, bool or string as it is, or a mapping's label
+Level = str | int | float | bool | None
+
+
+def level(value: Any) -> Level:
+    """How a swept value is recorded (``scene.resolved.json``'s ``sweep``, the manifest's ``sweep`` and
+    ``knobs``): scalars keep their type (``0.05`` stays a number), lists and mappings become their text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
 
 
 def _split(path: str) -> list[str]:
@@ -166,7 +180,7 @@ def expand_sweep(spec_or_sweep_file: str | Path) -> list[Variant]:
             if isinstance(prm.values, dict):
                 opts = [(prm.path, v.plain(), k, v) for k, v in vnode.value.items()]
             else:
-                opts = [(prm.path, v.plain(), str(v.plain()), v) for v in vnode.value]
+                opts = [(prm.path, v.plain(), level(v.plain()), v) for v in vnode.value]
             levels.append(opts)
         combos = [list(c) for c in itertools.product(*levels)]
     else:
@@ -180,7 +194,7 @@ def expand_sweep(spec_or_sweep_file: str | Path) -> list[Variant]:
             else:
                 vnode = pnode.value["values"]
                 items = list(vnode.value.items()) if isinstance(prm.values, dict) else \
-                    [(str(v.plain()), v) for v in vnode.value]
+                    [(level(v.plain()), v) for v in vnode.value]
                 dists.append((prm, None, pnode, items))
         for k in range(sweep.samples):
             s = _Sampler(sweep.seed, "sweep", k)
@@ -188,7 +202,7 @@ def expand_sweep(spec_or_sweep_file: str | Path) -> list[Variant]:
             for prm, d, pnode, items in dists:
                 if d is not None:
                     v = s.draw(d, f"sweep.{prm.path}")
-                    combo.append((prm.path, v, str(v), _to_node(v, pnode)))
+                    combo.append((prm.path, v, level(v), _to_node(v, pnode)))
                 else:
                     j = int(stream(sweep.seed, "sweep", k, f"sweep.{prm.path}").integers(0, len(items)))
                     label, vn = items[j]
@@ -210,13 +224,15 @@ def expand_sweep(spec_or_sweep_file: str | Path) -> list[Variant]:
                 errs.append(Issue(vnode.file, vnode.line, vnode.column, path, msg))
         if errs:
             raise SpecError(errs)
-        spec = validate(Located(root), S.SceneSpec, scene_checks)
+        located = Located(root)
+        spec = validate(located, S.SceneSpec, scene_checks)
         spec._source = str(spec_or_sweep_file)
         cache[ci] = spec
         for seed in seeds:
             for _r in range(sweep.replicas):
                 variants.append(Variant(index=len(variants), overrides={p: v for p, v, _l, _n in combo},
-                                        labels={p: lab for p, _v, lab, _n in combo}, spec=spec, seed=seed))
+                                        labels={p: lab for p, _v, lab, _n in combo}, spec=spec, seed=seed,
+                                        located=located))
     if sweep.edge_case_share:
         _balance_edge_cases(variants, sweep, sweep_loc, sweep_prefix)
     return variants
@@ -245,21 +261,27 @@ def _balance_edge_cases(variants: list[Variant], sweep: S.SweepSpec, loc: Locate
         keep[kind] = chosen
     for i, v in enumerate(variants):
         names = edge_names(v.spec)
-        cases = [e.model_copy(update={"name": n}) for n, e in zip(names, v.spec.edge_cases, strict=True)
-                 if e.kind not in keep or i in keep[e.kind]]
+        kept = [j for j, e in enumerate(v.spec.edge_cases) if e.kind not in keep or i in keep[e.kind]]
+        cases = [v.spec.edge_cases[j].model_copy(update={"name": names[j]}) for j in kept]
         source = v.spec._source
         v.spec = v.spec.model_copy(update={"edge_cases": cases})
         v.spec._source = source
+        if v.located is not None and "edge_cases" in v.located.root.value:  # locations follow the kept cases
+            root = copy.deepcopy(v.located.root)
+            items = root.value["edge_cases"].value
+            root.value["edge_cases"].value = [items[j] for j in kept]
+            v.located = Located(root)
         for kind in keep:
             v.labels[f"edge_cases.{kind}"] = "on" if i in keep[kind] else "off"
 
 
-def scene_variant(path: str | Path, variant: int, seed: int) -> tuple[S.SceneSpec, int, dict[str, str]]:
+def scene_variant(path: str | Path, variant: int, seed: int) -> tuple[S.SceneSpec, int, dict[str, Level]]:
     """The spec, base seed and sweep labels of variant ``variant`` of a scene or sweep file.
 
     For a file that sweeps, ``variant`` picks the sweep point (it must exist) and the point's seed, when the sweep
     lists ``seeds``, replaces ``seed``; labels map each swept path to the chosen value's label. For a plain scene
-    every ``variant`` is valid (it only selects the random stream) and the labels are empty.
+    every ``variant`` is valid (it only selects the random stream) and the labels are empty. A label is the
+    mapping key of a labelled value, else the value itself when it is a scalar (numbers stay numbers).
     Raises :class:`SpecError` for invalid files and missing variants.
     """
     variants = expand_sweep(path)
