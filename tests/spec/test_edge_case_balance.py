@@ -84,6 +84,12 @@ def test_cases_keep_their_names_and_values(tmp_path):
             assert 10 <= r.edge_cases[0].distance_m <= 20
     on = [v for v in vs if v.labels["edge_cases.jaywalker"] == "on"]
     assert len(on) == 3
+    # each variant's file locations follow its own cases (problems are reported at the right line)
+    for v in vs:
+        for j, e in enumerate(v.spec.edge_cases):
+            node = v.located.nodes[("edge_cases", j, "kind")]
+            assert node.value == e.kind and node.line == 4 + SCENE.splitlines()[3:].index(
+                next(ln for ln in SCENE.splitlines()[3:] if f"kind: {e.kind}" in ln))
 
 
 def test_kind_missing_from_the_scene_is_an_error_at_its_line(tmp_path):
