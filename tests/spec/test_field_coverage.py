@@ -151,6 +151,7 @@ CASES: dict[str, tuple[dict, str, typing.Any]] = {
                                     "cameras.0.lens.cy_offset_px", -2.0),
     "cameras[].lens.model": ({"cameras.0.lens": {"model": "opencv"}}, "cameras.0.lens.model", "fisheye"),
     "edge_cases[pedestrian_reflection_window].distance_m": ({}, "edge_cases.0.distance_m", 35.0),
+    "edge_cases[pedestrian_behind_glass_shelter].shelter_depth_m": ({}, "edge_cases.0.shelter_depth_m", 1.0),
     "edge_cases[pedestrian_reflection_window].person_visible_directly": (
         {"cameras.0.hfov_deg": 40.0, "cameras.0.mount": {"yaw_deg": -30.0}},  # a hidden spot exists
         "edge_cases.0.person_visible_directly", True),
@@ -175,6 +176,7 @@ SECTION_SETUP = {
     "road.buildings.lit_windows": {"road.buildings.detailed": True},
     "cameras[].rig.length_m": {"cameras.0.rig": {"kind": "surround"}},
     "cameras[].rig.width_m": {"cameras.0.rig": {"kind": "surround"}},
+    "edge_cases[pedestrian_reflection_wet_road].": {"weather.wetness": 0.95},  # wet enough to be a mirror
 }
 
 
