@@ -240,6 +240,9 @@ def test_placement_either_meets_every_constraint_or_says_why(layout, region, n, 
         return
     regs = layout.regions_of(region)
     for i, p in enumerate(placed):
-        assert all(any(_inside(r, f) or r.contains(f.mean(0)[None])[0] for r in regs) for f in p.footprints)
+        # objects heading towards / away from the road start in their region and may leave it (a child running out
+        # onto the road); every other object keeps to it at every frame
+        kept = p.footprints[:1] if heading in ("towards_road", "away_from_road") else p.footprints
+        assert all(any(_inside(r, f) or r.contains(f.mean(0)[None])[0] for r in regs) for f in kept)
         for q in placed[i + 1:]:
             assert _poly_dist(p.footprints[0], q.footprints[0]) >= spacing - 1e-6
