@@ -84,6 +84,28 @@ street_furniture: {density: 0.3}
 """
 
 W = "objects.1.placement"  # the walkers' placement
+
+#: the lane car of STREET, for setups that keep it alone
+LANE_CAR = {"name": "lane_cars", "class": "car", "placement": {"region": "lane", "x_range_m": {"min": 20, "max": 30}}}
+#: a traffic light at x = 45 m (right kerb, ahead of the lane car) cycling through every phase in the 1.2 s shown
+SIGNAL = {"frames": 12, "road.traffic_lights": [{"name": "signal", "at": "x", "x_m": 45.0, "timing": {
+    "green_s": 0.3, "amber_s": 0.2, "red_s": 0.3, "red_amber_s": 0.1}}]}
+#: a 4-way junction at x = 40 m (the crosswalk moved before it), the lane car alone
+JUNCTION = {"frames": 12, "road.layout": "intersection_4way", "road.junction_x_m": 40.0,
+            "road.crosswalks": [{"position_x_m": 12.0}], "objects": [LANE_CAR]}
+#: the lane car in the middle of three lanes, moving over between 0.2 s and 0.8 s (indicating from frame 0)
+LANE_CHANGE = {"frames": 12, "road.lanes_per_direction": 3, "objects.0.placement.lane_index": 1,
+               "objects.0.motion": {"kind": "change_lane", "speed_mps": 6.0, "change_start_s": 0.2,
+                                    "change_duration_s": 0.6}}
+#: a van parked in front of the sidewalk the child runs out from (tests/world/test_behaviours.py): from the camera,
+#: it hides the sidewalk to about x = 45 m; without emerge_by_frame the child's first spot is in plain view
+EMERGE = {"frames": 8, "fps": 5, "cameras": [{"name": "front", "hfov_deg": 60}],
+          "ego": {"start": {"x": 0.0}, "speed_mps": 0.0},
+          "objects": [{"name": "van", "class": "van", "placement": {"pose": {"x": 16, "y": -5.25}}},
+                      {"name": "child", "class": "child", "animation": "running",
+                       "motion": {"kind": "constant_velocity", "speed_mps": 3.5},
+                       "placement": {"region": "sidewalk", "side": "right", "x_range_m": {"min": 30, "max": 60},
+                                     "heading": "towards_road"}}]}
 #: abstract path -> (setup applied to base and changed scene, concrete path, new value); the rest is automatic
 CASES: dict[str, tuple[dict, str, typing.Any]] = {
     "objects[].placement.pose.x": ({}, "objects.2.placement.pose.x", 13.0),
@@ -163,6 +185,20 @@ CASES: dict[str, tuple[dict, str, typing.Any]] = {
                                        "street_furniture.x_range_m.min", 20.0),
     "street_furniture.x_range_m.max": ({"street_furniture.x_range_m": {"min": 0.0, "max": 60.0}},
                                        "street_furniture.x_range_m.max", 30.0),
+    "road.traffic_lights[].at": ({**JUNCTION, "road.traffic_lights": [{"name": "signal", "at": "junction"}]},
+                                 "road.traffic_lights.0.at", "crosswalk"),
+    "road.traffic_lights[].x_m": (SIGNAL, "road.traffic_lights.0.x_m", 30.0),
+    "objects[].motion.target_lane_index": (LANE_CHANGE, "objects.0.motion.target_lane_index", 0),  # not the default 2
+    "objects[].motion.stop_at_signal": ({"frames": 20, "objects.0.placement.x_range_m": {"min": 30.0, "max": 35.0},
+                                         "objects.0.motion": {"kind": "follow_lane", "speed_mps": 6.0},
+                                         "road.traffic_lights": [{"name": "signal", "at": "x", "x_m": 45.0,
+                                                                  "timing": {"start": "red", "red_s": 30.0}}]},
+                                        "objects.0.motion.stop_at_signal", True),
+    "objects[].placement.emerge_by_frame": (EMERGE, "objects.1.placement.emerge_by_frame", 5),
+    "objects[].motion.start_time_s": ({"frames": 12, "objects.1.placement": {"region": "crosswalk"},  # the walkers
+                                       "objects.1.motion": {"kind": "cross_at_crosswalk", "speed_mps": 1.2,
+                                                            "start_time_s": 0.4}},
+                                      "objects.1.motion.start_time_s", 0.7),
 }
 #: setups of whole sections (path prefix -> setup) for fields that only act in some configuration
 SECTION_SETUP = {
@@ -177,6 +213,13 @@ SECTION_SETUP = {
     "cameras[].rig.length_m": {"cameras.0.rig": {"kind": "surround"}},
     "cameras[].rig.width_m": {"cameras.0.rig": {"kind": "surround"}},
     "edge_cases[pedestrian_reflection_wet_road].": {"weather.wetness": 0.95},  # wet enough to be a mirror
+    "road.traffic_lights[].": SIGNAL,
+    "objects[].motion.speed_profile[].": {"frames": 12, "objects.0.motion": {
+        "kind": "follow_lane", "speed_profile": [{"t_s": 0.4, "speed_mps": 6.0}, {"t_s": 0.9, "speed_mps": 2.0}]}},
+    "objects[].motion.change_": LANE_CHANGE,
+    "objects[].motion.signals": LANE_CHANGE,
+    "objects[].motion.turn": {**JUNCTION, "objects.0.motion": {"kind": "turn", "speed_mps": 8.0}},
+    "lighting.sun_position": {"lighting.time_of_day": None},
 }
 
 
@@ -354,6 +397,31 @@ def test_every_scene_field_changes_the_world(leaf):
             return
         tried.append(value)
     pytest.fail(f"{path}: setting {concrete} to {tried} changes nothing in the built world")
+
+
+def test_world_digest_sees_per_frame_labels_and_lamp_keys():
+    """A field that only changes a per-frame label (a traffic light's state, brake lights, a turn signal) or a
+    lamp's per-frame emission still changes the world: the digest must see each of these alone."""
+    scene = yaml.safe_load(STREET)
+    for k, v in SIGNAL.items():
+        _set(scene, k, copy.deepcopy(v))
+    world = build_world(resolve(load_scene_text(yaml.safe_dump(scene)), seed=0), 64, 48)
+    ref = world_digest(world)
+    light = next(e for e in world.entities if e.name == "signal")
+    states = light.attributes["per_frame"]["traffic_light_state"]
+    assert len(set(states)) == 4  # the setup shows every phase
+
+    light.attributes["per_frame"]["traffic_light_state"] = states[:-1] + ["green" if states[-1] != "green" else "red"]
+    assert changed(ref, world_digest(world)) == ["entity:signal"]
+    light.attributes["per_frame"]["traffic_light_state"] = states
+    assert changed(ref, world_digest(world)) == []
+
+    i = next(i for i, m in enumerate(light.materials) if m.emission_frames is not None)
+    keyed = light.materials[i]
+    frames = list(keyed.emission_frames)
+    frames[-1] = 0.0 if frames[-1] else 1.0
+    light.materials[i] = dataclasses.replace(keyed, emission_frames=tuple(frames))
+    assert changed(ref, world_digest(world)) == ["entity:signal"]
 
 
 def test_recorded_only_entries_name_real_fields():

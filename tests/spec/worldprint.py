@@ -46,7 +46,8 @@ def digest(obj) -> str:
 
 
 def world_digest(world) -> dict[str, str]:
-    """component -> hash: ``entity:<name>`` for every entity, ``camera:<name>``, ``lights``, ``lighting``,
+    """component -> hash: ``entity:<name>`` for every entity (mesh, poses, materials with their per-frame
+    ``emission_frames``, attributes with their ``per_frame`` labels), ``camera:<name>``, ``lights``, ``lighting``,
     ``weather``, ``credits``, ``timing`` (frames, fps, render seed)."""
     out = {f"entity:{e.name}": digest(e) for e in world.entities}
     out.update({f"camera:{c.name}": digest(c) for c in world.cameras})
