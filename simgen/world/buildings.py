@@ -66,24 +66,22 @@ class FacadeLook:
 
 
 class _Acc:
-    """Accumulates triangles with material ids and per-corner uv (None = project from the face normal)."""
+    """Accumulates quads (two triangles each) with material ids and per-corner uv (None = project from the face
+    normal). Quads are stored as given; winding and triangles are worked out for all of them at once in
+    :meth:`mesh`."""
 
     def __init__(self):
-        self.v: list[np.ndarray] = []
-        self.uv: list[np.ndarray | None] = []
+        self.c: list = []  # (4, 3) corners per quad
+        self.n: list = []  # (3,) the side each quad faces
+        self.uv: list = []  # (4, 2) or None per quad
         self.m: list[int] = []
 
     def quad(self, corners, mat: int, normal, uv=None) -> None:
         """corners (4, 3) around the quad (either winding); normal (3,): the side it faces."""
-        c = np.asarray(corners, float)
-        if np.dot(np.cross(c[1] - c[0], c[2] - c[0]), normal) < 0:
-            c = c[::-1]
-            if uv is not None:
-                uv = np.asarray(uv, float)[::-1]
-        for idx in ((0, 1, 2), (0, 2, 3)):
-            self.v.append(c[list(idx)])
-            self.uv.append(None if uv is None else np.asarray(uv, float)[list(idx)])
-            self.m.append(mat)
+        self.c.append(corners)
+        self.n.append(normal)
+        self.uv.append(uv)
+        self.m.append(mat)
 
     def box(self, lo, hi, mat: int, skip: tuple[str, ...] = ()) -> None:
         """Closed axis-aligned box (faces outward); ``skip`` names faces to leave out ('-x', '+y', ...)."""
@@ -98,8 +96,23 @@ class _Acc:
             if key not in skip:
                 self.quad(c, mat, n)
 
+    def extend(self, other: "_Acc") -> None:
+        """Append ``other``'s quads."""
+        self.c += other.c
+        self.n += other.n
+        self.uv += other.uv
+        self.m += other.m
+
     def mesh(self) -> Mesh:
-        tris = np.stack(self.v)  # (F, 3, 3)
+        """The quads as a triangle mesh: vertices (3F, 3) float64 (three per triangle), faces (F, 3), per-corner
+        uv (F, 3, 2) float32 in metres (the given uv, else the corners projected on the plane the face is most
+        parallel to), face_material (F,) int64."""
+        C = np.asarray(self.c, float).reshape(-1, 4, 3)
+        N = np.asarray(self.n, float).reshape(-1, 3)
+        flip = np.einsum("ij,ij->i", np.cross(C[:, 1] - C[:, 0], C[:, 2] - C[:, 0]), N) < 0
+        C[flip] = C[flip][:, ::-1]
+        tri_idx = np.array([[0, 1, 2], [0, 2, 3]])
+        tris = C[:, tri_idx].reshape(-1, 3, 3)  # (2Q, 3, 3): quad q gives triangles 2q, 2q + 1
         n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
         a = np.abs(n)
         uv = np.where((a[:, 2] >= a[:, 0]) & (a[:, 2] >= a[:, 1]), 0, np.where(a[:, 1] >= a[:, 0], 1, 2))
@@ -107,12 +120,17 @@ class _Acc:
         proj[uv == 0] = tris[uv == 0][:, :, [0, 1]]
         proj[uv == 1] = tris[uv == 1][:, :, [0, 2]]
         proj[uv == 2] = tris[uv == 2][:, :, [1, 2]]
-        for i, given in enumerate(self.uv):
-            if given is not None:
-                proj[i] = given
+        given = [q for q, g in enumerate(self.uv) if g is not None]
+        if given:
+            G = np.asarray([self.uv[q] for q in given], float).reshape(-1, 4, 2)
+            gf = flip[given]
+            G[gf] = G[gf][:, ::-1]
+            g_tris = G[:, tri_idx]  # (k, 2, 3, 2)
+            rows = (2 * np.asarray(given)[:, None] + np.arange(2)).reshape(-1)
+            proj[rows] = g_tris.reshape(-1, 3, 2)
         verts = tris.reshape(-1, 3)
         faces = np.arange(len(verts)).reshape(-1, 3)
-        return Mesh(verts, faces, np.asarray(self.m, np.int64), uv=proj.astype(np.float32))
+        return Mesh(verts, faces, np.repeat(np.asarray(self.m, np.int64), 2), uv=proj.astype(np.float32))
 
 
 def facade_look(rng: np.random.Generator, material: str, storey: float, ground: float) -> FacadeLook:
@@ -246,14 +264,12 @@ def detailed_building(f, side: int, depth: float, p, seed: int, night: bool, sha
     for key in ("-x", "+x", ("+y" if s > 0 else "-y")):
         tmp = _Acc()
         tmp.box(lo, hi, WALL, skip=tuple(k for k in ("-x", "+x", "-y", "+y", "-z", "+z") if k != key))
-        acc.v += tmp.v
-        acc.uv += tmp.uv
-        acc.m += tmp.m
+        acc.extend(tmp)
     # string course over the ground floor and the cornice at the top
     acc.box(*_world_box(P, x0, x1, ground - 0.18, ground, -0.08, 0.0), TRIM)
     acc.box(*_world_box(P, x0 - 0.0, x1 + 0.0, roof_z - 0.45, roof_z, -0.3, 0.0), TRIM)
     acc.box(*_world_box(P, x0, x1, roof_z, roof_z + 0.5, 0.0, 0.25), TRIM)  # parapet
-    return acc.mesh(), mats, (glass.mesh() if glass.v else None)
+    return acc.mesh(), mats, (glass.mesh() if glass.c else None)
 
 
 def _world_box(P, u0, u1, v0, v1, w0, w1):
