@@ -80,6 +80,7 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
     if kind in UV_KINDS:
         coords = "uv"  # cloth and skin follow the (deforming) surface
     vec = texture_vector(n, coords, scale, seed)
+    vec.node.name = "simgen_seed"  # the seed's node (simgen.render.materials.material_like changes it)
 
     def noise(s: float, detail: float, rough: float = 0.6, v=None):
         node = n.add("ShaderNodeTexNoise", Scale=s, Detail=detail, Roughness=rough)

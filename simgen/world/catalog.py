@@ -134,6 +134,11 @@ class AssetEntry(SpecModel):
         None, description="Smooth shading (interpolated normals). Default: smooth unless the asset has paint or "
                           "glass: mirror-like surfaces stay flat-shaded, so reflections (and their labels) follow "
                           "the mesh's faces.")
+    max_faces: int | None = Field(
+        None, gt=100, le=10_000_000,
+        description="Thin a heavier mesh to about this many triangles when it is loaded: a random share of its "
+                    "small parts (leaves, twigs: connected pieces of at most 64 triangles in 'leaves' and 'bark' "
+                    "slots) is dropped and the kept leaves grow to keep the crown's density. Trees and hedges.")
     tags: list[Annotated[str, Field(pattern=r"^[a-z0-9_\-]+$", max_length=50)]] = Field(
         default_factory=list, max_length=30, description="Tags scene authors can pick assets by (asset_tag).")
     license: str = Field("", max_length=100, description="SPDX-like license id, e.g. CC0-1.0, CC-BY-3.0.")
