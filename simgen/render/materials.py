@@ -159,6 +159,14 @@ def principled_material(name: str, mat: Material, weather: Weather, wet_surface:
         n.link(tex.outputs["Color"], tint.inputs["A"])
         tint.inputs["B"].default_value = (*base, 1.0)
         n.link(tint.outputs["Result"], bsdf.inputs["Base Color"])
+        if mat.emission_strength > 0:  # a lit lamp glows where its texture is bright (the lamp's own picture)
+            glow = n.add("ShaderNodeMix")
+            glow.data_type = "RGBA"
+            glow.blend_type = "MULTIPLY"
+            glow.inputs["Factor"].default_value = 1.0
+            n.link(tex.outputs["Color"], glow.inputs["A"])
+            glow.inputs["B"].default_value = (*mat.emission_color, 1.0)
+            n.link(glow.outputs["Result"], bsdf.inputs["Emission Color"])
         if mat.alpha_cutout:
             # a binary cut-out (alpha >= 0.5 is there): the label passes use the same 0.5 threshold
             cut = n.math("GREATER_THAN", tex.outputs["Alpha"], 0.5)

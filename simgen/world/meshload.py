@@ -29,7 +29,7 @@ from simgen.world.catalog import AssetEntry, Catalog, CatalogError
 from simgen.world.model import Material, Mesh
 
 #: bump when the cached arrays change meaning
-CACHE_VERSION = 6
+CACHE_VERSION = 9
 CACHE_ENV = "SIMGEN_ASSET_CACHE"
 
 
@@ -361,6 +361,56 @@ def thin_small_parts(V: np.ndarray, F: np.ndarray, S: np.ndarray, UV: np.ndarray
     return V[used], remap[F], S, UV
 
 
+def _texture_lamps(entry: AssetEntry, V: np.ndarray, F: np.ndarray, S: np.ndarray, UV: np.ndarray,
+                   slots: list[dict], file_images: list[str | None]) -> np.ndarray:
+    """Move the faces whose uv centroid lies in a ``texture_lamps`` rect of their slot's texture into a new slot
+    (one per source slot and role: the same texture, the lamp role). Only faces in the front (headlights) or
+    rear (taillights) quarter of the object's length qualify (the same picture may be mapped elsewhere too).
+    V: object-frame vertices (+x forward). Appends to ``slots``; returns the new S."""
+    S = S.copy()
+    cx = V[F].mean(1)[:, 0]
+    lo, hi = float(V[:, 0].min()), float(V[:, 0].max())
+    quarter = 0.25 * (hi - lo)
+    cu = UV.mean(1)  # (F, 2) uv centroid, v up
+    x, y = np.mod(cu[:, 0], 1.0), 1.0 - np.mod(cu[:, 1], 1.0)  # image fractions, top-left origin
+    n0 = len(slots)
+    for lamp in entry.texture_lamps:
+        x0, y0, x1, y1 = lamp.rect
+        inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        inside &= (cx > hi - quarter) if lamp.role == "headlight" else (cx < lo + quarter)
+        for i in range(n0):
+            if file_images[i] != lamp.image or slots[i]["role"] in ("hide", "headlight", "taillight"):
+                continue
+            sel = inside & (S == i)
+            if not sel.any():
+                continue
+            name = f"{slots[i]['name']}:{lamp.role}"
+            j = next((k for k, sl in enumerate(slots) if sl["name"] == name), None)
+            if j is None:
+                slots.append({**slots[i], "name": name, "role": lamp.role})
+                j = len(slots) - 1
+            S[sel] = j
+    return S
+
+
+def _rear_white_lamps(V: np.ndarray, F: np.ndarray, S: np.ndarray, slots: list[dict]) -> np.ndarray:
+    """Headlight-role faces outside the front quarter of the object (white reversing lamps sharing the head
+    lamps' material) move to a slot of role 'reverse_light': the same look, but they do not glow with the
+    headlights. Appends to ``slots``; returns the new S."""
+    head = [i for i, sl in enumerate(slots) if sl["role"] == "headlight"]
+    if not head:
+        return S
+    cx = V[F].mean(1)[:, 0]
+    lo, hi = float(V[:, 0].min()), float(V[:, 0].max())
+    S = S.copy()
+    for i in head:
+        sel = (S == i) & (cx <= hi - 0.25 * (hi - lo))
+        if sel.any():
+            slots.append({**slots[i], "name": f"{slots[i]['name']}:rear", "role": "reverse_light"})
+            S[sel] = len(slots) - 1
+    return S
+
+
 _MEMO: dict[str, LoadedAsset] = {}
 _LOCK = threading.Lock()
 
@@ -411,17 +461,22 @@ def load_asset(entry: AssetEntry, catalog: Catalog) -> LoadedAsset:
                 if lib.is_file():
                     mtl.update(parse_mtl(lib))
         slots = []
+        file_images = []  # the texture file name each slot has in the file (before edits)
         for n in names:
             m = mtl.get(n, {})
             image = m.get("map_Kd")
             if image is not None and not os.path.isfile(image):
                 image = None
+            file_images.append(Path(image).name if image else None)
             alpha = bool(image and (m.get("map_d") or (image.lower().endswith(".png") and _has_alpha(image))))
             edits = [e for e in entry.texture_edits if image and Path(image).name == e.image]
             if edits:
                 image = edited_texture(image, edits, cdir, entry.id)
             slots.append({"name": n, "role": _role(n, rules), "colour": list(m.get("Kd", (0.8, 0.8, 0.8))),
                           "image": image, "alpha": alpha, "opacity": float(m.get("d", 1.0))})
+        if entry.texture_lamps and UV is not None:
+            S = _texture_lamps(entry, V, F, S, UV, slots, file_images)
+        S = _rear_white_lamps(V, F, S, slots)
         # drop hidden slots
         hide = np.array([s["role"] == "hide" for s in slots] + [False])
         keep = ~hide[S]
@@ -497,6 +552,8 @@ def material_for(src: SourceMaterial, paint: tuple[float, float, float]) -> Mate
     if role == "headlight":
         return Material("headlamp", (0.9, 0.9, 0.9), roughness=0.05, metallic=0.3, image=src.image,
                         emission_color=(1.0, 0.95, 0.85))
+    if role == "reverse_light":  # looks like a head lamp, stays dark with the headlights
+        return Material(f"reverse:{n}", (0.9, 0.9, 0.9), roughness=0.05, metallic=0.3, image=src.image)
     if role == "taillight":
         return Material("taillamp", (0.6, 0.01, 0.01), roughness=0.1, image=src.image,
                         emission_color=(1.0, 0.02, 0.01))
