@@ -143,8 +143,10 @@ def facade_look(rng: np.random.Generator, material: str, storey: float, ground: 
 
 
 def building_materials(name: str, material: str, colour, texture: str, look: FacadeLook, rng, night: bool,
-                       shop_light: bool, shared: dict) -> list[Material]:
-    """The materials of a detailed building, by slot (see the slot constants)."""
+                       shop_light: bool, shared: dict, light_scale: float = 1.0) -> list[Material]:
+    """The materials of a detailed building, by slot (see the slot constants). At night (and dusk) lit rooms,
+    shops and signs glow at their night level times ``light_scale`` (simgen.world.photometry), never below the
+    faint daytime glow."""
     col = tuple(float(c) for c in colour)
     seed = float(rng.uniform(0, 100))
     if material == "glass":
@@ -164,9 +166,9 @@ def building_materials(name: str, material: str, colour, texture: str, look: Fac
     frame = Material(f"frame_{look.frame}", base_color=look.frame, roughness=0.45)
     sign = Material(f"{name}_sign", base_color=look.sign, roughness=0.35, texture="sign", texture_scale=1.0,
                     texture_coords="uv", texture_seed=seed,
-                    emission_color=(1.0, 0.9, 0.75), emission_strength=0.3 if night else 0.0)
+                    emission_color=(1.0, 0.9, 0.75), emission_strength=0.3 * light_scale if night else 0.0)
     if "room_dark" not in shared:
-        lit = 0.4 if night else 0.06
+        lit = max(0.4 * light_scale, 0.06) if night else 0.06
         shared.update(
             room_lit_cool=Material("room_lit_cool", base_color=(0.5, 0.52, 0.55), roughness=0.9, texture="noise",
                                    texture_scale=2.0, emission_color=(0.85, 0.92, 1.0),
@@ -182,12 +184,12 @@ def building_materials(name: str, material: str, colour, texture: str, look: Fac
         )
     shop = Material(f"{name}_shop_interior", base_color=(0.45, 0.42, 0.38), roughness=0.7, texture="noise",
                     texture_scale=3.0, emission_color=(1.0, 0.88, 0.7),
-                    emission_strength=(2.5 if night else 0.4) if shop_light else 0.0)
+                    emission_strength=max(2.5 * light_scale, 0.4) if night and shop_light else (0.4 if shop_light else 0.0))
     return [wall, shop, trim, frame, shared["room_dark"], shared["room_lit"], sign, shared["door"], shared["roof"],
             shared["blind"], shared["rail"], ground_mat, shared["room_lit_cool"]]
 
 
-def detailed_building(f, side: int, depth: float, p, seed: int, night: bool, shared: dict):
+def detailed_building(f, side: int, depth: float, p, seed: int, night: bool, shared: dict, light_scale: float = 1.0):
     """Geometry and materials of one detailed building.
 
     f: the :class:`~simgen.world.layout.Facade`; side: +1 left / -1 right; depth: building depth (m); p: the
@@ -201,7 +203,7 @@ def detailed_building(f, side: int, depth: float, p, seed: int, night: bool, sha
     storey = float(getattr(f, "storey_height", 3.2))
     look = facade_look(rng, f.material, storey, ground)
     mats = building_materials(f"building_{f.side}_{f.x0:g}", f.material, f.colour, f.texture, look, rng, night,
-                              p.window_interior_light, shared)
+                              p.window_interior_light, shared, light_scale)
     acc, glass = _Acc(), _Acc()
     y0 = f.y
 
