@@ -263,10 +263,13 @@ def detailed_building(f, side: int, depth: float, p, seed: int, night: bool, sha
     yb = y0 + s * depth
     lo, hi = (x0, min(y0, yb), 0.0), (x1, max(y0, yb), roof_z)
     acc.box(lo, hi, ROOF, skip=("-y", "+y", "-x", "+x", "-z"))
-    for key in ("-x", "+x", ("+y" if s > 0 else "-y")):
-        tmp = _Acc()
-        tmp.box(lo, hi, WALL, skip=tuple(k for k in ("-x", "+x", "-y", "+y", "-z", "+z") if k != key))
-        acc.extend(tmp)
+    tmp = _Acc()
+    tmp.box(lo, hi, WALL, skip=tuple(k for k in ("-x", "-y", "+y", "-z", "+z", "+x") if k != ("+y" if s > 0 else "-y")))
+    acc.extend(tmp)
+    # the side walls: windows in the upper storeys (recessed, nothing stands out of the wall), plain otherwise
+    for end, inward in ((x0, 1.0), (x1, -1.0)):
+        _side_wall(acc, end, inward, y0, s, depth, roof_z, ground, storey, n_up,
+                   None if glass_building else look, rng, f.lit_windows)
     # string course over the ground floor and the cornice at the top
     acc.box(*_world_box(P, x0, x1, ground - 0.18, ground, -0.08, 0.0), TRIM)
     acc.box(*_world_box(P, x0 - 0.0, x1 + 0.0, roof_z - 0.45, roof_z, -0.3, 0.0), TRIM)
@@ -381,6 +384,64 @@ def _door_slot(x0, x1, taken) -> tuple[float, float] | None:
     a, b = max(free, key=lambda iv: iv[1] - iv[0])
     c = 0.5 * (a + b)
     return c - 0.55, c + 0.55
+
+
+def _side_wall(acc: _Acc, x_end: float, inward: float, y0: float, s: float, depth: float, top: float,
+               ground: float, storey: float, n_up: int, look: FacadeLook | None, rng, lit_share: float) -> None:
+    """The side wall x = x_end of a building (``inward``: +1 when the building lies at larger x). Local
+    coordinates: a = depth behind the facade (0..depth), b = height, w = depth into the wall (towards the
+    building's inside). Upper storeys get a row of windows (``look`` None: none): an opening with reveals
+    ``look.recess`` deep, a frame and a pane at its back showing a dark or lit room (lit share
+    ``lit_share``); so rays into an opening end on the pane, never inside the empty building."""
+
+    def Q(a, b, w):
+        return [x_end + inward * w, y0 + s * a, b]
+
+    out = (-inward, 0.0, 0.0)  # the wall faces away from the building
+    openings = []
+    if look is not None and depth > 4.0:
+        n_bays = max(1, int((depth - 1.5) // look.bay))
+        bay = (depth - 1.5) / n_bays
+        ww = min(look.win_w, bay - 0.7)
+        for k in range(n_up):
+            base = ground + k * storey
+            v0 = base + 0.9
+            v1 = min(base + storey - 0.35, v0 + look.win_h)
+            for j in range(n_bays):
+                ac = 1.0 + (j + 0.5) * bay
+                openings.append((ac - ww / 2, ac + ww / 2, v0, v1))
+    # the wall: a grid of quads minus the openings
+    xs = sorted({0.0, depth, *[o[0] for o in openings], *[o[1] for o in openings]})
+    zs = sorted({0.0, top, ground, *[o[2] for o in openings], *[o[3] for o in openings]})
+    ops = np.array(openings) if openings else np.zeros((0, 4))
+    for a, b in zip(xs[:-1], xs[1:]):
+        for c, d in zip(zs[:-1], zs[1:]):
+            am, vm = 0.5 * (a + b), 0.5 * (c + d)
+            if len(ops) and np.any((ops[:, 0] < am) & (am < ops[:, 1]) & (ops[:, 2] < vm) & (vm < ops[:, 3])):
+                continue
+            acc.quad([Q(a, c, 0.0), Q(b, c, 0.0), Q(b, d, 0.0), Q(a, d, 0.0)], GROUND if vm < ground else WALL,
+                     out)
+    if look is None:
+        return
+    r = look.recess
+    da = np.array(Q(1.0, 0.0, 0.0)) - np.array(Q(0.0, 0.0, 0.0))  # +a direction in the world
+    for a0, a1, v0, v1 in openings:
+        # reveals (facing into the opening), the pane with the room's look at the back, a frame
+        acc.quad([Q(a0, v0, 0), Q(a0, v1, 0), Q(a0, v1, r), Q(a0, v0, r)], TRIM, tuple(da))
+        acc.quad([Q(a1, v0, 0), Q(a1, v1, 0), Q(a1, v1, r), Q(a1, v0, r)], TRIM, tuple(-da))
+        acc.quad([Q(a0, v0, 0), Q(a1, v0, 0), Q(a1, v0, r), Q(a0, v0, r)], TRIM, (0, 0, 1))
+        acc.quad([Q(a0, v1, 0), Q(a1, v1, 0), Q(a1, v1, r), Q(a0, v1, r)], TRIM, (0, 0, -1))
+        room = (ROOM_LIT if rng.random() < 0.65 else ROOM_LIT_COOL) if rng.random() < lit_share else ROOM_DARK
+        acc.quad([Q(a0, v0, r), Q(a1, v0, r), Q(a1, v1, r), Q(a0, v1, r)], room, out)
+        fw, fd = 0.06, 0.05
+        for p0, p1, q0, q1 in ((a0, a1, v0, v0 + fw), (a0, a1, v1 - fw, v1), (a0, a0 + fw, v0, v1),
+                               (a1 - fw, a1, v0, v1)):
+            c = [Q(p0, q0, r - fd), Q(p1, q1, r - 0.005)]
+            acc.box(tuple(np.minimum(*c)), tuple(np.maximum(*c)), FRAME)
+        if rng.random() < 0.4:  # a blind part-way down
+            vb = v1 - float(rng.uniform(0.15, 0.8)) * (v1 - v0)
+            acc.quad([Q(a0, vb, r - 0.01), Q(a1, vb, r - 0.01), Q(a1, v1, r - 0.01), Q(a0, v1, r - 0.01)], BLIND,
+                     out)
 
 
 def _holed_wall(acc, P, street, x0, x1, v0, v1, openings, ground, glass_building) -> None:
