@@ -114,8 +114,12 @@ class MeshLibrary:
     its vertex and face counts and how the renderer built it (glass slots thickened, material slots); meshes
     whose vertex array is writeable are never kept (their content could change under the key)."""
 
+    #: stop keeping new meshes once the library's files hold this many bytes (a few hundred asset variants)
+    MAX_BYTES = 1 << 30
+
     def __init__(self):
         self._dir: Path | None = None
+        self._bytes = 0
         self._where: dict[tuple, tuple[str, str]] = {}  # key -> (.blend file, mesh name in it)
         self._files = 0
 
@@ -143,7 +147,7 @@ class MeshLibrary:
     def keep(self, built: dict[tuple, object]) -> None:
         """Write the meshes of ``built`` ({key: Blender mesh}, made in this build) for later builds."""
         new = {k: me for k, me in built.items() if k not in self._where}
-        if not new:
+        if not new or self._bytes > self.MAX_BYTES:
             return
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="simgen-meshes-"))
@@ -151,6 +155,7 @@ class MeshLibrary:
         path = str(self._dir / f"meshes{self._files}.blend")
         self._files += 1
         bpy.data.libraries.write(path, set(new.values()), fake_user=True)
+        self._bytes += Path(path).stat().st_size
         for k, me in new.items():
             self._where[k] = (path, me.name)
 
