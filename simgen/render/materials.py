@@ -11,6 +11,7 @@ import numpy as np
 from simgen.classes import class_table
 from simgen.render.nodes import Nodes, asphalt_wear, texture_factor, texture_vector
 from simgen.world.model import Material, Weather
+from simgen.world.surfaces import PUDDLE_FILM_ROUGHNESS, procedural_puddles, weathered
 
 #: surfaces that get wet (lower roughness, darker) and carry puddles, or turn white under snow (class table fact)
 WET_CLASSES = class_table().with_fact("wets")
@@ -67,21 +68,6 @@ def _sign_values(nodes, mat: Material, base: np.ndarray) -> None:
     nodes["simgen_sign_mix"].inputs["B"].default_value = (*ink, 1.0)
 
 
-def _surface(mat: Material, weather: Weather, wet_surface: bool) -> tuple[np.ndarray, float]:
-    """(base colour (3,) linear RGB, roughness) of ``mat`` under the weather (snow whitens, rain darkens)."""
-    base = np.asarray(mat.base_color, float)
-    rough = float(mat.roughness)
-    if wet_surface and weather.snow > 0:
-        s = float(np.clip(weather.snow, 0.0, 1.0))
-        base = base * (1.0 - s) + 0.85 * s
-        rough = rough * (1.0 - s) + 0.9 * s
-    elif wet_surface and weather.wetness > 0:
-        w = float(np.clip(weather.wetness, 0.0, 1.0))
-        base = base * (1.0 - 0.45 * w)
-        rough = rough * (1.0 - 0.85 * w)
-    return base, rough
-
-
 #: node names of the values :func:`material_like` changes in a copy
 _BASE_NODE, _SEED_NODE, _IMAGE_NODE, _TINT_NODE = "simgen_base", "simgen_seed", "simgen_image", "simgen_tint"
 
@@ -102,7 +88,7 @@ def material_like(template, name: str, mat: Material, weather: Weather, wet_surf
     :func:`template_key`) showing ``mat``: the same node tree as building it from scratch."""
     bm = template.copy()
     bm.name = name
-    base, _ = _surface(mat, weather, wet_surface)
+    base = weathered(mat, weather, wet_surface)[0]
     nodes = bm.node_tree.nodes
     for node in nodes:
         if node.bl_idname == "ShaderNodeBsdfPrincipled":
@@ -127,7 +113,7 @@ def principled_material(name: str, mat: Material, weather: Weather, wet_surface:
     out = n.add("ShaderNodeOutputMaterial")
     bsdf = n.add("ShaderNodeBsdfPrincipled")
     n.link(bsdf.outputs["BSDF"], out.inputs["Surface"])
-    base, rough = _surface(mat, weather, wet_surface)
+    base = weathered(mat, weather, wet_surface)[0]
     bsdf.inputs["Base Color"].default_value = (*base, 1.0)
     bsdf.inputs["Metallic"].default_value = float(mat.metallic)
     bsdf.inputs["Transmission Weight"].default_value = float(mat.transmission)
@@ -183,24 +169,34 @@ def principled_material(name: str, mat: Material, weather: Weather, wet_surface:
         col.inputs[0].default_value = tuple(base)
         n.link(f, col.inputs["Scale"])
         n.link(col.outputs[0], bsdf.inputs["Base Color"])
-    if wet_surface and weather.puddle_coverage > 0 and not weather.puddle_entities:
-        # procedural puddles, only when the world has no labelled puddle entities: where a large-scale noise
-        # exceeds a threshold the surface is a mirror-smooth film
-        coords = n.add("ShaderNodeTexCoord").outputs["Object"]
-        pn = n.add("ShaderNodeTexNoise", Scale=0.15, Detail=2.0)
-        n.link(coords, pn.inputs["Vector"])
-        c = float(np.clip(weather.puddle_coverage, 0.0, 1.0))
-        t = 0.5 + 0.25 * (1.0 - 2.0 * c)
-        mask = n.add("ShaderNodeMapRange")
-        mask.inputs["From Min"].default_value = t - 0.02
-        mask.inputs["From Max"].default_value = t + 0.02
-        n.link(pn.outputs["Fac"], mask.inputs["Value"])
-        mix = n.add("ShaderNodeMix")
-        mix.data_type = "FLOAT"
-        n.link(mask.outputs[0], mix.inputs["Factor"])
-        mix.inputs["A"].default_value = rough
-        mix.inputs["B"].default_value = 0.02
-        n.link(mix.outputs["Result"], bsdf.inputs["Roughness"])
-    else:
+    rough = roughness_field(n, mat, weather, wet_surface)
+    if isinstance(rough, float):
         bsdf.inputs["Roughness"].default_value = rough
+    else:
+        n.link(rough, bsdf.inputs["Roughness"])
     return bm
+
+
+def roughness_field(n: Nodes, mat: Material, weather: Weather, wet_surface: bool):
+    """The principled roughness of ``mat`` under ``weather``: a float, or a float socket where procedural
+    puddles vary it (:func:`simgen.world.surfaces.procedural_puddles`: where a large-scale noise in object
+    coordinates exceeds a threshold set by the coverage, the surface is a mirror-smooth water film). Built by the
+    picture's material and by the reflection-label material alike, so both see the same field."""
+    rough = weathered(mat, weather, wet_surface)[1]
+    if not procedural_puddles(weather, wet_surface):
+        return rough
+    coords = n.add("ShaderNodeTexCoord").outputs["Object"]
+    pn = n.add("ShaderNodeTexNoise", Scale=0.15, Detail=2.0)
+    n.link(coords, pn.inputs["Vector"])
+    c = float(np.clip(weather.puddle_coverage, 0.0, 1.0))
+    t = 0.5 + 0.25 * (1.0 - 2.0 * c)
+    mask = n.add("ShaderNodeMapRange")
+    mask.inputs["From Min"].default_value = t - 0.02
+    mask.inputs["From Max"].default_value = t + 0.02
+    n.link(pn.outputs["Fac"], mask.inputs["Value"])
+    mix = n.add("ShaderNodeMix")
+    mix.data_type = "FLOAT"
+    n.link(mask.outputs[0], mix.inputs["Factor"])
+    mix.inputs["A"].default_value = rough
+    mix.inputs["B"].default_value = PUDDLE_FILM_ROUGHNESS
+    return mix.outputs["Result"]

@@ -29,7 +29,7 @@ from simgen.world.catalog import AssetEntry, Catalog, CatalogError
 from simgen.world.model import Material, Mesh
 
 #: bump when the cached arrays change meaning
-CACHE_VERSION = 9
+CACHE_VERSION = 10
 CACHE_ENV = "SIMGEN_ASSET_CACHE"
 
 
@@ -484,6 +484,7 @@ def load_asset(entry: AssetEntry, catalog: Catalog) -> LoadedAsset:
         UV = None if UV is None else UV[keep]
         if entry.max_faces is not None:
             V, F, S, UV = thin_small_parts(V, F, S, UV, [sl["role"] for sl in slots], entry.max_faces, entry.id)
+            V = V - np.array([0.0, 0.0, V[:, 2].min()])  # simplification may move the base: stand on z = 0 again
         meta = {"slots": slots, "entry": entry.id}
         arrays = {"V": V, "F": F.astype(np.int32), "S": S.astype(np.int32), "meta": np.array(json.dumps(meta))}
         if UV is not None:
