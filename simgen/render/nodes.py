@@ -32,6 +32,12 @@ class Nodes:
         return node.outputs[0]
 
 
+#: name of the math node whose second input is the camera's pixel angle (radians per pixel: 2 tan(hfov / 2) /
+#: width), set by simgen.render.scene.build_scene; textures use it to fade detail finer than a pixel
+PIXEL_ANGLE_NODE = "simgen_pixel_angle"
+#: its value until the scene build sets it (80 deg over 640 px)
+DEFAULT_PIXEL_ANGLE = 0.0026
+
 #: kinds laid out in the mesh's UV coordinates (they follow a deforming surface, as cloth and skin do); the
 #: others use the coordinates the material asks for
 UV_KINDS = ("fabric", "denim", "skin")
@@ -154,6 +160,13 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
         n.link(chips.outputs["Color"], shade.inputs[0])
         stone = _lerp(n, shade.outputs[0], 0.55, 1.9)
         exposed = _band(n, noise(5.0, 3.0), 0.42, 0.62)
+        # level of detail: chips fade out where a pixel spans more than ~2 cm of road (far away, or a small
+        # image), as a lens would average them, instead of turning into sampling noise; the pixel's angle is set
+        # by the scene build from the camera (PIXEL_ANGLE_NODE)
+        footprint = n.math("MULTIPLY", n.add("ShaderNodeCameraData").outputs["View Distance"], 1.0)
+        footprint.node.name = PIXEL_ANGLE_NODE
+        footprint.node.inputs[1].default_value = DEFAULT_PIXEL_ANGLE
+        exposed = n.math("MULTIPLY", exposed, n.math("SUBTRACT", 1.0, _band(n, footprint, 0.008, 0.025)))
         aggregate = n.add("ShaderNodeMix")
         aggregate.data_type = "FLOAT"
         n.link(exposed, aggregate.inputs["Factor"])

@@ -16,6 +16,7 @@ from simgen.render.environment import fog_box, sun_and_sky
 from simgen.render.lens import check_custom_camera_device, setup_camera_data
 from simgen.render.materials import WET_CLASSES, material_like, principled_material, template_key
 from simgen.render.meshes import MESH_LIBRARY, MeshLibrary, new_mesh, thicken_open_glass
+from simgen.render.nodes import PIXEL_ANGLE_NODE
 from simgen.render.settings import RenderSettings, blender_look
 from simgen.world.conventions import opencv_camera_to_blender
 from simgen.world.model import World
@@ -84,6 +85,19 @@ def _keyframe(obj, poses: np.ndarray, to_blender=None) -> None:
             obj.keyframe_insert(path, frame=f)
     obj.matrix_world = Matrix(mats[0].tolist())
 
+
+
+def _set_pixel_angle(world: World, settings: RenderSettings, materials) -> None:
+    """Give the textures the cameras' finest pixel angle (radians per pixel at the image centre), with which they
+    fade detail smaller than a pixel (simgen.render.nodes.PIXEL_ANGLE_NODE)."""
+    if not world.cameras:
+        return
+    angle = min(2.0 * math.tan(min(float(c.hfov_rad), math.radians(170.0)) / 2.0) / max(settings.width, 1)
+                for c in world.cameras)
+    for bm in materials:
+        node = bm.node_tree.nodes.get(PIXEL_ANGLE_NODE) if bm.node_tree is not None else None
+        if node is not None:
+            node.inputs[1].default_value = angle
 
 
 def _camera_object(cam_model, settings: RenderSettings, coll):
@@ -255,6 +269,7 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
     MESH_LIBRARY.keep(built_keyed)
 
     cameras = [_camera_object(c, settings, main) for c in world.cameras]
+    _set_pixel_angle(world, settings, cache.values())
     lights = [_light_object(lt, light_coll) for lt in world.lights]
     sun_and_sky(scene, world.lighting, light_coll)
     if world.weather.fog_density > 0:
