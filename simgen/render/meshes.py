@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -150,7 +151,8 @@ class MeshLibrary:
         if not new or self._bytes > self.MAX_BYTES:
             return
         if self._dir is None:
-            self._dir = Path(tempfile.mkdtemp(prefix="simgen-meshes-"))
+            _remove_stale_libraries()
+            self._dir = Path(tempfile.mkdtemp(prefix=f"simgen-meshes-{os.getpid()}-"))
             atexit.register(shutil.rmtree, self._dir, True)
         path = str(self._dir / f"meshes{self._files}.blend")
         self._files += 1
@@ -161,6 +163,18 @@ class MeshLibrary:
 
     def clear(self) -> None:
         self._where.clear()
+
+
+def _remove_stale_libraries() -> None:
+    """Remove the library folders of processes that are gone without cleaning up (killed workers)."""
+    for d in Path(tempfile.gettempdir()).glob("simgen-meshes-*-*"):
+        try:
+            pid = int(d.name.split("-")[2])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, True)
+        except (ValueError, IndexError, PermissionError, OSError):
+            continue
 
 
 #: the process's library (see :class:`MeshLibrary`)
