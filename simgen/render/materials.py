@@ -77,7 +77,7 @@ def template_key(mat: Material, wet_surface: bool) -> str | None:
     values: the second one can be a copy of the first with those values changed (:func:`material_like`, ~0.1 ms
     instead of a few ms of node building). None: no such shortcut (the road's asphalt, whose wear nodes take the
     seed too; it is one material per world anyway)."""
-    if mat.texture == "asphalt":
+    if mat.texture == "asphalt" or mat.emission_frames is not None:  # keyed lamps: built each (few of them)
         return None
     return repr((dataclasses.replace(mat, name="", base_color=(0.0, 0.0, 0.0), texture_seed=0.0,
                                      image="" if mat.image else None), wet_surface))
@@ -106,6 +106,23 @@ def material_like(template, name: str, mat: Material, weather: Weather, wet_surf
     return bm
 
 
+def _key_emission(bm, socket, frames) -> None:
+    """Key the emission strength at every frame with constant interpolation (a lamp is on or off for the whole
+    frame, never half-lit between frames)."""
+    for f, value in enumerate(frames):
+        socket.default_value = float(value)
+        socket.keyframe_insert("default_value", frame=f)
+    socket.default_value = float(frames[0])
+    action = bm.node_tree.animation_data.action
+    curves = getattr(action, "fcurves", None)
+    if curves is None:  # layered actions (Blender 4.4+)
+        curves = [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
+                  for fc in bag.fcurves]
+    for fc in curves:
+        for kp in fc.keyframe_points:
+            kp.interpolation = "CONSTANT"
+
+
 def principled_material(name: str, mat: Material, weather: Weather, wet_surface: bool):
     """A principled node tree for ``mat`` (wet/snowy when ``wet_surface`` and the weather says so)."""
     bm = bpy.data.materials.new(name)
@@ -122,6 +139,8 @@ def principled_material(name: str, mat: Material, weather: Weather, wet_surface:
     bsdf.inputs["Coat Roughness"].default_value = float(mat.coat_roughness)
     bsdf.inputs["Emission Color"].default_value = (*mat.emission_color, 1.0)
     bsdf.inputs["Emission Strength"].default_value = float(mat.emission_strength)
+    if mat.emission_frames is not None:
+        _key_emission(bm, bsdf.inputs["Emission Strength"], mat.emission_frames)
     if mat.subsurface > 0:  # skin: millimetres of scattering, deepest in red
         bsdf.inputs["Subsurface Weight"].default_value = float(mat.subsurface)
         bsdf.inputs["Subsurface Radius"].default_value = (1.0, 0.35, 0.2)

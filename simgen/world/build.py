@@ -24,12 +24,13 @@ import numpy as np
 from simgen.classes import class_table
 from simgen.errors import SimgenError
 from simgen.rng import stream
+from simgen.world import behaviour
 from simgen.world import weather as wx
 from simgen.world import people
 from simgen.world.assets import GAITS, VEHICLES, LightMount, gait_phases, light_mounts, make_asset, \
     person_pose_frames
 from simgen.world.catalog import catalog_for
-from simgen.world.conventions import intrinsics_from_hfov, pose_from_xyz_yaw, project
+from simgen.world.conventions import pose_from_xyz_yaw, project
 from simgen.world.layout import Facade, Layout, RoadParams, build_layout, glass_material
 from simgen.world.lens import Lens
 from simgen.world.model import Camera, Entity, Light, Lighting, Material, Mesh, Weather, World
@@ -222,11 +223,20 @@ def ego_poses(ego, times: np.ndarray) -> np.ndarray:
     return motion_poses(start, "constant_velocity", ego.speed_mps, times)
 
 
-def camera_lens(c, width: int, height: int) -> Lens | None:
-    """The :class:`Lens` of a resolved camera, or None for the default pinhole (hfov at the render size)."""
+#: classes that stand wholly on a "roadside" verge, never on the sidewalk's furniture strip (four-wheelers;
+#: bicycles and motorcycles may park on a sidewalk)
+ROADSIDE_WHOLE = frozenset(class_table().with_fact("vehicle") - {"bicycle", "motorcycle"})
+
+#: the image size (pixels) the placement constraints (``visible``, edge cases) see through a camera that has no
+#: size of its own (``lens.width`` / ``lens.height``): 4:3, the hfov across its width. Placement never uses the
+#: render config's size, so a scene's world is the same at every output resolution.
+PLACEMENT_SIZE = (640, 480)
+
+
+def camera_lens(c, width: int, height: int) -> Lens:
+    """The :class:`Lens` (model, size, K, D) of a resolved camera: its own size, else ``width`` x ``height``
+    (pixels); the default lens is the pinhole of the camera's hfov across the width."""
     ln = c.lens
-    if ln == type(ln)():
-        return None
     w, h = int(ln.width or width), int(ln.height or height)
     if ln.model == "fisheye":
         th = math.radians(ln.fov_deg / 2)
@@ -247,6 +257,8 @@ def camera_lens(c, width: int, height: int) -> Lens | None:
 
 
 def build_cameras(resolved, ego: np.ndarray, width: int = 640, height: int = 480) -> list[Camera]:
+    """The world's cameras: poses from the ego poses (T, 4, 4) and mounts; each with its own lens (K computed
+    here, once) at its own size or ``width`` x ``height``."""
     out = []
     for c in resolved.cameras:
         m = c.mount
@@ -288,17 +300,19 @@ class _Build:
         self.cameras = build_cameras(resolved, self.ego, self.width, self.height)
         for cam in self.cameras:
             cam.sensor_seed = int(self.rng(f"sensor/{cam.name}/seed").integers(0, 2**31 - 1))
-        cam0 = self.cameras[0]
-        self.K = intrinsics_from_hfov(cam0.hfov_rad, self.width, self.height)
-        self.view = CameraView(self.K, cam0.poses[0], self.width, self.height, cam0.clip_start)
-        if cam0.lens is not None:  # visibility through the first camera's own lens
-            self.view = CameraView(cam0.lens.K, cam0.poses[0], cam0.lens.width, cam0.lens.height, cam0.clip_start,
-                                   cam0.lens)
+        # placement sees through each camera's lens at PLACEMENT_SIZE, never the render size, unless the lens gives
+        # a size or pixel values of its own (then that lens: focal lengths in pixels depend on the size)
+        views = {}
+        for c, rc in zip(self.cameras, resolved.cameras, strict=True):
+            lz = rc.lens
+            own = (lz.width, lz.height, lz.fx_px, lz.fy_px) != (None,) * 4 or lz.cx_offset_px or lz.cy_offset_px
+            ln = c.lens if own else camera_lens(rc, *PLACEMENT_SIZE)
+            views[c.name] = CameraView(ln.K, c.poses[0], ln.width, ln.height, c.clip_start,
+                                       None if ln.model == "pinhole" else ln)
+        self.view = views[self.cameras[0].name]
+        self.K = self.view.K
         self.placer = Placer(self.layout, self.view, self.times, self.seed, self.scene, self.variant)
-        for c in self.cameras:
-            ln = c.lens_at(self.width, self.height)
-            self.placer.views[c.name] = CameraView(ln.K, c.poses[0], ln.width, ln.height, c.clip_start,
-                                                   None if c.lens is None else ln)
+        self.placer.views.update(views)
         self.picker = AssetPicker(catalog_for(tuple(getattr(resolved, "asset_catalogs", ()) or ())))
         ego_mesh, _ = make_asset(resolved.ego.class_name, "grey", 1.0, self.rng("ego/asset"))
         self.ego_mesh = ego_mesh
@@ -353,6 +367,7 @@ class _Build:
                 wps = np.array([[p.x, p.y, p.z] for p in g.motion.waypoints]) if g.motion.waypoints else None
                 req = InstanceRequest(inst.index, blo, bhi, inst.heading_deg, g.motion.kind, inst.speed_mps, wps,
                                       g.motion.loop, lo, hi)
+                req.motion_fn = behaviour.motion_fn(self, g, inst)
                 requests.append(req)
                 metas.append((inst, mesh, mats, lo, hi, made))
             if explicit or g.motion.kind == "waypoints":
@@ -383,7 +398,10 @@ class _Build:
                 rule = GroupRule(g.name, pl.region, pl.side, pl.lane_index,
                                  None if pl.x_range_m is None else tuple(pl.x_range_m),
                                  None if pl.distance_m is None else tuple(pl.distance_m), pl.spacing_m, pl.heading,
-                                 pl.heading_jitter_deg, pl.visible, pl.camera)
+                                 pl.heading_jitter_deg, pl.visible, pl.camera,
+                                 whole=pl.region == "roadside" and g.class_name in ROADSIDE_WHOLE)
+                if getattr(pl, "emerge_by_frame", None) is not None:
+                    rule.accept = behaviour.emerge_rule(self, g, metas)
                 placed = self.placer.place_group(rule, requests)
             for item, (inst, mesh, mats, lo, hi, made) in zip(placed, metas, strict=True):
                 attrs = {"group": g.name, "index": inst.index, "scale": inst.scale, "animation": inst.animation,
@@ -395,6 +413,7 @@ class _Build:
                     attrs["asset"] = made.asset_id
                 if mesh.rig is not None:
                     attrs["person"] = mesh.rig.record()
+                behaviour.annotate(self, f"{g.name}_{inst.index}", attrs)
                 self.groups.append(_Obj(f"{g.name}_{inst.index}", g.class_name, mesh, mats, item.poses, attrs,
                                         mounts=tuple(light_mounts(g.class_name, inst.scale, mesh, made.lamps))))
 
@@ -415,7 +434,8 @@ class _Build:
         """Per-frame vertices of a person from the body bank (:func:`simgen.world.people.animate`): gaits advance
         with the ground covered; standing people and people who do not move keep their shape (None)."""
         phase0 = float(self.rng(f"gait/{o.name}").uniform(0.0, 1.0))
-        return people.entity_frames(o.mesh, o.poses, self.times, o.attributes.get("animation"), phase0)
+        frames = people.entity_frames(o.mesh, o.poses, self.times, o.attributes.get("animation"), phase0)
+        return behaviour.waiting_frames(self, o, frames, phase0)
 
     # street lights ----------------------------------------------------------------------------------------
     def street_lights(self) -> None:
@@ -567,8 +587,10 @@ class _Build:
             elif o.class_name in VEHICLES:
                 if o.attributes.get("edge_case") == "glare_vehicle":
                     self.lights_for(o, True, o.attributes["headlight_power_w"], o.attributes["high_beam"])
-                else:
-                    self.lights_for(o, hl.enabled, hl.power_w * k, hl.high_beam, glow=k)
+                else:  # parked vehicles keep their lights off
+                    on = hl.enabled and not behaviour.is_parked(self, o)
+                    o.attributes["lights"] = "on" if on else "off"
+                    self.lights_for(o, on, hl.power_w * k, hl.high_beam, glow=k)
         if hl.enabled:
             ego = _Obj("ego", self.r.ego.class_name, self.ego_mesh, [], self.ego, {},
                        mounts=tuple(light_mounts(self.r.ego.class_name, 1.0, self.ego_mesh)))
@@ -609,7 +631,7 @@ class _Build:
                           puddle_entities=True)
         render_seed = int(self.rng("render/seed").integers(0, 2**31 - 1))
         return World(self.scene, self.T, float(self.r.fps), stuff + things + weather_entities, self.cameras,
-                     self.lights, lighting_from(self.r.lighting), weather, render_seed, list(self.r.scene.tags),
+                     self.lights, lighting_from(self.r.lighting), weather, render_seed,
                      credits=self.credits(things))
 
 
@@ -1047,18 +1069,22 @@ def build_world_with_layout(resolved, width: int, height: int) -> tuple[World, L
     b.object_groups(explicit=True)
     for e in resolved.edge_cases:
         build_edge_case(b, e)
+    behaviour.build_traffic_lights(b)
     b.street_lights()
     b.street_furniture()
     b.object_groups(explicit=False)
     b.all_lights()
+    behaviour.apply_lamps(b)
     return b.world(), b.layout
 
 
 def build_world(resolved, width: int, height: int) -> World:
     """Turn a resolved scene (:class:`simgen.spec.resolved.ResolvedScene`) into a :class:`World`.
 
-    width, height: the render resolution in pixels (the visibility constraints project with the K of the
-    first camera at this resolution). Deterministic in (resolved scene, width, height). Raises a
+    width, height: the output size in pixels of the cameras that have no size of their own (it sets their K,
+    computed once, here). Everything else in the world (every pose, mesh, light) is independent of it: the
+    placement constraints see through each camera at its own size or :data:`PLACEMENT_SIZE`. Deterministic in
+    (resolved scene, width, height). Raises a
     :class:`SimgenError` subclass (:class:`PlacementError`, :class:`EdgeCaseError`, ...) when a constraint
     cannot be met.
     """

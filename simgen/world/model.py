@@ -35,6 +35,9 @@ class Material:
     ior: float = 1.45
     emission_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
     emission_strength: float = 0.0
+    #: per-frame emission strength (one per frame, replacing ``emission_strength`` frame by frame; lamps that
+    #: switch: brake lamps, indicators, traffic lights), or None
+    emission_frames: tuple[float, ...] | None = None
     #: procedural texture that modulates base_color, so surfaces carry trackable detail (optical flow checks)
     #: ("fabric", "denim", "skin": laid out in the mesh's UVs, so they follow a deforming surface)
     texture: Literal["none", "checker", "noise", "asphalt", "brick", "plaster", "concrete", "curtain_wall",
@@ -167,8 +170,8 @@ class Entity:
 @dataclass
 class Camera:
     """A camera. hfov_rad: horizontal field of view (of the default pinhole). poses: (T, 4, 4) OpenCV
-    world_from_camera. lens: its own :class:`~simgen.world.lens.Lens` (model, size, K, D); None = a pinhole
-    from hfov_rad at the render size. rig: for a camera of a rig, {"name", "kind", "role", "baseline_m"}."""
+    world_from_camera. lens: its own :class:`~simgen.world.lens.Lens` (model, size, K, D), computed once by
+    the world builder; None (cameras made by hand) = a pinhole from hfov_rad at the render size. rig: for a camera of a rig, {"name", "kind", "role", "baseline_m"}."""
 
     name: str
     hfov_rad: float
@@ -259,7 +262,6 @@ class World:
     weather: Weather = field(default_factory=Weather)
     #: seed for the renderer's own sampling (Cycles seed)
     render_seed: int = 0
-    tags: list[str] = field(default_factory=list)
     #: attribution records of the third-party assets in this world (id, class, title, author, license, url, pack;
     #: see :meth:`simgen.world.catalog.AssetEntry.credit`), sorted by id
     credits: list[dict] = field(default_factory=list)

@@ -64,13 +64,14 @@ def rects_clear(a: np.ndarray, b: np.ndarray, gap=0.0) -> np.ndarray:
     return np.any(sep >= np.asarray(gap, float)[..., None] - 1e-9, -1)
 
 
-def inside_region(region: Region, corners: np.ndarray) -> bool:
+def inside_region(region: Region, corners: np.ndarray, whole: bool = False) -> bool:
     """The footprint's centre lies in the region, and its corners (4, 2) lie in the region grown by the
-    amount the object is wider/longer than the region (objects wider than a sidewalk stand on its middle)."""
+    amount the object is wider/longer than the region (objects wider than a sidewalk stand on its middle);
+    ``whole``: every corner inside the region itself (no growing)."""
     loc = region.to_local(corners)
     centre = loc.mean(0)
     ext = loc.max(0) - loc.min(0)
-    slack = np.maximum(0.0, (ext - [region.length, region.width]) / 2) + 1e-6
+    slack = 1e-6 if whole else np.maximum(0.0, (ext - [region.length, region.width]) / 2) + 1e-6
     half = np.array([region.length, region.width]) / 2
     return bool(np.all(np.abs(centre) <= half + 1e-6) and np.all(np.abs(loc) <= half + slack))
 
@@ -177,6 +178,12 @@ class GroupRule:
     visible: bool = False
     #: the camera the visibility / distance / facing_camera rules refer to (None = the first)
     camera: str | None = None
+    #: extra test of a candidate: ``accept(instance index, poses (T, 4, 4)) -> None`` (accepted) or the name of the
+    #: constraint that failed (e.g. :mod:`simgen.world.occlusion`'s emerge_by_frame)
+    accept: object = None
+    #: the whole footprint inside the region (no growing for objects wider than it), and for "roadside" only the
+    #: verges at road level, never the sidewalk's furniture strip: a car never stands half on a sidewalk
+    whole: bool = False
 
 
 @dataclass
@@ -194,6 +201,9 @@ class InstanceRequest:
     #: bounds used for the region check (default lo, hi); lo/hi are the collision bounds (e.g. below 2 m)
     full_lo: np.ndarray | None = None
     full_hi: np.ndarray | None = None
+    #: a behaviour's motion (:mod:`simgen.world.behaviour`): ``motion_fn(start (4, 4), region) -> poses (T, 4, 4)``
+    #: or None when no path from this start works; replaces ``motion``/``speed`` and the stay-in-region check
+    motion_fn: object = None
 
 
 @dataclass
@@ -273,12 +283,23 @@ class Placer:
 
     # regions ----------------------------------------------------------------------------------------------
     def regions_for(self, rule: GroupRule) -> list[Region]:
-        kinds = ("lane", "oncoming_lane", "parking", "sidewalk", "crosswalk", "roadside", "shop_window")
+        kinds = ("lane", "oncoming_lane", "parking", "sidewalk", "crosswalk", "roadside", "shop_window", "cross_lane")
         if rule.region not in kinds:
             raise PlacementError(f"objects.{rule.name}: unknown region '{rule.region}' (known: {', '.join(kinds)})")
         regs = self.layout.regions_of(rule.region, None if rule.side == "any" else rule.side)
-        if rule.lane_index is not None and rule.region in ("lane", "oncoming_lane"):
+        if rule.lane_index is not None and rule.region in ("lane", "oncoming_lane", "cross_lane"):
             regs = [r for r in regs if r.lane_index == rule.lane_index]
+        if rule.region == "cross_lane":  # cross traffic: the cross road's lanes that lead into the junction
+            regs = [r for r in regs if "/in/" in r.name]
+        if rule.whole and rule.region == "roadside":
+            strips = [r for r in regs if r.z > 0]
+            regs = [r for r in regs if r.z <= 0]
+            if strips and not regs:
+                raise PlacementError(
+                    f"objects.{rule.name}: a vehicle cannot stand on the 'roadside' of side '{rule.side}': buildings "
+                    f"stand flush with the sidewalk there, so the roadside is the sidewalk's furniture strip "
+                    f"({strips[0].width:.1f} m wide, on the sidewalk). Use region parking (road.parking_lane: true), "
+                    "a road.buildings.setback_m wide enough for the vehicle, or a side without buildings")
         if not regs:
             hint = {"parking": " (set road.parking_lane: true)",
                     "shop_window": " (needs buildings with shop windows on that side)",
@@ -288,7 +309,9 @@ class Placer:
                     "lane": f" (the road has {self.layout.params.lanes_per_direction} lane(s) per direction)",
                     "oncoming_lane": f" (the road has {self.layout.params.lanes_per_direction} lane(s) per "
                                      "direction)",
-                    "sidewalk": " (road.sidewalk_width_m is 0)"}.get(rule.region, "")
+                    "sidewalk": " (road.sidewalk_width_m is 0)",
+                    "cross_lane": " (needs road.layout t_junction or intersection_4way; a T-junction's cross road "
+                                  "is on the left)"}.get(rule.region, "")
             raise PlacementError(f"objects.{rule.name}: the road has no '{rule.region}' region on side "
                                  f"'{rule.side}'{hint}")
         return regs
@@ -376,15 +399,17 @@ class Placer:
                                       + np.asarray(region.center))
                 lat_room = max(0.0, (region.width - float(np.ptp(ext[:, 1]))) / 2)
                 lat_room = lat_room - abs(float(ext[:, 1].max() + ext[:, 1].min())) / 2 if lat_room > 0 else 0.0
-                if region.kind in ("lane", "oncoming_lane", "parking"):
+                if region.kind in ("lane", "oncoming_lane", "parking", "cross_lane"):
                     lat_room = min(max(lat_room, 0.0), 0.25 * region.width / 2)  # vehicles near the lane centre
                 xy = region.to_world(np.array([[along, u * max(lat_room, 0.0)]]))[0]
                 if rule.heading == "facing_camera" and inst.heading_deg is None:
                     yaw = self.heading_for(rule, region, xy, rng)
                 z = float(self.layout.ground_z(xy)[0])
                 start = pose_from_xyz_yaw(xy[0], xy[1], z, yaw)
-                if not inside_region(region, footprints(full, start)[0]):
-                    fails["inside the region"] += 1
+                if not inside_region(region, footprints(full, start)[0], rule.whole):
+                    fails["inside the region" if not rule.whole else
+                          f"fits inside the region ({region.width:.1f} m wide; the object is "
+                          f"{float(np.ptp(ext[:, 1])):.1f} m across)"] += 1
                     continue
                 if rule.x_range is not None and not (rule.x_range[0] <= xy[0] <= rule.x_range[1]):
                     fails["x_range_m"] += 1
@@ -398,15 +423,29 @@ class Placer:
                 if rule.visible and not self.view(rule).sees(centre[None])[0]:
                     fails["visible"] += 1
                     continue
-                poses = motion_poses(start, inst.motion, inst.speed, self.times, inst.waypoints, inst.loop)
+                if inst.motion_fn is not None:
+                    poses = inst.motion_fn(start, region)
+                    if poses is None:
+                        fails["the behaviour's path stays on the road"] += 1
+                        continue
+                else:
+                    poses = motion_poses(start, inst.motion, inst.speed, self.times, inst.waypoints, inst.loop)
                 fp = footprints(local, poses)
-                if len(poses) > 1 and not all(inside_region(region, f) for f in footprints(full, poses[1:])):
+                # objects heading towards / away from the road are meant to leave their region (a child running
+                # out onto the road); everything else keeps to it
+                if inst.motion_fn is None and rule.heading not in ("towards_road", "away_from_road") and len(poses) > 1 and not all(
+                        inside_region(region, f, rule.whole) for f in footprints(full, poses[1:])):
                     fails["stays inside the region while moving"] += 1
                     continue
                 hit = self.clear_of_all(fp, rule.name, rule.spacing)
                 if hit is not None:
                     fails[f"spacing / no overlap (with {hit.split('#')[0]})"] += 1
                     continue
+                if rule.accept is not None:
+                    why = rule.accept(inst.index, poses)
+                    if why is not None:
+                        fails[why] += 1
+                        continue
                 item = Placed(f"{rule.name}#{inst.index}", rule.name, poses, fp, region)
                 self.add(item)
                 out.append(item)
@@ -425,6 +464,10 @@ class Placer:
         """An object at a given start pose (explicit pose) or with given ``poses`` (T, 4, 4) (a waypoint path).
         With ``check``, it must keep clear of every earlier object."""
         local = local_footprint(inst.lo, inst.hi)
+        if poses is None and inst.motion_fn is not None:
+            poses = inst.motion_fn(start, None)
+            if poses is None:
+                raise PlacementError(f"objects.{group}: instance {index + 1}: its path leaves the road")
         if poses is None:
             poses = motion_poses(start, inst.motion, inst.speed, self.times, inst.waypoints, inst.loop)
         fp = footprints(local, poses)
