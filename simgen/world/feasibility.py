@@ -248,7 +248,12 @@ def region_findings(resolved, layout, views: dict | None = None) -> list[Finding
             span = a1 - a0
             lateral = 1 if r.kind in ("lane", "oncoming_lane", "parking") else \
                 max(1, int((r.width + pl.spacing_m) // (width + pl.spacing_m)))
-            cap += lateral * max(0, int((span + pl.spacing_m) // (length + pl.spacing_m)))
+            if pl.x_range_m is not None or pl.distance_m is not None:
+                # the ranges bound the objects' centres (simgen.world.placement), not their footprints: n centres
+                # at least length + spacing apart need (n - 1) (length + spacing) of the window
+                cap += lateral * (int(span // (length + pl.spacing_m)) + 1)
+            else:
+                cap += lateral * max(0, int((span + pl.spacing_m) // (length + pl.spacing_m)))
             room += span
         if g.count > cap:
             out.append(Finding(
