@@ -59,5 +59,7 @@ def test_dusk_street_lights_are_dimmer_than_at_night():
     lit_d = [m.emission_strength for e in wd.entities for m in e.materials if m.name == "room_lit"]
     lit_n = [m.emission_strength for e in wn.entities for m in e.materials if m.name == "room_lit"]
     assert lit_d and lit_n and max(lit_d) < max(lit_n)
-    heads = [m.emission_strength for e in wd.entities for m in e.materials if m.name == "headlamp"]
+    # vehicles with their lights on (parked ones keep them off): lit head lamp lenses at their physical luminance
+    heads = [m.emission_strength for e in wd.entities for m in e.materials
+             if m.name == "headlamp" and e.attributes.get("lights") == "on"]
     assert heads and min(heads) >= 3.0
