@@ -88,6 +88,9 @@ class Mesh:
     #: optional skinning rig the world stage poses per frame (people from the body bank:
     #: :class:`simgen.world.people.Person`); renderers ignore it
     rig: object | None = None
+    #: optional identity of the content (catalog meshes: the file's cache key and the scale): meshes with equal
+    #: keys and read-only arrays are equal, so a renderer may reuse its build of one across worlds in a process
+    share_key: str | None = None
 
     def __post_init__(self) -> None:
         self.vertices = np.asarray(self.vertices, np.float64).reshape(-1, 3)
