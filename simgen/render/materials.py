@@ -7,7 +7,7 @@ import bpy
 import numpy as np
 
 from simgen.classes import class_table
-from simgen.render.nodes import Nodes, asphalt_wear, texture_factor, texture_vector
+from simgen.render.nodes import UV_KINDS, Nodes, asphalt_wear, texture_factor, texture_vector
 from simgen.world.model import Material, Weather
 
 #: surfaces that get wet (lower roughness, darker) and carry puddles, or turn white under snow (class table fact)
@@ -114,8 +114,14 @@ def principled_material(name: str, mat: Material, weather: Weather, wet_surface:
         col = n.add("ShaderNodeVectorMath")
         col.operation = "SCALE"
         col.inputs[0].default_value = tuple(base)
+        if mat.image:  # the image (already times the base colour) times the texture
+            n.link(tint.outputs["Result"], col.inputs[0])
         n.link(f, col.inputs["Scale"])
         n.link(col.outputs[0], bsdf.inputs["Base Color"])
+        if mat.texture in UV_KINDS and mat.texture != "skin":  # cloth and hair: weave, folds, strands in relief
+            bump = n.add("ShaderNodeBump", Strength=0.35, Distance=0.002)
+            n.link(f, bump.inputs["Height"])
+            n.link(bump.outputs["Normal"], bsdf.inputs["Normal"])
     if wet_surface and weather.puddle_coverage > 0 and not weather.puddle_entities:
         # procedural puddles, only when the world has no labelled puddle entities: where a large-scale noise
         # exceeds a threshold the surface is a mirror-smooth film

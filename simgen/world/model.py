@@ -36,9 +36,10 @@ class Material:
     emission_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
     emission_strength: float = 0.0
     #: procedural texture that modulates base_color, so surfaces carry trackable detail (optical flow checks)
-    #: ("fabric", "denim", "skin": laid out in the mesh's UVs, so they follow a deforming surface)
+    #: ("fabric", "denim", "skin", "knit", "hair": laid out in the mesh's UVs, so they follow a deforming surface,
+    #: and they also bump the surface: weave, folds, strands)
     texture: Literal["none", "checker", "noise", "asphalt", "brick", "plaster", "concrete", "curtain_wall",
-                     "paving", "kerb", "paint", "sign", "fabric", "denim", "skin"] = "none"
+                     "paving", "kerb", "paint", "sign", "fabric", "denim", "skin", "knit", "hair"] = "none"
     texture_scale: float = 1.0
     #: where the texture is sampled: "object" = object coordinates (metres); "uv" = the mesh's ``uv`` (buildings:
     #: metres along the wall and up)
