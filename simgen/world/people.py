@@ -521,6 +521,38 @@ def _thickness(look: Look) -> dict[int, float]:
             BOTTOM: 0.012 if look.legwear == "skirt" else (0.011 if look.bottom_kind == "denim" else 0.016)}
 
 
+def _loosen(bank: Bank, body: np.ndarray, heads: np.ndarray, face_mat: np.ndarray, look: Look) -> np.ndarray:
+    """Garments that hang as tubes instead of following the limb: trouser legs (straight below the knee, a
+    little loose over the thigh) and the sleeves of jackets and coats. Each covered vertex of a limb segment
+    moves out from the segment's axis towards a radius near the segment's widest (its 85th percentile), so the
+    calf-to-ankle and forearm-to-wrist taper is filled in. Returns new (V, 3) vertices (topology kept)."""
+    fp = bank.face_part
+    out = body.copy()
+    jobs = []
+    if look.legwear == "trousers":
+        ease = 0.55 if look.bottom_kind == "denim" else 0.85
+        jobs += [("shin", BOTTOM, "lowerleg01", "foot", ease), ("thigh", BOTTOM, "upperleg01", "lowerleg01", 0.4)]
+    if look.top_kind in ("jacket", "coat") and look.sleeves == "long":
+        jobs += [("forearm", TOP, "lowerarm01", "wrist", 0.7), ("upper_arm", TOP, "upperarm01", "lowerarm01", 0.3)]
+    for part, m, b0, b1, ease in jobs:
+        covered = bank.faces[(fp == bank.part(part)) & np.isin(face_mat, [m, TOP2])]
+        idx = np.unique(covered)
+        for side, sgn in (("L", 1.0), ("R", -1.0)):
+            vi = idx[np.sign(body[idx, 1]) == sgn]
+            if len(vi) < 8:
+                continue
+            a, b = heads[bank.bone(f"{b0}.{side}")], heads[bank.bone(f"{b1}.{side}")]
+            d = (b - a) / np.linalg.norm(b - a)
+            rel = body[vi] - a
+            along = rel @ d
+            radial = rel - along[:, None] * d
+            r = np.linalg.norm(radial, axis=1)
+            target = np.quantile(r, 0.85)
+            new_r = np.maximum(r, r + ease * (target - r))
+            out[vi] = a + along[:, None] * d + radial * (new_r / np.maximum(r, 1e-9))[:, None]
+    return out
+
+
 _ADJ_CACHE: dict = {}
 
 
@@ -676,7 +708,7 @@ def make_person(bank: Bank, rng: np.random.Generator, child: bool, top_colour=No
     look = sample_look(rng, age, female, top_colour)
     mats = _materials(look)
     face_mat = _clothing(bank, body, heads, look)
-    body, vnormals = _dress(bank, body, face_mat, look)
+    body, vnormals = _dress(bank, _loosen(bank, body, heads, face_mat, look), face_mat, look)
     p = Person(bank, body, heads, {"age": round(float(age), 3), "gender": gender,
                                    "sex": "female" if female > 0.5 else "male",
                                    "stature_m": round(float(body[:, 2].max()), 3),
