@@ -521,6 +521,9 @@ def _thickness(look: Look) -> dict[int, float]:
             BOTTOM: 0.012 if look.legwear == "skirt" else (0.011 if look.bottom_kind == "denim" else 0.016)}
 
 
+_LIMB_CACHE: dict = {}
+
+
 def _loosen(bank: Bank, body: np.ndarray, heads: np.ndarray, face_mat: np.ndarray, look: Look) -> np.ndarray:
     """Garments that hang as tubes instead of following the limb: trouser legs (straight below the knee, a
     little loose over the thigh) and the sleeves of jackets and coats. Each covered vertex of a limb segment
@@ -528,17 +531,19 @@ def _loosen(bank: Bank, body: np.ndarray, heads: np.ndarray, face_mat: np.ndarra
     calf-to-ankle and forearm-to-wrist taper is filled in. Returns new (V, 3) vertices (topology kept)."""
     fp = bank.face_part
     out = body.copy()
-    jobs = []
+    jobs = []  # (limb segment, its garment, the segment's bones from and to, share of the taper filled in)
     if look.legwear == "trousers":
         ease = 0.55 if look.bottom_kind == "denim" else 0.85
         jobs += [("shin", BOTTOM, "lowerleg01", "foot", ease), ("thigh", BOTTOM, "upperleg01", "lowerleg01", 0.4)]
     if look.top_kind in ("jacket", "coat") and look.sleeves == "long":
         jobs += [("forearm", TOP, "lowerarm01", "wrist", 0.7), ("upper_arm", TOP, "upperarm01", "lowerarm01", 0.3)]
     for part, m, b0, b1, ease in jobs:
-        covered = bank.faces[(fp == bank.part(part)) & np.isin(face_mat, [m, TOP2])]
-        idx = np.unique(covered)
         for side, sgn in (("L", 1.0), ("R", -1.0)):
-            vi = idx[np.sign(body[idx, 1]) == sgn]
+            key = (id(bank), part, side)
+            if key not in _LIMB_CACHE:  # the limb segment's vertices on one side (the topology is shared)
+                idx = np.unique(bank.faces[fp == bank.part(part)])
+                _LIMB_CACHE[key] = idx[np.sign(bank.vertices[0][idx, 1]) == sgn]
+            vi = _LIMB_CACHE[key]
             if len(vi) < 8:
                 continue
             a, b = heads[bank.bone(f"{b0}.{side}")], heads[bank.bone(f"{b1}.{side}")]
@@ -1076,14 +1081,14 @@ def _rot(axis: str, a: np.ndarray) -> np.ndarray:
     """(..., 3, 3) rotations by angles ``a`` (...) about a body axis."""
     a = np.asarray(a, float)
     c, s = np.cos(a), np.sin(a)
-    o, z = np.ones_like(a), np.zeros_like(a)
-    if axis == "x":
-        m = [[o, z, z], [z, c, -s], [z, s, c]]
-    elif axis == "y":
-        m = [[c, z, s], [z, o, z], [-s, z, c]]
-    else:
-        m = [[c, -s, z], [s, c, z], [z, z, o]]
-    return np.moveaxis(np.array(m), (0, 1), (-2, -1))
+    i, j = {"x": (1, 2), "y": (2, 0), "z": (0, 1)}[axis]
+    m = np.zeros((*a.shape, 3, 3))
+    m[..., 3 - i - j, 3 - i - j] = 1.0
+    m[..., i, i] = c
+    m[..., j, j] = c
+    m[..., i, j] = -s
+    m[..., j, i] = s
+    return m
 
 
 def forward_kinematics(parents: np.ndarray, heads: np.ndarray, Q: np.ndarray, root_t: np.ndarray
