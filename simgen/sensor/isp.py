@@ -1,7 +1,7 @@
 """The image signal processor: raw signal -> 8-bit sRGB image.
 
 white balance -> digital gain (the exposure target to mid grey) -> saturation -> tone curve (display encoding)
--> chroma denoise -> sharpening -> 8-bit quantisation -> optional JPEG. Inputs are ``(H, W, 3) float32`` raw
+-> contrast S-curve -> chroma denoise -> sharpening -> 8-bit quantisation -> optional JPEG. Inputs are ``(H, W, 3) float32`` raw
 signals (1 = full well), outputs ``(H, W, 3) uint8`` RGB.
 """
 
@@ -75,6 +75,13 @@ def tone(x: np.ndarray, curve: str, gamma: float) -> np.ndarray:
     raise ValueError(f"unknown tone curve {curve!r}")
 
 
+def s_curve(v: np.ndarray, contrast: float) -> np.ndarray:
+    """Contrast S-curve on display values ``v`` in 0..1: ``v - c sin(2 pi v) / (2 pi)``. Keeps 0, 0.5 and 1,
+    slope 1 + c at mid grey and 1 - c at the ends (monotonic for c <= 1). Same shape and dtype as ``v``."""
+    two_pi = np.float32(2 * np.pi)
+    return (v - np.float32(contrast) * np.sin(two_pi * v) / two_pi).astype(v.dtype, copy=False)
+
+
 def develop(raw: np.ndarray, p, wb: np.ndarray) -> np.ndarray:
     """Raw signal (H, W, 3) float32 -> display-encoded (H, W, 3) float32 in 0..1 (before quantisation)."""
     x = raw * (wb * np.float32(MID_GREY / p.ae_target))
@@ -82,6 +89,8 @@ def develop(raw: np.ndarray, p, wb: np.ndarray) -> np.ndarray:
         y = (x @ _LUMA)[..., None]
         x = y + np.float32(p.saturation) * (x - y)
     out = tone(x.astype(np.float32, copy=False), p.tone_curve, p.gamma).astype(np.float32, copy=False)
+    if p.contrast > 0:
+        out = s_curve(out, p.contrast)
     if p.chroma_denoise_px > 0:
         ycc = cv2.cvtColor(out, cv2.COLOR_RGB2YCrCb)
         for c in (1, 2):

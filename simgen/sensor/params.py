@@ -18,8 +18,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PresetName = Literal["none", "automotive_front_hdr", "surround_fisheye", "cheap_dashcam", "ideal"]
-PRESET_NAMES: tuple[str, ...] = ("none", "automotive_front_hdr", "surround_fisheye", "cheap_dashcam", "ideal")
+PresetName = Literal["none", "automotive_front_hdr", "surround_fisheye", "cheap_dashcam", "roadside_cctv", "ideal"]
+PRESET_NAMES: tuple[str, ...] = ("none", "automotive_front_hdr", "surround_fisheye", "cheap_dashcam", "roadside_cctv",
+                                 "ideal")
 #: the preset a camera gets when its spec says nothing (see docs/sensor.md)
 DEFAULT_PRESET = "automotive_front_hdr"
 
@@ -66,6 +67,9 @@ class SensorParams(BaseModel):
     tone_curve: Literal["srgb", "gamma", "filmic"] = Field(
         description="srgb: clip + sRGB OETF; gamma: clip + power 1/gamma; filmic: highlight roll-off + sRGB OETF.")
     gamma: float = Field(description="Exponent of the 'gamma' tone curve.")
+    contrast: float = Field(description="S-curve contrast after the tone curve, 0..1 (0 = none): the display value v "
+                                        "becomes v - contrast * sin(2 pi v) / (2 pi), which keeps 0, mid and 1 and "
+                                        "pushes darks down and lights up, as a camera's 'contrast' setting.")
     sharpen: float = Field(description="Unsharp-mask amount on the output (0 = none).")
     chroma_denoise_px: float = Field(description="Gaussian blur of the chroma channels (sigma, px; 0 = none).")
     # ---- optics
@@ -88,7 +92,7 @@ _BASE = dict(
     min_exposure_time_s=5e-6, max_exposure_time_s=1 / 30, max_iso=1600.0,
     base_iso=100.0, full_well_e=10000.0, read_noise_e=3.0, dark_current_e_s=20.0, row_noise_e=0.5,
     column_noise_e=0.5, prnu=0.005, adc_bits=12, bayer=True, demosaic="edge_aware",
-    white_balance="auto", white_balance_k=5500.0, saturation=1.0, tone_curve="srgb", gamma=2.2, sharpen=0.0,
+    white_balance="auto", white_balance_k=5500.0, saturation=1.0, tone_curve="srgb", gamma=2.2, contrast=0.0, sharpen=0.0,
     chroma_denoise_px=0.0,
     lens_blur_px=0.5, vignetting=0.2, chromatic_aberration_px=0.3, bloom=0.01, bloom_radius=0.01, lens_dirt=0.0,
     jpeg_quality=0, video_codec="none",
@@ -113,6 +117,15 @@ PRESETS: dict[str, dict] = {
                       "saturation": 1.5, "tone_curve": "gamma", "gamma": 2.2, "sharpen": 1.2,
                       "lens_blur_px": 0.6, "vignetting": 0.35, "chromatic_aberration_px": 1.0, "bloom": 0.03,
                       "bloom_radius": 0.015, "lens_dirt": 0.2, "jpeg_quality": 80},
+    # a roadside / traffic (infrastructure) camera: standard-definition video sensor behind a soft zoom lens,
+    # gamma tone curve with a contrast S-curve, saturated colour, 4:2:0 chroma (blurred chroma), edge enhancement,
+    # stored as MPEG-4 video
+    "roadside_cctv": {**_BASE, "preset": "roadside_cctv", "f_number": 2.8, "full_well_e": 9000.0,
+                      "read_noise_e": 5.0, "row_noise_e": 1.0, "column_noise_e": 0.8, "prnu": 0.008, "adc_bits": 10,
+                      "ae_target": 0.15, "demosaic": "bilinear", "tone_curve": "gamma", "gamma": 2.2,
+                      "contrast": 0.7, "saturation": 1.3, "sharpen": 0.5, "chroma_denoise_px": 1.5,
+                      "lens_blur_px": 0.45, "vignetting": 0.1, "chromatic_aberration_px": 0.6, "bloom": 0.01,
+                      "video_codec": "mpeg4"},
     # a noise-free, distortion-free reference camera with the same exposure and tone handling (for ablations)
     "ideal": {**_BASE, "preset": "ideal", "full_well_e": 1e9, "read_noise_e": 0.0, "dark_current_e_s": 0.0,
               "row_noise_e": 0.0, "column_noise_e": 0.0, "prnu": 0.0, "adc_bits": 16, "bayer": False,

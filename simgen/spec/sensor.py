@@ -22,7 +22,7 @@ class SensorSpec(SpecModel):
 
     preset: Cat(PresetName, "SensorPresetChoice") = Field(
         DEFAULT_PRESET, description="none (no sensor model: the renderer's view transform), automotive_front_hdr, "
-                                    "surround_fisheye, cheap_dashcam or ideal (noise- and lens-free).")
+                                    "surround_fisheye, cheap_dashcam, roadside_cctv or ideal (noise- and lens-free).")
     # exposure
     exposure_mode: Cat(Literal["auto", "manual"], "ExposureModeChoice") | None = Field(
         None, description="auto: exposure follows the scene's light level; manual: exposure_time_s and iso.")
@@ -61,6 +61,8 @@ class SensorSpec(SpecModel):
     tone_curve: Cat(Literal["srgb", "gamma", "filmic"], "ToneCurveChoice") | None = Field(
         None, description="srgb, gamma (power 1/gamma) or filmic (highlight roll-off).")
     gamma: Num(ge=1, le=4) | None = Field(None, description="Exponent of the gamma tone curve.")
+    contrast: Num(ge=0, le=1) | None = Field(None, description="S-curve contrast after the tone curve (0 = none, "
+                                                            "1 = strongest).")
     sharpen: Num(ge=0, le=5) | None = Field(None, description="Unsharp-mask amount (0 = none).")
     chroma_denoise_px: Num(ge=0, le=20) | None = Field(None, description="Chroma blur sigma (px; 0 = none).")
     # optics

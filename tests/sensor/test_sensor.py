@@ -74,7 +74,7 @@ def _street(h=96, w=128) -> np.ndarray:
     return img
 
 
-@pytest.mark.parametrize("preset", ["automotive_front_hdr", "cheap_dashcam", "surround_fisheye"])
+@pytest.mark.parametrize("preset", ["automotive_front_hdr", "cheap_dashcam", "surround_fisheye", "roadside_cctv"])
 def test_night_frames_are_noisier_than_day_frames(preset):
     day, night = _street(), _street() * 1e-4  # night: street lighting (~5 lux) instead of sun (~50 klux)
     out = {}
@@ -212,6 +212,19 @@ def test_tone_curves_keep_mid_grey():
     assert np.all(np.diff(hi) > 0) and hi[-1] < 1.0
 
 
+def test_contrast_s_curve_keeps_black_mid_white_and_spreads_the_rest():
+    v = np.linspace(0, 1, 101, dtype=np.float32)
+    for c in (0.3, 0.7, 1.0):
+        out = isp.s_curve(v, c)
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out[[0, 50, 100]], [0.0, 0.5, 1.0], atol=1e-6)
+        assert np.all(np.diff(out) >= -1e-7)  # monotonic: no tone reversal
+        assert np.all(out[1:50] < v[1:50]) and np.all(out[51:100] > v[51:100])  # darks darker, lights lighter
+        slope = (out[51] - out[49]) / (v[51] - v[49])
+        assert slope == pytest.approx(1 + c, rel=2e-3)
+    np.testing.assert_array_equal(isp.s_curve(v, 0.0), v)
+
+
 def test_white_balance_neutralises_a_grey_card_under_warm_light():
     warm = isp.planck_rgb(3000.0)
     assert warm[0] > 1 > warm[2]
@@ -261,6 +274,7 @@ FIELD_CASES = {
     "saturation": ({}, 1.0, 1.5),
     "tone_curve": ({}, 1.0, "srgb"),
     "gamma": ({"tone_curve": "gamma"}, 1.0, 1.8),
+    "contrast": ({}, 1.0, 0.6),
     "sharpen": ({}, 1.0, 1.5),
     "chroma_denoise_px": ({}, 1.0, 3.0),
     "lens_blur_px": ({}, 1.0, 2.0),

@@ -24,8 +24,9 @@ import json, resource, subprocess, sys, time
 t0 = time.perf_counter()
 r = subprocess.run([sys.executable, "-m", "simgen.cli", *sys.argv[1:]], capture_output=True, text=True, timeout=60)
 dt = time.perf_counter() - t0
-print(json.dumps({"rc": r.returncode, "seconds": dt, "err": r.stderr,
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": r.returncode, "seconds": dt, "err": r.stderr, "max_rss_mb": u.ru_maxrss / 1024,
+                  "cpu_seconds": u.ru_utime + u.ru_stime}))
 """
 
 
@@ -43,7 +44,8 @@ def test_check_dev_zero_is_refused_fast_and_small():
     assert r["rc"] == 1, r
     assert "character device" in r["err"] and "Traceback" not in r["err"]
     assert r["max_rss_mb"] < 100, r
-    assert r["seconds"] < 2.0, r
+    # CPU time, not wall time: the refusal costs no more than starting the CLI, however loaded the machine is
+    assert r["cpu_seconds"] < 3.0, r
 
 
 def test_fifo_is_refused_without_blocking(tmp_path, capsys):
@@ -54,7 +56,7 @@ def test_fifo_is_refused_without_blocking(tmp_path, capsys):
         assert main(cmd) == 1
         err = capsys.readouterr().err
         assert "FIFO" in err and str(fifo) in err
-    assert time.perf_counter() - t0 < 5
+    assert time.perf_counter() - t0 < 20  # a blocking open would hang forever
 
 
 def test_render_refuses_a_device_before_touching_the_output(tmp_path, capsys):
