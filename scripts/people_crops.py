@@ -6,7 +6,9 @@ Reads the crop indexes that ``simgen gap --objects people`` (or ``scripts/measur
 video frame at full resolution, scales it to ``--height`` rows (keeping its aspect) and lays out ``--n`` real crops
 (top rows) above ``--n`` synthetic ones (bottom rows), drawn at random with ``--seed``.
 
-    python scripts/people_crops.py OUT/people [--out docs/people_crops.png] [--n 16] [--height 128]
+    python scripts/people_crops.py OUT/people [--before OLD/people] [--out docs/people_crops.png] [--n 16]
+
+``--before`` adds a row of synthetic crops from another gap run (the same scene rendered by an earlier version).
 """
 
 from __future__ import annotations
@@ -89,12 +91,19 @@ def main() -> int:
     ap.add_argument("--height", type=int, default=128)
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--before", type=Path, help="another gap folder: a row of its synthetic crops, labelled before")
+    ap.add_argument("--label", default="simgen (label boxes)", help="label of the synthetic row")
+    ap.add_argument("--before-label", default="simgen before (label boxes)")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     real = crops(_rows(a.gap_dir / "crops" / "real.jsonl"), a.n, a.height, rng)
     synth = crops(_rows(a.gap_dir / "crops" / "synth.jsonl"), a.n, a.height, rng)
-    sheet = np.concatenate([label(strip(real, a.width, a.height), "real: vtest.avi (NanoDet-m boxes)"),
-                            label(strip(synth, a.width, a.height), "simgen (label boxes)")], 0)
+    rows = [label(strip(real, a.width, a.height), "real: vtest.avi (NanoDet-m boxes)")]
+    if a.before is not None:
+        before = crops(_rows(a.before / "crops" / "synth.jsonl"), a.n, a.height, np.random.default_rng(a.seed + 1))
+        rows.append(label(strip(before, a.width, a.height), a.before_label))
+    rows.append(label(strip(synth, a.width, a.height), a.label))
+    sheet = np.concatenate(rows, 0)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(a.out), sheet)
     print(f"wrote {a.out}")

@@ -856,7 +856,7 @@ def _add_backpack(p: Person, add, rng: np.random.Generator, child: bool) -> None
     waist_z = h[bank.bone("spine04"), 2]
     k = 0.8 if child else 1.0
     hh = 0.5 * (0.75 * (sh_z - waist_z) + 0.06) * rng.uniform(0.9, 1.1)
-    half = np.array([0.065, 0.15 * k * rng.uniform(0.9, 1.1), hh])
+    half = np.array([0.065 * k, 0.15 * k * rng.uniform(0.9, 1.1), hh])
     top = sh_z - 0.03
     zc = top - hh
     band = tv[(tv[:, 2] > zc - hh) & (tv[:, 2] < top) & (np.abs(tv[:, 1]) < half[1])]
