@@ -219,6 +219,7 @@ def render_scene(
     started = time.perf_counter()
     cfg = cfg or default_render_config()
     resolved, world = prepare(scene_path, seed=seed, variant=variant, cfg=cfg)
+    prepare_seconds = time.perf_counter() - started  # resolve + world build (asset loading included)
     seed = resolved.seed  # a sweep point may fix its own seed
     settings = settings_from_config(cfg, seed=seed, device=device)
     count = min(x for x in (frames, cfg.frames, world.frame_count) if x is not None)
@@ -250,7 +251,7 @@ def render_scene(
     _clean_stale_staging(out)
     staging = out / f"{STAGING_PREFIX}{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
-    per_stage: dict[str, float] = {}
+    per_stage: dict[str, float] = {"prepare": prepare_seconds}
     row_extra = {"sequence": rel, "source": source}
     if resolved_sweep := getattr(resolved, "sweep", None):
         row_extra["sweep"] = resolved_sweep

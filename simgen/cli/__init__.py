@@ -40,7 +40,7 @@ def _register() -> None:
     # Subcommand modules import their heavy dependencies (bpy, torch) lazily inside the commands.
     import importlib
 
-    for mod in ("spec_cmds", "render_cmds", "dataset_cmds", "gap_cmds", "export_cmds"):
+    for mod in ("spec_cmds", "render_cmds", "batch_cmds", "dataset_cmds", "gap_cmds", "export_cmds"):
         try:
             importlib.import_module(f"simgen.cli.{mod}")
         except ModuleNotFoundError as exc:  # a stage not built yet

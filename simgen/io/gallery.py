@@ -90,6 +90,9 @@ def write_index(root: str | Path) -> Path:
     seqs = _sequences(root)
     images = sum(s["rows"] for s in seqs.values())  # frames x cameras
     cards = "".join(_card(root, scene, variant, seq) for (scene, variant), seq in seqs.items())
+    from simgen.batch.report import html_section  # "Batch run" section, when OUT/batch_report.json exists
+
+    cards = html_section(root) + cards
     # nothing about where the dataset lies: the same renders give the same bytes wherever they are written
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>simgen dataset</title>"
             f"<style>{_STYLE}</style></head><body><h1>simgen dataset</h1>"

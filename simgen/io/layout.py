@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from simgen.errors import OutputError
+from simgen.world.surfaces import REFLECTION_MAX_ROUGHNESS
 
 FORMAT_NAME = "simgen-native"
 FORMAT_VERSION = "1.0"
@@ -77,6 +78,13 @@ CONVENTIONS = {
     "semantic": {"dtype": "uint8", "ids": "dataset.json classes", "unlabeled": 0},
     "instance": {"dtype": "uint16", "none": 0, "stable_over_sequence": True,
                  "text": "Instance ids are stable over a sequence; 0 = no instance (stuff)."},
+    "reflection": {"channels": ["direct", "mirror", "glass"], "max_roughness": REFLECTION_MAX_ROUGHNESS,
+                   "strength_channels": ["mirror", "glass"],
+                   "text": "A surface is a mirror for the reflection labels where its roughness as rendered (Blender's "
+                           "principled roughness, after wetness or snow) is at most max_roughness, or it is glass, "
+                           "water or car paint; a pixel on it shows the person its pixel-centre ray, mirrored once "
+                           "about the surface, meets. reflection_strength is the product of the Fresnel "
+                           "reflectances / transmittances along the path."},
     "box3d": {"center": "world metres", "size": "extents along the object's own axes, metres",
               "rotation": "3x3 world_from_object rotation", "tight": "around the mesh at this frame"},
 }

@@ -18,7 +18,8 @@ each (frame, camera) up to three times, each time one view layer of the same sce
                 streak.
 ``reflection``  only if asked: 1 spp with temporary materials that make pedestrians, children and cyclists
                 emit key·(Is Camera Ray, (1 − camera)·Is Reflection Ray, (1 − camera)·Is Transmission Ray),
-                key being the object's label key (its ``pass_index``), reflective surfaces perfect mirrors,
+                key being the object's label key (its ``pass_index``), reflective surfaces (``reflective`` or at
+                most 0.3 rough as rendered: :mod:`simgen.world.surfaces`, wet asphalt included) perfect mirrors,
                 glass a clear refraction, everything else black; no world, no lights, no clamping. Mirrors
                 and clear glass pass radiance with a throughput of exactly 1, so each channel holds the label
                 key of the person seen directly / via a reflection / through glass, or 0. Glass that is also

@@ -9,6 +9,7 @@ import numpy as np
 from simgen.classes import class_table
 from simgen.render.nodes import UV_KINDS, Nodes, asphalt_wear, texture_factor, texture_vector
 from simgen.world.model import Material, Weather
+from simgen.world.surfaces import PUDDLE_FILM_ROUGHNESS, procedural_puddles, weathered
 
 #: surfaces that get wet (lower roughness, darker) and carry puddles, or turn white under snow (class table fact)
 WET_CLASSES = class_table().with_fact("wets")
@@ -62,16 +63,7 @@ def principled_material(name: str, mat: Material, weather: Weather, wet_surface:
     out = n.add("ShaderNodeOutputMaterial")
     bsdf = n.add("ShaderNodeBsdfPrincipled")
     n.link(bsdf.outputs["BSDF"], out.inputs["Surface"])
-    base = np.asarray(mat.base_color, float)
-    rough = float(mat.roughness)
-    if wet_surface and weather.snow > 0:
-        s = float(np.clip(weather.snow, 0.0, 1.0))
-        base = base * (1.0 - s) + 0.85 * s
-        rough = rough * (1.0 - s) + 0.9 * s
-    elif wet_surface and weather.wetness > 0:
-        w = float(np.clip(weather.wetness, 0.0, 1.0))
-        base = base * (1.0 - 0.45 * w)
-        rough = rough * (1.0 - 0.85 * w)
+    base = weathered(mat, weather, wet_surface)[0]
     bsdf.inputs["Base Color"].default_value = (*base, 1.0)
     bsdf.inputs["Metallic"].default_value = float(mat.metallic)
     bsdf.inputs["Transmission Weight"].default_value = float(mat.transmission)
@@ -122,24 +114,34 @@ def principled_material(name: str, mat: Material, weather: Weather, wet_surface:
             bump = n.add("ShaderNodeBump", Strength=0.35, Distance=0.002)
             n.link(f, bump.inputs["Height"])
             n.link(bump.outputs["Normal"], bsdf.inputs["Normal"])
-    if wet_surface and weather.puddle_coverage > 0 and not weather.puddle_entities:
-        # procedural puddles, only when the world has no labelled puddle entities: where a large-scale noise
-        # exceeds a threshold the surface is a mirror-smooth film
-        coords = n.add("ShaderNodeTexCoord").outputs["Object"]
-        pn = n.add("ShaderNodeTexNoise", Scale=0.15, Detail=2.0)
-        n.link(coords, pn.inputs["Vector"])
-        c = float(np.clip(weather.puddle_coverage, 0.0, 1.0))
-        t = 0.5 + 0.25 * (1.0 - 2.0 * c)
-        mask = n.add("ShaderNodeMapRange")
-        mask.inputs["From Min"].default_value = t - 0.02
-        mask.inputs["From Max"].default_value = t + 0.02
-        n.link(pn.outputs["Fac"], mask.inputs["Value"])
-        mix = n.add("ShaderNodeMix")
-        mix.data_type = "FLOAT"
-        n.link(mask.outputs[0], mix.inputs["Factor"])
-        mix.inputs["A"].default_value = rough
-        mix.inputs["B"].default_value = 0.02
-        n.link(mix.outputs["Result"], bsdf.inputs["Roughness"])
-    else:
+    rough = roughness_field(n, mat, weather, wet_surface)
+    if isinstance(rough, float):
         bsdf.inputs["Roughness"].default_value = rough
+    else:
+        n.link(rough, bsdf.inputs["Roughness"])
     return bm
+
+
+def roughness_field(n: Nodes, mat: Material, weather: Weather, wet_surface: bool):
+    """The principled roughness of ``mat`` under ``weather``: a float, or a float socket where procedural
+    puddles vary it (:func:`simgen.world.surfaces.procedural_puddles`: where a large-scale noise in object
+    coordinates exceeds a threshold set by the coverage, the surface is a mirror-smooth water film). Built by the
+    picture's material and by the reflection-label material alike, so both see the same field."""
+    rough = weathered(mat, weather, wet_surface)[1]
+    if not procedural_puddles(weather, wet_surface):
+        return rough
+    coords = n.add("ShaderNodeTexCoord").outputs["Object"]
+    pn = n.add("ShaderNodeTexNoise", Scale=0.15, Detail=2.0)
+    n.link(coords, pn.inputs["Vector"])
+    c = float(np.clip(weather.puddle_coverage, 0.0, 1.0))
+    t = 0.5 + 0.25 * (1.0 - 2.0 * c)
+    mask = n.add("ShaderNodeMapRange")
+    mask.inputs["From Min"].default_value = t - 0.02
+    mask.inputs["From Max"].default_value = t + 0.02
+    n.link(pn.outputs["Fac"], mask.inputs["Value"])
+    mix = n.add("ShaderNodeMix")
+    mix.data_type = "FLOAT"
+    n.link(mask.outputs[0], mix.inputs["Factor"])
+    mix.inputs["A"].default_value = rough
+    mix.inputs["B"].default_value = PUDDLE_FILM_ROUGHNESS
+    return mix.outputs["Result"]

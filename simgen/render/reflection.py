@@ -9,8 +9,10 @@ import bpy
 import numpy as np
 
 from simgen.classes import class_table
+from simgen.render.materials import WET_CLASSES, roughness_field
 from simgen.render.nodes import Nodes
-from simgen.world.model import Material, World
+from simgen.world.model import Material, Weather, World
+from simgen.world.surfaces import REFLECTION_MAX_ROUGHNESS, reflects, reflects_in_puddles
 
 if TYPE_CHECKING:
     from simgen.render.scene import BuiltScene
@@ -19,12 +21,27 @@ if TYPE_CHECKING:
 REFLECTION_TARGET_CLASSES = class_table().with_fact("reflection_target")
 
 
-def _reflection_material(role: str, ior: float = 1.45, strength: bool = False, model: tuple = ()):
-    """A stand-alone material holding the reflection-label shader of ``role`` (see :func:`_reflection_shader`)."""
+def _reflection_material(role: str, ior: float = 1.45, strength: bool = False, model: tuple = (),
+                         field: tuple | None = None):
+    """A stand-alone material holding the reflection-label shader of ``role`` (see :func:`_reflection_shader`).
+
+    field: for role ``"puddle_mirror"``, (material, weather) whose roughness field (procedural puddles) decides
+    where the surface is a mirror: where the field is at most :data:`REFLECTION_MAX_ROUGHNESS`."""
     bm = bpy.data.materials.new(f"_reflection_{role}_{ior:g}_{'s' if strength else 'k'}_{model}")
     n = Nodes(bm.node_tree)
     out = n.add("ShaderNodeOutputMaterial")
-    n.link(_reflection_shader(n, role, ior, strength, model), out.inputs["Surface"])
+    if role == "puddle_mirror":
+        mat, weather = field
+        rough = roughness_field(n, mat, weather, True)
+        mix = n.add("ShaderNodeMixShader")
+        # factor 1 (mirror) where the picture's roughness is at most the threshold, else 0 (black)
+        n.link(n.math("LESS_THAN", rough, REFLECTION_MAX_ROUGHNESS + 1e-6), mix.inputs["Fac"])
+        n.link(_reflection_shader(n, "black"), mix.inputs[1])
+        n.link(_reflection_shader(n, "mirror", ior, strength, model), mix.inputs[2])
+        sh = mix.outputs[0]
+    else:
+        sh = _reflection_shader(n, role, ior, strength, model)
+    n.link(sh, out.inputs["Surface"])
     bm.cycles.emission_sampling = "NONE"
     return bm
 
@@ -64,10 +81,11 @@ class ReflectionMaterials:
 
     def _label(self, role: str, mat: Material):
         ior = float(mat.ior) if role == "clear" else 0.0
-        model = reflectance_model(mat) if self.strength and role in ("mirror", "clear") else ()
-        key = (role, ior, model)
+        model = reflectance_model(mat) if self.strength and role in ("mirror", "clear", "puddle_mirror") else ()
+        field = (mat, self.world.weather) if role == "puddle_mirror" else None
+        key = (role, ior, model, repr(mat) if field else "")
         if key not in self.cache:
-            self.cache[key] = _reflection_material(role, ior or 1.45, self.strength, model)
+            self.cache[key] = _reflection_material(role, ior or 1.45, self.strength, model, field)
         return self.cache[key]
 
     def __enter__(self):
@@ -86,7 +104,8 @@ class ReflectionMaterials:
             slots = obj.material_slots
             self.saved.append([s.material for s in slots])
             for i, m in enumerate(ent.materials):
-                slots[i].material = self._label(reflection_role(ent.class_name, m, self.glass_mode), m)
+                slots[i].material = self._label(
+                    reflection_role(ent.class_name, m, self.glass_mode, self.world.weather), m)
         return self
 
     def __exit__(self, *exc):
@@ -144,20 +163,28 @@ def _reflectance(n: Nodes, model: tuple):
     return n.math("MULTIPLY", fresnel.outputs["Fac"], float(model[2]))
 
 
-def reflection_role(class_name: str, mat: Material, glass_mode: str = "clear") -> str:
-    """How a surface behaves in the reflection-label render (see the module docstring).
+def reflection_role(class_name: str, mat: Material, glass_mode: str = "clear", weather: Weather | None = None) -> str:
+    """How a surface behaves in the reflection-label render: ``"target"`` (a person), ``"mirror"``, ``"clear"``
+    (glass seen through), ``"puddle_mirror"`` (a mirror only inside procedural puddles) or ``"black"``.
 
-    glass_mode: what reflective glass is in this render, ``"clear"`` or ``"mirror"``."""
+    A surface is a mirror where :func:`simgen.world.surfaces.reflects` says so: ``reflective`` materials, and
+    any whose roughness under ``weather`` (wet classes get smoother) is at most
+    :data:`~simgen.world.surfaces.REFLECTION_MAX_ROUGHNESS` — wet asphalt and road paint included.
+    glass_mode: what reflecting glass is in this render, ``"clear"`` or ``"mirror"``."""
     if class_name in REFLECTION_TARGET_CLASSES:
         return "target"
+    wet = class_name in WET_CLASSES
     if mat.transmission >= 0.5:
-        return "mirror" if glass_mode == "mirror" and mat.reflective else "clear"
-    if mat.reflective:
+        return "mirror" if glass_mode == "mirror" and reflects(mat, weather, wet) else "clear"
+    if reflects(mat, weather, wet):
         return "mirror"
+    if reflects_in_puddles(mat, weather, wet):
+        return "puddle_mirror"
     return "black"
 
 
 def reflection_glass_modes(world: World) -> list[str]:
-    """The reflection renders a world needs: ``["clear"]``, plus ``"mirror"`` when it has reflective glass."""
-    reflective_glass = any(m.transmission >= 0.5 and m.reflective for e in world.entities for m in e.materials)
+    """The reflection renders a world needs: ``["clear"]``, plus ``"mirror"`` when it has glass that reflects."""
+    reflective_glass = any(m.transmission >= 0.5 and reflects(m, world.weather, e.class_name in WET_CLASSES)
+                           for e in world.entities if e.label_visible for m in e.materials)
     return ["clear", "mirror"] if reflective_glass else ["clear"]

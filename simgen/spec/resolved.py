@@ -282,7 +282,8 @@ class REdgeCase(_R):
 CONDITION_TAGS = frozenset({"day", "night", "clear", "rain", "fog", "snow", "wet"})
 #: fog density (1/m) from which a scene counts as foggy: meteorological visibility 3 / density below 300 m
 FOG_TAG_DENSITY = 0.01
-#: road wetness from which a scene counts as wet (the road is then a mirror in the reflection labels too)
+#: road wetness from which a scene counts as wet (a tag; the reflection labels treat the road as a mirror where its
+#: wet roughness is at most 0.3, asphalt from wetness 0.78: :mod:`simgen.world.surfaces`)
 WET_TAG_WETNESS = 0.5
 
 

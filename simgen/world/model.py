@@ -48,7 +48,8 @@ class Material:
     texture_seed: float = 0.0
     #: wear 0..1 of road textures: asphalt patches, cracks, tyre tracks; paint: patchy and faded
     wear: float = 0.0
-    #: this surface shows reflections that the reflection labels must trace (windows, puddles, car paint)
+    #: this surface is always a mirror for the reflection labels (windows, puddles, car paint); any other surface
+    #: is one where its roughness under the weather is at most 0.3 (:mod:`simgen.world.surfaces`: wet asphalt)
     reflective: bool = False
     #: weight of a smooth clear coat over the base layer (car paint: sharp reflections over a rougher base)
     coat: float = 0.0

@@ -42,6 +42,12 @@ CASES: dict[str, dict[str, tuple[list[str], str]]] = {
         "wrong type": ([SCENE, "--out", "OUT", "--seed", "abc"], "--seed"),
         "out-of-range value": ([SCENE, "--out", "OUT", "--frames", "0"], "--frames"),
     },
+    "batch": {
+        "missing argument": ([], "specs"),
+        "unknown option": ([SCENE, "--out", "OUT", "--no-such-option"], "--no-such-option"),
+        "wrong type": ([SCENE, "--out", "OUT", "--frames", "abc"], "--frames"),
+        "out-of-range value": ([SCENE, "--out", "OUT", "--retries", "-1"], "--retries"),
+    },
     "repair": {
         "missing argument": ([], "dataset"),
         "unknown option": (["OUT", "--no-such-option"], "--no-such-option"),

@@ -375,7 +375,9 @@ def test_reflection_masks_mirror_glass_and_direct(bpy_module):
     pose = look_at(eye, (0.8, 8.0, 1.0))
     ped_lo, ped_hi = np.array([1.25, 3.75, 0.0]), np.array([1.75, 4.25, 1.8])
     mirror_y, pane_y = 9.0, 3.0
-    ground = Entity("ground", "road", _quad(40.0), [Material("g", (0.3, 0.3, 0.3), texture="asphalt")], _static(1))
+    # a damp road (roughness 0.9 · (1 − 0.85 · 0.6) = 0.44, rougher than a mirror for the labels: no second bounce)
+    ground = Entity("ground", "road", _quad(40.0), [Material("g", (0.3, 0.3, 0.3), roughness=0.9, texture="asphalt")],
+                    _static(1))
     ped = Entity("ped", "pedestrian", _box(0.5, 0.5, 1.8), [Material("skin", (0.6, 0.4, 0.3))],
                  _static(1, pose_from_xyz_yaw(1.5, 4.0, 0.0, 0.0)), instance_id=1)
     # a mirror facing the camera (normal −y) and an open single-sheet glass pane in front of the pedestrian
@@ -386,7 +388,7 @@ def test_reflection_masks_mirror_glass_and_direct(bpy_module):
                                          [(0, 1, 2, 3)]),
                   [Material("glass", transmission=1.0, roughness=0.0, ior=1.5)], _static(1))
     world = World("refl", 1, 10.0, [ground, ped, mirror, pane], [Camera("cam", hfov, _static(1, pose))],
-                  lighting=Lighting(), weather=Weather(fog_density=0.02, wetness=0.8, puddle_coverage=0.3))
+                  lighting=Lighting(), weather=Weather(fog_density=0.02, wetness=0.6))
     (raw,) = _render(world, _settings(passes={"rgb", "reflection"}))
     assert raw.reflection is not None and raw.reflection.shape == (H, W, 3)
     direct, via_mirror, via_glass = (raw.reflection[..., k] for k in range(3))
@@ -411,7 +413,7 @@ def test_reflection_masks_mirror_glass_and_direct(bpy_module):
     # the index map names the pedestrian (label key 2) wherever it is seen via the mirror or through glass
     seen = (raw.reflection[..., 1] + raw.reflection[..., 2]) > 0
     assert set(np.unique(raw.reflection_index[seen])) == {2.0} and not raw.reflection_index[~seen].any()
-    # fog and the wet sky-lit scene are only in the picture: labels see the ground at the analytic depth
+    # fog and the damp sky-lit scene are only in the picture: labels see the ground at the analytic depth
     t = -eye[2] / _rays(_K(hfov), pose)[..., 2]
     np.testing.assert_allclose(raw.depth[idx == 1], t[idx == 1], rtol=1e-4)
     assert 5 < raw.rgb.mean() < 250
