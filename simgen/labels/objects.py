@@ -125,5 +125,14 @@ def object_record(
         truncation=hull_truncation(hull_pts, h, w) if len(hull_pts) else 1.0,
         occlusion=occlusion,
         deforming=bool(entity.deforming),
-        attributes=dict(entity.attributes),
+        attributes=frame_attributes(entity.attributes, frame),
     )
+
+
+def frame_attributes(attributes: dict, frame: int) -> dict:
+    """An entity's attributes at ``frame``: the constant ones, and each per-frame one (``attributes["per_frame"]``:
+    name -> list with one value per frame) as its value at this frame."""
+    out = {k: v for k, v in attributes.items() if k != "per_frame"}
+    for k, seq in attributes.get("per_frame", {}).items():
+        out[k] = seq[frame]
+    return out

@@ -56,6 +56,23 @@ def _sign_colour(n: Nodes, mat: Material, base: np.ndarray):
     return mix.outputs["Result"]
 
 
+def _key_emission(bm, socket, frames) -> None:
+    """Key the emission strength at every frame with constant interpolation (a lamp is on or off for the whole
+    frame, never half-lit between frames)."""
+    for f, value in enumerate(frames):
+        socket.default_value = float(value)
+        socket.keyframe_insert("default_value", frame=f)
+    socket.default_value = float(frames[0])
+    action = bm.node_tree.animation_data.action
+    curves = getattr(action, "fcurves", None)
+    if curves is None:  # layered actions (Blender 4.4+)
+        curves = [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
+                  for fc in bag.fcurves]
+    for fc in curves:
+        for kp in fc.keyframe_points:
+            kp.interpolation = "CONSTANT"
+
+
 def principled_material(name: str, mat: Material, weather: Weather, wet_surface: bool):
     """A principled node tree for ``mat`` (wet/snowy when ``wet_surface`` and the weather says so)."""
     bm = bpy.data.materials.new(name)
@@ -72,6 +89,8 @@ def principled_material(name: str, mat: Material, weather: Weather, wet_surface:
     bsdf.inputs["Coat Roughness"].default_value = float(mat.coat_roughness)
     bsdf.inputs["Emission Color"].default_value = (*mat.emission_color, 1.0)
     bsdf.inputs["Emission Strength"].default_value = float(mat.emission_strength)
+    if mat.emission_frames is not None:
+        _key_emission(bm, bsdf.inputs["Emission Strength"], mat.emission_frames)
     if mat.subsurface > 0:  # skin: millimetres of scattering, deepest in red
         bsdf.inputs["Subsurface Weight"].default_value = float(mat.subsurface)
         bsdf.inputs["Subsurface Radius"].default_value = (1.0, 0.35, 0.2)

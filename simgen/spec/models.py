@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 from simgen.classes import class_table
 from simgen.spec.errors import did_you_mean
 from simgen.spec.sensor import SensorSpec
+from simgen.spec.behaviours import MotionBehaviour, SunPosition, TrafficLightSpec
 from simgen.spec.fields import (
     Bool,
     Cat,
@@ -43,7 +44,7 @@ MAX_CAMERAS = 16
 Layout = Literal["straight", "t_junction", "intersection_4way"]
 Side = Literal["left", "right", "both"]
 SideOne = Literal["left", "right"]
-Region = Literal["lane", "oncoming_lane", "parking", "sidewalk", "crosswalk", "roadside", "shop_window"]
+Region = Literal["lane", "oncoming_lane", "parking", "sidewalk", "crosswalk", "roadside", "shop_window", "cross_lane"]
 Heading = Literal["along_traffic", "against_traffic", "along_road", "towards_road", "away_from_road",
                   "facing_camera", "random"]
 Animation = Literal["none", "standing", "idle", "waiting", "walking", "running", "carrying", "stroller", "cycling"]
@@ -51,7 +52,8 @@ Texture = Literal["none", "checker", "noise", "asphalt", "brick", "plaster", "co
 SkyModel = Literal["multiple_scattering", "single_scattering", "preetham", "hosek_wilkie", "uniform"]
 Ground = Literal["grass", "dirt", "concrete", "asphalt", "gravel"]
 MarkingStyle = Literal["dashed", "solid", "double_solid", "none"]
-MotionKind = Literal["static", "constant_velocity", "waypoints"]
+MotionKind = Literal["static", "constant_velocity", "waypoints", "follow_lane", "change_lane", "turn",
+                     "cross_at_crosswalk"]
 FacadeMaterial = Literal["mixed", "brick", "plaster", "concrete", "glass"]
 #: the CC0 image-lighting maps bundled with Blender (datafiles/studiolights/world/<name>.exr)
 EnvironmentMap = Literal["none", "city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset"]
@@ -155,6 +157,8 @@ class Road(SpecModel):
         60.0, description="Where the cross road meets the main road (m along x); junction layouts only.")
     markings: LaneMarkings = Field(default_factory=LaneMarkings, description="Lane markings.")
     crosswalks: list[Crosswalk] = Field(default_factory=list, max_length=50, description="Zebra crossings.")
+    traffic_lights: list[TrafficLightSpec] = Field(
+        default_factory=list, max_length=20, description="Traffic lights with signal timing (docs/behaviours.md).")
     buildings: Buildings = Field(default_factory=Buildings, description="Buildings along the road.")
     ground: Cat(Ground, "GroundChoice") = Field("grass", description="Surface beyond sidewalks and buildings.")
     surface_texture: Cat(Texture, "TextureChoice") = Field("asphalt", description="Road surface texture.")
@@ -199,7 +203,8 @@ class Placement(SpecModel):
                                      description="Explicit poses, one per instance (len == count).")
     region: Cat(Region, "RegionChoice") | None = Field(
         None, description="lane (ego direction), oncoming_lane, parking, sidewalk, crosswalk, roadside (verge "
-                          "beyond the sidewalk), shop_window (on the sidewalk in front of a window).")
+                          "beyond the sidewalk), shop_window (on the sidewalk in front of a window), cross_lane "
+                          "(a lane of a junction's cross road: cross traffic).")
     side: Cat(Literal["left", "right", "any"], "PlacementSideChoice") = Field(
         "any", description="Road side for sidewalk / parking / roadside / shop_window (left = y > 0).")
     lane_index: Int(ge=0, le=5) | None = Field(None, description="Lane counted from the centre line (0 = innermost).")
@@ -217,6 +222,9 @@ class Placement(SpecModel):
     camera: str | None = Field(None, max_length=80, description="The camera visible / distance_m / facing_camera "
                                                                 "refer to (any camera, rig cameras included, e.g. "
                                                                 "sv_left); default: the first.")
+    emerge_by_frame: int | None = Field(
+        None, ge=1, le=MAX_FRAMES, description="Each instance is fully hidden (behind other objects, or outside "
+                                               "the view) at frame 0 and visible by this frame.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Placement:
@@ -229,11 +237,13 @@ class Placement(SpecModel):
         return self
 
 
-class Motion(SpecModel):
+class Motion(MotionBehaviour):
     """How instances move over the sequence."""
 
     kind: Cat(MotionKind, "MotionKindChoice") = Field(
-        "static", description="static, constant_velocity (along the instance's heading) or waypoints.")
+        "static", description="static, constant_velocity (along the instance's heading), waypoints, or a "
+                              "behaviour: follow_lane, change_lane, turn (lane regions), cross_at_crosswalk "
+                              "(crosswalk region; see docs/behaviours.md).")
     speed_mps: Num(ge=0, le=80) = Field(0.0, description="Speed (m/s); sampled per instance.")
     waypoints: list[Point] = Field(default_factory=list, max_length=1000,
                                    description="Path for kind=waypoints (at least 2 points), followed at speed_mps.")
@@ -281,6 +291,20 @@ class ObjectGroup(SpecModel):
         if self.asset is not None and self.asset_tag is not None:
             raise PydanticCustomError("asset_twice", "give asset or asset_tag, not both",
                                       {"hint": "asset names one asset; asset_tag picks among the tagged ones"})
+        return self
+
+    @model_validator(mode="after")
+    def _behaviour_region(self) -> ObjectGroup:
+        kind, region = self.motion.kind, self.placement.region
+        if not isinstance(kind, str) or not isinstance(region, str):
+            return self
+        need = {"follow_lane": ("lane", "oncoming_lane", "cross_lane"), "change_lane": ("lane", "oncoming_lane"),
+                "turn": ("lane", "oncoming_lane", "cross_lane"), "cross_at_crosswalk": ("crosswalk",)}.get(kind)
+        if need is not None and region not in need:
+            raise PydanticCustomError("behaviour_region", "motion '{kind}' needs placement region {need}, not "
+                                                          "'{region}'",
+                                      {"kind": kind, "need": " or ".join(need), "region": region,
+                                       "hint": "see docs/behaviours.md"})
         return self
 
     @model_validator(mode="after")
@@ -481,6 +505,9 @@ class LightingSpec(SpecModel):
 
     time_of_day: TimeOfDay | None = Field(
         None, description="Local solar time in hours (13.5) or 'HH:MM'; sets the sun from latitude and date.")
+    sun_position: Cat(SunPosition, "SunPositionChoice") | None = Field(
+        None, description="A named sun elevation: dawn, golden_hour, dusk, civil_twilight (docs/behaviours.md); "
+                          "instead of time_of_day and sun_elevation_deg (sun_azimuth_deg may go with it).")
     sun_elevation_deg: Num(ge=-90, le=90) | None = Field(None, description="Sun elevation above the horizon (deg).")
     sun_azimuth_deg: Num(ge=0, le=360) | None = Field(
         None, description="Sun azimuth (deg) in the world frame: 0 = +y, 90 = +x (clockwise seen from above).")
@@ -503,6 +530,11 @@ class LightingSpec(SpecModel):
 
     @model_validator(mode="after")
     def _sun(self) -> LightingSpec:
+        if self.sun_position is not None:
+            if self.time_of_day is not None or self.sun_elevation_deg is not None:
+                raise PydanticCustomError("sun_twice", "give sun_position, time_of_day or sun_elevation_deg, "
+                                                       "not two of them", {"hint": "remove one"})
+            return self
         angles = [self.sun_elevation_deg is not None, self.sun_azimuth_deg is not None]
         if any(angles) and not all(angles):
             raise PydanticCustomError("sun_pair", "give both sun_elevation_deg and sun_azimuth_deg",

@@ -23,6 +23,7 @@ from simgen.sensor.params import SensorParams, preset_params
 from simgen.spec import fields as F
 from simgen.spec import models as S
 from simgen.spec import resolved as R
+from simgen.spec.sun import lights_on, named_sun
 
 NIGHT_BELOW_DEG = -6.0
 
@@ -173,6 +174,8 @@ def _road(spec: S.SceneSpec, s: _Sampler) -> R.RRoad:
         lane_centres_y_m=[-(k + 0.5) * w for k in range(n)],
         oncoming_lane_centres_y_m=[(k + 0.5) * w for k in range(n)],
         markings=R.RMarkings(**r["markings"]), crosswalks=[R.RCrosswalk(**c) for c in r["crosswalks"]],
+        traffic_lights=[R.RTrafficLight(**{**t, "name": t["name"] or f"traffic_light_{i}"})
+                        for i, t in enumerate(r["traffic_lights"])],
         buildings=buildings, ground=r["ground"], surface_texture=r["surface_texture"],
         surface_wear=r["surface_wear"],
     )
@@ -202,10 +205,11 @@ def _objects(spec: S.SceneSpec, s: _Sampler) -> list[R.RObjectGroup]:
             explicit=p.region is None, region=pl["region"], side=pl["side"], lane_index=pl["lane_index"],
             x_range_m=_range(pl["x_range_m"]), distance_m=_range(pl["distance_m"]), spacing_m=pl["spacing_m"],
             heading=pl["heading"], heading_jitter_deg=pl["heading_jitter_deg"], visible=pl["visible"],
-            camera=pl["camera"],
+            camera=pl["camera"], emerge_by_frame=pl["emerge_by_frame"],
         )
         mo = s.flat(g.motion, f"{pre}.motion", skip=("speed_mps",))
-        motion = R.RMotion(kind=mo["kind"], waypoints=[R.RPoint(**w) for w in mo["waypoints"]], loop=mo["loop"])
+        motion = R.RMotion(**{**mo, "waypoints": [R.RPoint(**w) for w in mo["waypoints"]],
+                              "speed_profile": [R.RSpeedKey(**k) for k in mo["speed_profile"]]})
         poses = [p.pose] if p.pose is not None else (p.poses or [])
         instances = []
         for i in range(count):
@@ -229,7 +233,11 @@ def _lighting(spec: S.SceneSpec, s: _Sampler) -> R.RLighting:
     lt = spec.lighting
     d = s.flat(lt, "lighting", skip=("street_lights", "headlights"))
     tod = None
-    if d["sun_elevation_deg"] is not None:
+    if d["sun_position"] is not None:
+        el, az = named_sun(d["sun_position"], d["road_heading_deg"])
+        if d["sun_azimuth_deg"] is not None:
+            az = float(d["sun_azimuth_deg"])
+    elif d["sun_elevation_deg"] is not None:
         el, az = float(d["sun_elevation_deg"]), float(d["sun_azimuth_deg"])
     else:
         tod = F.hours(d["time_of_day"]) if d["time_of_day"] is not None else 13.0
@@ -237,10 +245,11 @@ def _lighting(spec: S.SceneSpec, s: _Sampler) -> R.RLighting:
     night = el < NIGHT_BELOW_DEG
     sl = s.flat(lt.street_lights, "lighting.street_lights")
     hl = s.flat(lt.headlights, "lighting.headlights")
-    sl["enabled"] = night if sl["enabled"] is None else sl["enabled"]
-    hl["enabled"] = night if hl["enabled"] is None else hl["enabled"]
+    lamps = lights_on(d["sun_position"], el, night)
+    sl["enabled"] = lamps if sl["enabled"] is None else sl["enabled"]
+    hl["enabled"] = lamps if hl["enabled"] is None else hl["enabled"]
     return R.RLighting(
-        time_of_day=tod, sun_elevation_deg=el, sun_azimuth_deg=az, sky_model=d["sky_model"],
+        time_of_day=tod, sun_position=d["sun_position"], sun_elevation_deg=el, sun_azimuth_deg=az, sky_model=d["sky_model"],
         sky_strength=d["sky_strength"], sun_strength=d["sun_strength"], cloud_cover=d["cloud_cover"],
         exposure=d["exposure"], night=night, environment_map=d["environment_map"],
         environment_strength=d["environment_strength"], street_lights=R.RStreetLights(**sl), headlights=R.RHeadlights(**hl),

@@ -115,6 +115,7 @@ class RRoad(_R):
     ground: str
     surface_texture: str
     surface_wear: float = 0.4
+    traffic_lights: list[RTrafficLight] = Field(default_factory=list)
 
 
 class RPlacement(_R):
@@ -131,12 +132,46 @@ class RPlacement(_R):
     heading_jitter_deg: float
     visible: bool
     camera: str | None = None
+    emerge_by_frame: int | None = Field(None, description="Hidden at frame 0, visible by this frame.")
+
+
+class RSpeedKey(_R):
+    t_s: float
+    speed_mps: float
 
 
 class RMotion(_R):
-    kind: Literal["static", "constant_velocity", "waypoints"]
+    """Motion of a group; the behaviour kinds' fields are described in :mod:`simgen.spec.behaviours`."""
+
+    kind: Literal["static", "constant_velocity", "waypoints", "follow_lane", "change_lane", "turn",
+                  "cross_at_crosswalk"]
     waypoints: list[RPoint] = Field(default_factory=list)
     loop: bool = False
+    speed_profile: list[RSpeedKey] = Field(default_factory=list)
+    target_lane_index: int | None = None
+    change_start_s: float = 1.0
+    change_duration_s: float = 3.0
+    turn: Literal["left", "right"] = "left"
+    start_time_s: float = 0.0
+    signals: bool = True
+    stop_at_signal: bool = False
+
+
+class RTrafficLightTiming(_R):
+    green_s: float
+    amber_s: float
+    red_s: float
+    red_amber_s: float = 0.0
+    start: Literal["green", "amber", "red", "red_amber"] = "green"
+    offset_s: float = 0.0
+
+
+class RTrafficLight(_R):
+    name: str
+    at: Literal["junction", "crosswalk", "x"]
+    x_m: float | None = None
+    controls: Literal["ego_direction", "oncoming"] = "ego_direction"
+    timing: RTrafficLightTiming
 
 
 class RInstance(_R):
@@ -239,6 +274,7 @@ class RHeadlights(_R):
 
 class RLighting(_R):
     time_of_day: float | None = Field(description="Hours, if the scene gave a time of day.")
+    sun_position: str | None = Field(None, description="The named sun position, if the scene gave one.")
     sun_elevation_deg: float
     sun_azimuth_deg: float = Field(description="World frame: 0 = +y, 90 = +x (clockwise seen from above).")
     sky_model: str
@@ -347,6 +383,7 @@ class ResolvedScene(_R):
             "variant": self.variant,
             "layout": self.road.layout,
             "time_of_day": lt.time_of_day,
+            "sun_position": lt.sun_position,
             "sun_elevation_deg": round(lt.sun_elevation_deg, 3),
             "night": lt.night,
             "cloud_cover": lt.cloud_cover,

@@ -188,10 +188,12 @@ def _vehicle_materials(colour: RGB) -> list[Material]:
         _mat("tyre", (0.015, 0.015, 0.015), roughness=0.9, texture="noise", texture_scale=30.0),
         _mat("headlamp", (0.9, 0.9, 0.85), roughness=0.1, emission_color=(1.0, 0.95, 0.85), emission_strength=0.0),
         _mat("taillamp", (0.5, 0.02, 0.02), roughness=0.2, emission_color=(1.0, 0.05, 0.02), emission_strength=0.0),
+        _mat("indicator_left", (0.6, 0.3, 0.02), roughness=0.2, emission_color=(1.0, 0.45, 0.0)),
+        _mat("indicator_right", (0.6, 0.3, 0.02), roughness=0.2, emission_color=(1.0, 0.45, 0.0)),
     ]
 
 
-PAINT, GLASS, TRIM, TYRE, HEADLAMP, TAILLAMP = range(6)
+PAINT, GLASS, TRIM, TYRE, HEADLAMP, TAILLAMP, INDICATOR_L, INDICATOR_R = range(8)
 
 
 # ---- vehicles -----------------------------------------------------------------------------------------------
@@ -207,6 +209,10 @@ def _lamps(b: _Builder, x_front: float, x_rear: float, half_w: float, z0: float,
         y0, y1 = sorted((s * (half_w - 0.35), s * (half_w - 0.08)))
         b.box(x_front - 0.01, x_front + 0.015, y0, y1, z0, z1, HEADLAMP)
         b.box(x_rear - 0.015, x_rear + 0.01, y0, y1, z0, z1, TAILLAMP)
+        # indicators at the outer corners, front and rear (left = +y)
+        i0, i1 = sorted((s * (half_w - 0.08), s * half_w))
+        for x0, x1 in ((x_front - 0.01, x_front + 0.015), (x_rear - 0.015, x_rear + 0.01)):
+            b.box(x0, x1, i0, i1, z0, z1, INDICATOR_L if s > 0 else INDICATOR_R)
 
 
 def _panes(b: _Builder, x0: float, x1: float, hw: float, z0: float, z1: float, front=True, rear=True) -> None:

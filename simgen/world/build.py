@@ -24,6 +24,7 @@ import numpy as np
 from simgen.classes import class_table
 from simgen.errors import SimgenError
 from simgen.rng import stream
+from simgen.world import behaviour
 from simgen.world import weather as wx
 from simgen.world import people
 from simgen.world.assets import GAITS, VEHICLES, LightMount, gait_phases, light_mounts, make_asset, \
@@ -349,6 +350,7 @@ class _Build:
                 wps = np.array([[p.x, p.y, p.z] for p in g.motion.waypoints]) if g.motion.waypoints else None
                 req = InstanceRequest(inst.index, blo, bhi, inst.heading_deg, g.motion.kind, inst.speed_mps, wps,
                                       g.motion.loop, lo, hi)
+                req.motion_fn = behaviour.motion_fn(self, g, inst)
                 requests.append(req)
                 metas.append((inst, mesh, mats, lo, hi, made))
             if explicit or g.motion.kind == "waypoints":
@@ -380,6 +382,8 @@ class _Build:
                                  None if pl.x_range_m is None else tuple(pl.x_range_m),
                                  None if pl.distance_m is None else tuple(pl.distance_m), pl.spacing_m, pl.heading,
                                  pl.heading_jitter_deg, pl.visible, pl.camera)
+                if getattr(pl, "emerge_by_frame", None) is not None:
+                    rule.accept = behaviour.emerge_rule(self, g, metas)
                 placed = self.placer.place_group(rule, requests)
             for item, (inst, mesh, mats, lo, hi, made) in zip(placed, metas, strict=True):
                 attrs = {"group": g.name, "index": inst.index, "scale": inst.scale, "animation": inst.animation,
@@ -391,6 +395,7 @@ class _Build:
                     attrs["asset"] = made.asset_id
                 if mesh.rig is not None:
                     attrs["person"] = mesh.rig.record()
+                behaviour.annotate(self, f"{g.name}_{inst.index}", attrs)
                 self.groups.append(_Obj(f"{g.name}_{inst.index}", g.class_name, mesh, mats, item.poses, attrs,
                                         mounts=tuple(light_mounts(g.class_name, inst.scale, mesh, made.lamps))))
 
@@ -411,7 +416,8 @@ class _Build:
         """Per-frame vertices of a person from the body bank (:func:`simgen.world.people.animate`): gaits advance
         with the ground covered; standing people and people who do not move keep their shape (None)."""
         phase0 = float(self.rng(f"gait/{o.name}").uniform(0.0, 1.0))
-        return people.entity_frames(o.mesh, o.poses, self.times, o.attributes.get("animation"), phase0)
+        frames = people.entity_frames(o.mesh, o.poses, self.times, o.attributes.get("animation"), phase0)
+        return behaviour.waiting_frames(self, o, frames, phase0)
 
     # street lights ----------------------------------------------------------------------------------------
     def street_lights(self) -> None:
@@ -548,8 +554,10 @@ class _Build:
             elif o.class_name in VEHICLES:
                 if o.attributes.get("edge_case") == "glare_vehicle":
                     self.lights_for(o, True, o.attributes["headlight_power_w"], o.attributes["high_beam"])
-                else:
-                    self.lights_for(o, hl.enabled, hl.power_w, hl.high_beam)
+                else:  # parked vehicles keep their lights off
+                    on = hl.enabled and not behaviour.is_parked(self, o)
+                    o.attributes["lights"] = "on" if on else "off"
+                    self.lights_for(o, on, hl.power_w, hl.high_beam)
         if hl.enabled:
             ego = _Obj("ego", self.r.ego.class_name, self.ego_mesh, [], self.ego, {},
                        mounts=tuple(light_mounts(self.r.ego.class_name, 1.0, self.ego_mesh)))
@@ -1028,10 +1036,12 @@ def build_world_with_layout(resolved, width: int, height: int) -> tuple[World, L
     b.object_groups(explicit=True)
     for e in resolved.edge_cases:
         build_edge_case(b, e)
+    behaviour.build_traffic_lights(b)
     b.street_lights()
     b.street_furniture()
     b.object_groups(explicit=False)
     b.all_lights()
+    behaviour.apply_lamps(b)
     return b.world(), b.layout
 
 

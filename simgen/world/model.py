@@ -35,6 +35,9 @@ class Material:
     ior: float = 1.45
     emission_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
     emission_strength: float = 0.0
+    #: per-frame emission strength (one per frame, replacing ``emission_strength`` frame by frame; lamps that
+    #: switch: brake lamps, indicators, traffic lights), or None
+    emission_frames: tuple[float, ...] | None = None
     #: procedural texture that modulates base_color, so surfaces carry trackable detail (optical flow checks)
     #: ("fabric", "denim", "skin", "knit", "hair": laid out in the mesh's UVs, so they follow a deforming surface,
     #: and they also bump the surface: weave, folds, strands)

@@ -177,6 +177,9 @@ class GroupRule:
     visible: bool = False
     #: the camera the visibility / distance / facing_camera rules refer to (None = the first)
     camera: str | None = None
+    #: extra test of a candidate: ``accept(instance index, poses (T, 4, 4)) -> None`` (accepted) or the name of the
+    #: constraint that failed (e.g. :mod:`simgen.world.occlusion`'s emerge_by_frame)
+    accept: object = None
 
 
 @dataclass
@@ -194,6 +197,9 @@ class InstanceRequest:
     #: bounds used for the region check (default lo, hi); lo/hi are the collision bounds (e.g. below 2 m)
     full_lo: np.ndarray | None = None
     full_hi: np.ndarray | None = None
+    #: a behaviour's motion (:mod:`simgen.world.behaviour`): ``motion_fn(start (4, 4), region) -> poses (T, 4, 4)``
+    #: or None when no path from this start works; replaces ``motion``/``speed`` and the stay-in-region check
+    motion_fn: object = None
 
 
 @dataclass
@@ -273,12 +279,14 @@ class Placer:
 
     # regions ----------------------------------------------------------------------------------------------
     def regions_for(self, rule: GroupRule) -> list[Region]:
-        kinds = ("lane", "oncoming_lane", "parking", "sidewalk", "crosswalk", "roadside", "shop_window")
+        kinds = ("lane", "oncoming_lane", "parking", "sidewalk", "crosswalk", "roadside", "shop_window", "cross_lane")
         if rule.region not in kinds:
             raise PlacementError(f"objects.{rule.name}: unknown region '{rule.region}' (known: {', '.join(kinds)})")
         regs = self.layout.regions_of(rule.region, None if rule.side == "any" else rule.side)
-        if rule.lane_index is not None and rule.region in ("lane", "oncoming_lane"):
+        if rule.lane_index is not None and rule.region in ("lane", "oncoming_lane", "cross_lane"):
             regs = [r for r in regs if r.lane_index == rule.lane_index]
+        if rule.region == "cross_lane":  # cross traffic: the cross road's lanes that lead into the junction
+            regs = [r for r in regs if "/in/" in r.name]
         if not regs:
             hint = {"parking": " (set road.parking_lane: true)",
                     "shop_window": " (needs buildings with shop windows on that side)",
@@ -288,7 +296,9 @@ class Placer:
                     "lane": f" (the road has {self.layout.params.lanes_per_direction} lane(s) per direction)",
                     "oncoming_lane": f" (the road has {self.layout.params.lanes_per_direction} lane(s) per "
                                      "direction)",
-                    "sidewalk": " (road.sidewalk_width_m is 0)"}.get(rule.region, "")
+                    "sidewalk": " (road.sidewalk_width_m is 0)",
+                    "cross_lane": " (needs road.layout t_junction or intersection_4way; a T-junction's cross road "
+                                  "is on the left)"}.get(rule.region, "")
             raise PlacementError(f"objects.{rule.name}: the road has no '{rule.region}' region on side "
                                  f"'{rule.side}'{hint}")
         return regs
@@ -376,7 +386,7 @@ class Placer:
                                       + np.asarray(region.center))
                 lat_room = max(0.0, (region.width - float(np.ptp(ext[:, 1]))) / 2)
                 lat_room = lat_room - abs(float(ext[:, 1].max() + ext[:, 1].min())) / 2 if lat_room > 0 else 0.0
-                if region.kind in ("lane", "oncoming_lane", "parking"):
+                if region.kind in ("lane", "oncoming_lane", "parking", "cross_lane"):
                     lat_room = min(max(lat_room, 0.0), 0.25 * region.width / 2)  # vehicles near the lane centre
                 xy = region.to_world(np.array([[along, u * max(lat_room, 0.0)]]))[0]
                 if rule.heading == "facing_camera" and inst.heading_deg is None:
@@ -398,15 +408,29 @@ class Placer:
                 if rule.visible and not self.view(rule).sees(centre[None])[0]:
                     fails["visible"] += 1
                     continue
-                poses = motion_poses(start, inst.motion, inst.speed, self.times, inst.waypoints, inst.loop)
+                if inst.motion_fn is not None:
+                    poses = inst.motion_fn(start, region)
+                    if poses is None:
+                        fails["the behaviour's path stays on the road"] += 1
+                        continue
+                else:
+                    poses = motion_poses(start, inst.motion, inst.speed, self.times, inst.waypoints, inst.loop)
                 fp = footprints(local, poses)
-                if len(poses) > 1 and not all(inside_region(region, f) for f in footprints(full, poses[1:])):
+                # objects heading towards / away from the road are meant to leave their region (a child running
+                # out onto the road); everything else keeps to it
+                if inst.motion_fn is None and rule.heading not in ("towards_road", "away_from_road") and len(poses) > 1 and not all(
+                        inside_region(region, f) for f in footprints(full, poses[1:])):
                     fails["stays inside the region while moving"] += 1
                     continue
                 hit = self.clear_of_all(fp, rule.name, rule.spacing)
                 if hit is not None:
                     fails[f"spacing / no overlap (with {hit.split('#')[0]})"] += 1
                     continue
+                if rule.accept is not None:
+                    why = rule.accept(inst.index, poses)
+                    if why is not None:
+                        fails[why] += 1
+                        continue
                 item = Placed(f"{rule.name}#{inst.index}", rule.name, poses, fp, region)
                 self.add(item)
                 out.append(item)
@@ -425,6 +449,10 @@ class Placer:
         """An object at a given start pose (explicit pose) or with given ``poses`` (T, 4, 4) (a waypoint path).
         With ``check``, it must keep clear of every earlier object."""
         local = local_footprint(inst.lo, inst.hi)
+        if poses is None and inst.motion_fn is not None:
+            poses = inst.motion_fn(start, None)
+            if poses is None:
+                raise PlacementError(f"objects.{group}: instance {index + 1}: its path leaves the road")
         if poses is None:
             poses = motion_poses(start, inst.motion, inst.speed, self.times, inst.waypoints, inst.loop)
         fp = footprints(local, poses)
