@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -208,20 +209,29 @@ def _face_image_at(bank_file: str) -> str | None:
     bank = load_bank(Path(bank_file))
     if bank is None:
         return None
-    path = Path(bank_file).with_name(FACE_IMAGE)
-    if not path.is_file():
+    import tempfile
+
+    for path in (Path(bank_file).with_name(FACE_IMAGE), Path(tempfile.gettempdir()) / f"simgen_{FACE_IMAGE}"):
+        if path.is_file() and path.stat().st_mtime >= Path(bank_file).stat().st_mtime:  # not older than the bank
+            return str(path)
         import cv2
 
         lin = face_detail(bank)
         srgb = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
-        tmp = path.with_suffix(".tmp.png")
-        cv2.imwrite(str(tmp), np.round(np.clip(srgb, 0, 1)[..., ::-1] * 255).astype(np.uint8))
-        tmp.replace(path)
-    return str(path)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.png")
+        try:
+            if cv2.imwrite(str(tmp), np.round(np.clip(srgb, 0, 1)[..., ::-1] * 255).astype(np.uint8)):
+                tmp.replace(path)  # atomic: parallel workers never read half an image
+                return str(path)
+        except (OSError, cv2.error):
+            pass
+    log.warning("cannot write the face-detail image (beside %s or in the temp folder): faces stay plain", bank_file)
+    return None
 
 
 def _face_image() -> str | None:
-    """Path of the face-detail image beside the bank (painted on first use, about a second), or None."""
+    """Path of the face-detail image beside the bank (painted on first use and after a rebake, about a second;
+    in the temp folder when the bank's folder is read-only), or None."""
     return _face_image_at(str(bank_path()))
 
 # ---- choosing a body ----------------------------------------------------------------------------------------
