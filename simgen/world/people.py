@@ -610,7 +610,13 @@ def _dress(bank: Bank, body: np.ndarray, face_mat: np.ndarray, look: Look) -> tu
     for _ in range(2):
         vt = 0.5 * vt + 0.5 * (M @ vt)
     n = _vertex_normals(body, f)
-    return body + vt[:, None] * n, n
+    out = body + vt[:, None] * n
+    # thick garments drape: relax them (two Laplacian steps), so the normals' corners at the shoulders and
+    # armpits do not stand out as ridges
+    soft = vt > 0.015
+    for _ in range(2):
+        out[soft] = 0.5 * out[soft] + 0.5 * (M @ out)[soft]
+    return out, n
 
 
 def _skirt_tube(bank: Bank, body: np.ndarray, heads: np.ndarray, hem: float, flare: float, n: int = 28,
