@@ -86,6 +86,12 @@ def settings_from_config(cfg: RenderConfig, *, seed: int, device: str | None = N
     )
 
 
+def frames_to_render(cfg: RenderConfig, scene_frames: int, frames: int | None = None) -> int:
+    """How many frames a render writes: the scene's, cut to the config's ``frames`` and the caller's ``frames``
+    (``--frames``) where given."""
+    return min(x for x in (frames, cfg.frames, scene_frames) if x is not None)
+
+
 def prepare(scene_path: str | Path, *, seed: int, variant: int, cfg: RenderConfig) -> tuple[ResolvedScene, World]:
     """Load, resolve and build a scene without Blender. Raises SimgenError subclasses on user mistakes.
 
@@ -100,6 +106,12 @@ def prepare(scene_path: str | Path, *, seed: int, variant: int, cfg: RenderConfi
         raise SimgenError(f"scene file {path} is not a regular file (a folder, FIFO or device)")
     spec, seed, labels = scene_variant(path, variant, seed)  # a sweep file: variant = the sweep point
     resolved = resolve(spec, seed=seed, variant=variant, sweep=labels)
+    from simgen.world.feasibility import edge_position_findings
+
+    beyond = edge_position_findings(resolved)  # an edge case off the road cannot happen: refuse, never tag it
+    if beyond:
+        raise SimgenError("; ".join(f"{path}: edge_cases[{f.path[1]}]: {f.message}" for f in beyond)
+                          + f" ('simgen check {path}' lists every problem)")
     world = build_world(resolved, cfg.width, cfg.height)
     return resolved, world
 
@@ -222,7 +234,7 @@ def render_scene(
     prepare_seconds = time.perf_counter() - started  # resolve + world build (asset loading included)
     seed = resolved.seed  # a sweep point may fix its own seed
     settings = settings_from_config(cfg, seed=seed, device=device)
-    count = min(x for x in (frames, cfg.frames, world.frame_count) if x is not None)
+    count = frames_to_render(cfg, world.frame_count, frames)
     if frames is not None and frames < 1:
         raise SimgenError(f"--frames must be >= 1, got {frames}")
 

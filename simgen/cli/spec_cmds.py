@@ -47,9 +47,59 @@ def detect_kind(path: Path) -> str:
     return "scene"
 
 
-def check_file(path: Path, kind: str | None = None) -> str:
-    """Validate one file; returns a one-line summary or raises SpecError."""
-    from simgen.spec import expand_sweep, load_render_config, load_scene
+def feasibility_issues(path: Path, spec, seeds: int | tuple, located=None, prefix: str = "") -> tuple[list, list]:
+    """(errors, warnings) of the feasibility pass (:mod:`simgen.world.feasibility`) on a loaded scene, as located
+    :class:`~simgen.spec.errors.Issue` objects at the line of the offending group or field. ``seeds``: a count
+    (seeds 0..N-1) or the seeds themselves; ``located``: the spec's locations (default: read ``path``)."""
+    from simgen.spec.yamlio import Located, load_with_extends
+    from simgen.world.feasibility import feasibility
+
+    if located is None:
+        located = Located(load_with_extends(Path(path), display=str(path)))
+    errors, warnings = [], []
+    for f in feasibility(spec, seeds=tuple(range(seeds)) if isinstance(seeds, int) else seeds):
+        issue = located.issue(f.path, prefix + f.message, f.hint)
+        (errors if f.severity == "error" else warnings).append(issue)
+    return errors, warnings
+
+
+def sweep_points_to_build(variants) -> list:
+    """A few points of a sweep that between them take every swept level at least once (first come first),
+    with one seed each: the feasibility pass builds these."""
+    chosen, covered = [], set()
+    for v in variants:
+        levels = {(p, repr(x)) for p, x in v.overrides.items()}
+        if not chosen or not levels <= covered:
+            chosen.append(v)
+            covered |= levels
+    return chosen
+
+
+def _sweep_feasibility(variants, strict: bool, warn) -> str:
+    from simgen.spec import SpecError
+
+    errors, warnings = [], []
+    points = sweep_points_to_build(variants)
+    for v in points:
+        e, w = feasibility_issues(Path(v.spec._source or ""), v.spec, (v.seed or 0,), located=v.located,
+                                  prefix=f"sweep point {v.index}: ")
+        errors += e
+        warnings += w
+    if strict:
+        errors, warnings = errors + warnings, []
+    for w in dict.fromkeys(warnings):
+        (warn or (lambda i: None))(w)
+    if errors:
+        raise SpecError(errors)
+    return f", {len(points)} point(s) built" + (f", {len(warnings)} warning(s)" if warnings else "")
+
+
+def check_file(path: Path, kind: str | None = None, *, world: bool = True, seeds: int = 2,
+               strict: bool = False, warn=None) -> str:
+    """Validate one file; returns a one-line summary or raises SpecError. For a scene, ``world``: also the
+    feasibility pass over ``seeds`` seeds (resolve, build the world without rendering); its warnings go to
+    ``warn(issue)``, or are errors with ``strict``."""
+    from simgen.spec import SpecError, expand_sweep, load_render_config, load_scene
 
     kind = kind or detect_kind(path)
     if kind == "render-config":
@@ -57,11 +107,24 @@ def check_file(path: Path, kind: str | None = None) -> str:
         return f"{path}: ok (render config {cfg.width}x{cfg.height}, {cfg.samples} samples)"
     if kind == "sweep":
         variants = expand_sweep(path)
-        return f"{path}: ok (sweep, {len(variants)} variants)"
+        extra = _sweep_feasibility(variants, strict, warn) if world else ""
+        return f"{path}: ok (sweep, {len(variants)} variants{extra})"
     spec = load_scene(path)
     extra = ""
     if spec.sweep is not None:
-        extra = f", sweep of {len(expand_sweep(path))} variants"
+        variants = expand_sweep(path)
+        extra = f", sweep of {len(variants)} variants"
+        if world:
+            extra += _sweep_feasibility(variants, strict, warn)
+    if world and seeds > 0:
+        errors, warnings = feasibility_issues(path, spec, seeds)
+        if strict:
+            errors, warnings = errors + warnings, []
+        for w in warnings:
+            (warn or (lambda i: None))(w)
+        if errors:
+            raise SpecError(errors)
+        extra += f", feasible with seeds 0..{seeds - 1}" + (f", {len(warnings)} warning(s)" if warnings else "")
     return f"{path}: ok (scene '{spec.scene.name}'{extra})"
 
 
@@ -73,18 +136,32 @@ def check(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing for valid files."),
     include_root: list[Path] = typer.Option([], "--include-root", help="Also let 'extends:' reach files under this "
                                             "folder (repeatable; default: only the scene file's own folder)."),
+    strict: bool = typer.Option(False, "--strict", help="Treat warnings (implausible values: a field of view under "
+                                                        "10° or in radians, speeds over 70 m/s or in km/h, people "
+                                                        "over 2.3 m) as errors."),
+    world: bool = typer.Option(True, "--world/--no-world", help="Scenes: also resolve a few seeds and build each "
+                                                               "world without rendering (the feasibility pass)."),
+    seeds: int = typer.Option(2, "--seeds", min=1, max=100, help="Seeds 0..N-1 the feasibility pass builds."),
 ) -> None:
-    """Validate files; every problem is printed as file:line:col: field: message (hint). Exit 1 if any."""
+    """Validate files; every problem is printed as file:line:col: field: message (hint). Exit 1 if any.
+
+    For scenes, a feasibility pass resolves seeds 0..N-1 and builds each world (no rendering): placements that
+    cannot be met, regions the road lacks, counts that cannot fit, edge cases beyond the road, out of view or
+    hidden are errors; implausible values are warnings (errors with --strict)."""
     from simgen.spec import SpecError
 
     from simgen.spec.yamlio import include_roots
 
     _check_kind(kind)
     bad = 0
+
+    def warn(issue) -> None:
+        typer.echo(f"warning: {issue}", err=True)
+
     for f in files:
         try:
             with include_roots(*include_root):
-                summary = check_file(f, kind)
+                summary = check_file(f, kind, world=world, seeds=seeds, strict=strict, warn=warn)
         except SpecError as err:
             bad += 1
             typer.echo(str(err), err=True)
@@ -110,7 +187,7 @@ def schema(
 @app.command("resolve")
 def resolve_cmd(
     file: Path = typer.Argument(..., help="Scene file (or sweep file: --variant picks the sweep point)."),
-    seed: int = typer.Option(..., "--seed", min=0, help="Base seed (0 is a seed)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Base seed (0 is a seed; default 0, as for simgen render)."),
     variant: int = typer.Option(0, "--variant", min=0, help="Variant index (the sweep point, if the file sweeps)."),
     include_root: list[Path] = typer.Option([], "--include-root", help="Also let 'extends:' reach files under this "
                                             "folder (repeatable; default: only the scene file's own folder)."),

@@ -363,7 +363,7 @@ def _edge_cases(spec: S.SceneSpec, s: _Sampler) -> list[R.REdgeCase]:
 
 
 def resolve(spec: S.SceneSpec, seed: int, variant: int = 0, *, source: str | None = None,
-            sweep: dict[str, str] | None = None) -> R.ResolvedScene:
+            sweep: dict[str, Any] | None = None) -> R.ResolvedScene:
     """Sample every distribution of ``spec``; deterministic in (spec, seed, variant). Seed 0 is a seed.
 
     ``source`` (the scene file) defaults to the path the spec was loaded from, if known. ``sweep``: the labels of

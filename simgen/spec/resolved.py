@@ -350,8 +350,9 @@ class ResolvedScene(_R):
     lighting: RLighting
     weather: RWeather
     edge_cases: list[REdgeCase]
-    sweep: dict[str, str] = Field(default_factory=dict,
-                                  description="For a sweep point: swept path -> label of the chosen value.")
+    sweep: dict[str, str | int | float | bool | None] = Field(
+        default_factory=dict, description="For a sweep point: swept path -> the chosen level: the label of a "
+                                          "labelled value, else the value itself (numbers stay numbers).")
     asset_catalogs: list[str] = Field(default_factory=list,
                                       description="Extra asset catalog files (absolute paths).")
     street_furniture: RStreetFurniture = Field(default_factory=RStreetFurniture)

@@ -35,9 +35,23 @@ class Variant:
     index: int
     overrides: dict[str, Any]
     spec: S.SceneSpec
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, Level] = field(default_factory=dict)
     #: base seed for this variant when the sweep lists ``seeds`` (else None: use the run's seed)
     seed: int | None = None
+    #: where each field of the variant came from (swept values: their line in the sweep), for located reports
+    located: Located | None = field(default=None, repr=False, compare=False)
+
+
+#: the level of a swept value as recorded for slicing: a number, bool or string as it is, or a mapping's label
+Level = str | int | float | bool | None
+
+
+def level(value: Any) -> Level:
+    """How a swept value is recorded (``scene.resolved.json``'s ``sweep``, the manifest's ``sweep`` and
+    ``knobs``): scalars keep their type (``0.05`` stays a number), lists and mappings become their text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
 
 
 def _split(path: str) -> list[str]:
@@ -164,7 +178,7 @@ def expand_sweep(spec_or_sweep_file: str | Path) -> list[Variant]:
             if isinstance(prm.values, dict):
                 opts = [(prm.path, v.plain(), k, v) for k, v in vnode.value.items()]
             else:
-                opts = [(prm.path, v.plain(), str(v.plain()), v) for v in vnode.value]
+                opts = [(prm.path, v.plain(), level(v.plain()), v) for v in vnode.value]
             levels.append(opts)
         combos = [list(c) for c in itertools.product(*levels)]
     else:
@@ -178,7 +192,7 @@ def expand_sweep(spec_or_sweep_file: str | Path) -> list[Variant]:
             else:
                 vnode = pnode.value["values"]
                 items = list(vnode.value.items()) if isinstance(prm.values, dict) else \
-                    [(str(v.plain()), v) for v in vnode.value]
+                    [(level(v.plain()), v) for v in vnode.value]
                 dists.append((prm, None, pnode, items))
         for k in range(sweep.samples):
             s = _Sampler(sweep.seed, "sweep", k)
@@ -186,7 +200,7 @@ def expand_sweep(spec_or_sweep_file: str | Path) -> list[Variant]:
             for prm, d, pnode, items in dists:
                 if d is not None:
                     v = s.draw(d, f"sweep.{prm.path}")
-                    combo.append((prm.path, v, str(v), _to_node(v, pnode)))
+                    combo.append((prm.path, v, level(v), _to_node(v, pnode)))
                 else:
                     j = int(stream(sweep.seed, "sweep", k, f"sweep.{prm.path}").integers(0, len(items)))
                     label, vn = items[j]
@@ -208,22 +222,25 @@ def expand_sweep(spec_or_sweep_file: str | Path) -> list[Variant]:
                 errs.append(Issue(vnode.file, vnode.line, vnode.column, path, msg))
         if errs:
             raise SpecError(errs)
-        spec = validate(Located(root), S.SceneSpec, scene_checks)
+        located = Located(root)
+        spec = validate(located, S.SceneSpec, scene_checks)
         spec._source = str(spec_or_sweep_file)
         cache[ci] = spec
         for seed in seeds:
             for _r in range(sweep.replicas):
                 variants.append(Variant(index=len(variants), overrides={p: v for p, v, _l, _n in combo},
-                                        labels={p: lab for p, _v, lab, _n in combo}, spec=spec, seed=seed))
+                                        labels={p: lab for p, _v, lab, _n in combo}, spec=spec, seed=seed,
+                                        located=located))
     return variants
 
 
-def scene_variant(path: str | Path, variant: int, seed: int) -> tuple[S.SceneSpec, int, dict[str, str]]:
+def scene_variant(path: str | Path, variant: int, seed: int) -> tuple[S.SceneSpec, int, dict[str, Level]]:
     """The spec, base seed and sweep labels of variant ``variant`` of a scene or sweep file.
 
     For a file that sweeps, ``variant`` picks the sweep point (it must exist) and the point's seed, when the sweep
     lists ``seeds``, replaces ``seed``; labels map each swept path to the chosen value's label. For a plain scene
-    every ``variant`` is valid (it only selects the random stream) and the labels are empty.
+    every ``variant`` is valid (it only selects the random stream) and the labels are empty. A label is the
+    mapping key of a labelled value, else the value itself when it is a scalar (numbers stay numbers).
     Raises :class:`SpecError` for invalid files and missing variants.
     """
     variants = expand_sweep(path)

@@ -299,8 +299,8 @@ def emerge_rule(b, g, metas):
     """``accept(index, poses)`` for :class:`GroupRule.accept`: the ``emerge_by_frame`` test (see
     :mod:`simgen.world.occlusion`) against every object placed before and the layout's raised parts."""
     frame = int(g.placement.emerge_by_frame)
-    cam = b.cameras[0]
-    if cam.lens is not None:
+    cam, view = b.cameras[0], b.view  # the first camera as placement sees it (its own K, never the render size)
+    if view.lens is not None:
         raise PlacementError(f"objects.{g.name}: emerge_by_frame needs a pinhole first camera")
     if frame >= b.T:
         raise PlacementError(f"objects.{g.name}: emerge_by_frame {frame} is past the last frame ({b.T - 1})")
@@ -320,7 +320,7 @@ def emerge_rule(b, g, metas):
         probe = _Obj(f"{g.name}_{inst.index}", g.class_name, mesh, mats, poses, {"animation": inst.animation})
         frames = b.gait(probe)
         vertices_at = (lambda f: mesh.vertices) if frames is None else (lambda f: frames[f])
-        return occ.emerge_failure(b.K, cam.poses, b.width, b.height, cam.clip_start, vertices_at, mesh.faces, poses,
+        return occ.emerge_failure(view.K, cam.poses, view.width, view.height, cam.clip_start, vertices_at, mesh.faces, poses,
                                   occluders_at, frame)
 
     return accept

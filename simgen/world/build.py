@@ -30,7 +30,7 @@ from simgen.world import people
 from simgen.world.assets import GAITS, VEHICLES, LightMount, gait_phases, light_mounts, make_asset, \
     person_pose_frames
 from simgen.world.catalog import catalog_for
-from simgen.world.conventions import intrinsics_from_hfov, pose_from_xyz_yaw, project
+from simgen.world.conventions import pose_from_xyz_yaw, project
 from simgen.world.layout import Facade, Layout, RoadParams, build_layout, glass_material
 from simgen.world.lens import Lens
 from simgen.world.model import Camera, Entity, Light, Lighting, Material, Mesh, Weather, World
@@ -221,11 +221,20 @@ def ego_poses(ego, times: np.ndarray) -> np.ndarray:
     return motion_poses(start, "constant_velocity", ego.speed_mps, times)
 
 
-def camera_lens(c, width: int, height: int) -> Lens | None:
-    """The :class:`Lens` of a resolved camera, or None for the default pinhole (hfov at the render size)."""
+#: classes that stand wholly on a "roadside" verge, never on the sidewalk's furniture strip (four-wheelers;
+#: bicycles and motorcycles may park on a sidewalk)
+ROADSIDE_WHOLE = frozenset(class_table().with_fact("vehicle") - {"bicycle", "motorcycle"})
+
+#: the image size (pixels) the placement constraints (``visible``, edge cases) see through a camera that has no
+#: size of its own (``lens.width`` / ``lens.height``): 4:3, the hfov across its width. Placement never uses the
+#: render config's size, so a scene's world is the same at every output resolution.
+PLACEMENT_SIZE = (640, 480)
+
+
+def camera_lens(c, width: int, height: int) -> Lens:
+    """The :class:`Lens` (model, size, K, D) of a resolved camera: its own size, else ``width`` x ``height``
+    (pixels); the default lens is the pinhole of the camera's hfov across the width."""
     ln = c.lens
-    if ln == type(ln)():
-        return None
     w, h = int(ln.width or width), int(ln.height or height)
     if ln.model == "fisheye":
         th = math.radians(ln.fov_deg / 2)
@@ -246,6 +255,8 @@ def camera_lens(c, width: int, height: int) -> Lens | None:
 
 
 def build_cameras(resolved, ego: np.ndarray, width: int = 640, height: int = 480) -> list[Camera]:
+    """The world's cameras: poses from the ego poses (T, 4, 4) and mounts; each with its own lens (K computed
+    here, once) at its own size or ``width`` x ``height``."""
     out = []
     for c in resolved.cameras:
         m = c.mount
@@ -285,17 +296,19 @@ class _Build:
         self.cameras = build_cameras(resolved, self.ego, self.width, self.height)
         for cam in self.cameras:
             cam.sensor_seed = int(self.rng(f"sensor/{cam.name}/seed").integers(0, 2**31 - 1))
-        cam0 = self.cameras[0]
-        self.K = intrinsics_from_hfov(cam0.hfov_rad, self.width, self.height)
-        self.view = CameraView(self.K, cam0.poses[0], self.width, self.height, cam0.clip_start)
-        if cam0.lens is not None:  # visibility through the first camera's own lens
-            self.view = CameraView(cam0.lens.K, cam0.poses[0], cam0.lens.width, cam0.lens.height, cam0.clip_start,
-                                   cam0.lens)
+        # placement sees through each camera's lens at PLACEMENT_SIZE, never the render size, unless the lens gives
+        # a size or pixel values of its own (then that lens: focal lengths in pixels depend on the size)
+        views = {}
+        for c, rc in zip(self.cameras, resolved.cameras, strict=True):
+            lz = rc.lens
+            own = (lz.width, lz.height, lz.fx_px, lz.fy_px) != (None,) * 4 or lz.cx_offset_px or lz.cy_offset_px
+            ln = c.lens if own else camera_lens(rc, *PLACEMENT_SIZE)
+            views[c.name] = CameraView(ln.K, c.poses[0], ln.width, ln.height, c.clip_start,
+                                       None if ln.model == "pinhole" else ln)
+        self.view = views[self.cameras[0].name]
+        self.K = self.view.K
         self.placer = Placer(self.layout, self.view, self.times, self.seed, self.scene, self.variant)
-        for c in self.cameras:
-            ln = c.lens_at(self.width, self.height)
-            self.placer.views[c.name] = CameraView(ln.K, c.poses[0], ln.width, ln.height, c.clip_start,
-                                                   None if c.lens is None else ln)
+        self.placer.views.update(views)
         self.picker = AssetPicker(catalog_for(tuple(getattr(resolved, "asset_catalogs", ()) or ())))
         ego_mesh, _ = make_asset(resolved.ego.class_name, "grey", 1.0, self.rng("ego/asset"))
         self.ego_mesh = ego_mesh
@@ -381,7 +394,8 @@ class _Build:
                 rule = GroupRule(g.name, pl.region, pl.side, pl.lane_index,
                                  None if pl.x_range_m is None else tuple(pl.x_range_m),
                                  None if pl.distance_m is None else tuple(pl.distance_m), pl.spacing_m, pl.heading,
-                                 pl.heading_jitter_deg, pl.visible, pl.camera)
+                                 pl.heading_jitter_deg, pl.visible, pl.camera,
+                                 whole=pl.region == "roadside" and g.class_name in ROADSIDE_WHOLE)
                 if getattr(pl, "emerge_by_frame", None) is not None:
                     rule.accept = behaviour.emerge_rule(self, g, metas)
                 placed = self.placer.place_group(rule, requests)
@@ -598,7 +612,7 @@ class _Build:
                           puddle_entities=True)
         render_seed = int(self.rng("render/seed").integers(0, 2**31 - 1))
         return World(self.scene, self.T, float(self.r.fps), stuff + things + weather_entities, self.cameras,
-                     self.lights, lighting_from(self.r.lighting), weather, render_seed, list(self.r.scene.tags),
+                     self.lights, lighting_from(self.r.lighting), weather, render_seed,
                      credits=self.credits(things))
 
 
@@ -1048,8 +1062,10 @@ def build_world_with_layout(resolved, width: int, height: int) -> tuple[World, L
 def build_world(resolved, width: int, height: int) -> World:
     """Turn a resolved scene (:class:`simgen.spec.resolved.ResolvedScene`) into a :class:`World`.
 
-    width, height: the render resolution in pixels (the visibility constraints project with the K of the
-    first camera at this resolution). Deterministic in (resolved scene, width, height). Raises a
+    width, height: the output size in pixels of the cameras that have no size of their own (it sets their K,
+    computed once, here). Everything else in the world (every pose, mesh, light) is independent of it: the
+    placement constraints see through each camera at its own size or :data:`PLACEMENT_SIZE`. Deterministic in
+    (resolved scene, width, height). Raises a
     :class:`SimgenError` subclass (:class:`PlacementError`, :class:`EdgeCaseError`, ...) when a constraint
     cannot be met.
     """

@@ -76,7 +76,9 @@ class _Acc:
     def quad(self, corners, mat: int, normal, uv=None) -> None:
         """corners (4, 3) around the quad (either winding); normal (3,): the side it faces."""
         c = np.asarray(corners, float)
-        if np.dot(np.cross(c[1] - c[0], c[2] - c[0]), normal) < 0:
+        (ax, ay, az), (bx, by, bz) = (c[1] - c[0]).tolist(), (c[2] - c[0]).tolist()
+        n0, n1, n2 = normal
+        if (ay * bz - az * by) * n0 + (az * bx - ax * bz) * n1 + (ax * by - ay * bx) * n2 < 0:  # cross . normal
             c = c[::-1]
             if uv is not None:
                 uv = np.asarray(uv, float)[::-1]

@@ -168,8 +168,8 @@ class Entity:
 @dataclass
 class Camera:
     """A camera. hfov_rad: horizontal field of view (of the default pinhole). poses: (T, 4, 4) OpenCV
-    world_from_camera. lens: its own :class:`~simgen.world.lens.Lens` (model, size, K, D); None = a pinhole
-    from hfov_rad at the render size. rig: for a camera of a rig, {"name", "kind", "role", "baseline_m"}."""
+    world_from_camera. lens: its own :class:`~simgen.world.lens.Lens` (model, size, K, D), computed once by
+    the world builder; None (cameras made by hand) = a pinhole from hfov_rad at the render size. rig: for a camera of a rig, {"name", "kind", "role", "baseline_m"}."""
 
     name: str
     hfov_rad: float
@@ -260,7 +260,6 @@ class World:
     weather: Weather = field(default_factory=Weather)
     #: seed for the renderer's own sampling (Cycles seed)
     render_seed: int = 0
-    tags: list[str] = field(default_factory=list)
     #: attribution records of the third-party assets in this world (id, class, title, author, license, url, pack;
     #: see :meth:`simgen.world.catalog.AssetEntry.credit`), sorted by id
     credits: list[dict] = field(default_factory=list)

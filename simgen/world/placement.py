@@ -64,13 +64,14 @@ def rects_clear(a: np.ndarray, b: np.ndarray, gap=0.0) -> np.ndarray:
     return np.any(sep >= np.asarray(gap, float)[..., None] - 1e-9, -1)
 
 
-def inside_region(region: Region, corners: np.ndarray) -> bool:
+def inside_region(region: Region, corners: np.ndarray, whole: bool = False) -> bool:
     """The footprint's centre lies in the region, and its corners (4, 2) lie in the region grown by the
-    amount the object is wider/longer than the region (objects wider than a sidewalk stand on its middle)."""
+    amount the object is wider/longer than the region (objects wider than a sidewalk stand on its middle);
+    ``whole``: every corner inside the region itself (no growing)."""
     loc = region.to_local(corners)
     centre = loc.mean(0)
     ext = loc.max(0) - loc.min(0)
-    slack = np.maximum(0.0, (ext - [region.length, region.width]) / 2) + 1e-6
+    slack = 1e-6 if whole else np.maximum(0.0, (ext - [region.length, region.width]) / 2) + 1e-6
     half = np.array([region.length, region.width]) / 2
     return bool(np.all(np.abs(centre) <= half + 1e-6) and np.all(np.abs(loc) <= half + slack))
 
@@ -180,6 +181,9 @@ class GroupRule:
     #: extra test of a candidate: ``accept(instance index, poses (T, 4, 4)) -> None`` (accepted) or the name of the
     #: constraint that failed (e.g. :mod:`simgen.world.occlusion`'s emerge_by_frame)
     accept: object = None
+    #: the whole footprint inside the region (no growing for objects wider than it), and for "roadside" only the
+    #: verges at road level, never the sidewalk's furniture strip: a car never stands half on a sidewalk
+    whole: bool = False
 
 
 @dataclass
@@ -287,6 +291,15 @@ class Placer:
             regs = [r for r in regs if r.lane_index == rule.lane_index]
         if rule.region == "cross_lane":  # cross traffic: the cross road's lanes that lead into the junction
             regs = [r for r in regs if "/in/" in r.name]
+        if rule.whole and rule.region == "roadside":
+            strips = [r for r in regs if r.z > 0]
+            regs = [r for r in regs if r.z <= 0]
+            if strips and not regs:
+                raise PlacementError(
+                    f"objects.{rule.name}: a vehicle cannot stand on the 'roadside' of side '{rule.side}': buildings "
+                    f"stand flush with the sidewalk there, so the roadside is the sidewalk's furniture strip "
+                    f"({strips[0].width:.1f} m wide, on the sidewalk). Use region parking (road.parking_lane: true), "
+                    "a road.buildings.setback_m wide enough for the vehicle, or a side without buildings")
         if not regs:
             hint = {"parking": " (set road.parking_lane: true)",
                     "shop_window": " (needs buildings with shop windows on that side)",
@@ -393,8 +406,10 @@ class Placer:
                     yaw = self.heading_for(rule, region, xy, rng)
                 z = float(self.layout.ground_z(xy)[0])
                 start = pose_from_xyz_yaw(xy[0], xy[1], z, yaw)
-                if not inside_region(region, footprints(full, start)[0]):
-                    fails["inside the region"] += 1
+                if not inside_region(region, footprints(full, start)[0], rule.whole):
+                    fails["inside the region" if not rule.whole else
+                          f"fits inside the region ({region.width:.1f} m wide; the object is "
+                          f"{float(np.ptp(ext[:, 1])):.1f} m across)"] += 1
                     continue
                 if rule.x_range is not None and not (rule.x_range[0] <= xy[0] <= rule.x_range[1]):
                     fails["x_range_m"] += 1
@@ -419,7 +434,7 @@ class Placer:
                 # objects heading towards / away from the road are meant to leave their region (a child running
                 # out onto the road); everything else keeps to it
                 if inst.motion_fn is None and rule.heading not in ("towards_road", "away_from_road") and len(poses) > 1 and not all(
-                        inside_region(region, f) for f in footprints(full, poses[1:])):
+                        inside_region(region, f, rule.whole) for f in footprints(full, poses[1:])):
                     fails["stays inside the region while moving"] += 1
                     continue
                 hit = self.clear_of_all(fp, rule.name, rule.spacing)

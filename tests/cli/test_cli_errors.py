@@ -31,7 +31,7 @@ CASES: dict[str, dict[str, tuple[list[str], str]]] = {
         "out-of-range value": (["--kind", "movie"], "--kind"),
     },
     "resolve": {
-        "missing argument": ([SCENE], "--seed"),
+        "missing argument": ([], "file"),  # --seed is optional (default 0, as for render)
         "unknown option": ([SCENE, "--seed", "1", "--no-such-option"], "--no-such-option"),
         "wrong type": ([SCENE, "--seed", "abc"], "--seed"),
         "out-of-range value": ([SCENE, "--seed", "1", "--variant", "-1"], "--variant"),

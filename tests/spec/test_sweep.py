@@ -154,3 +154,40 @@ def test_sweep_limits(tmp_path):
     w = _write(tmp_path, "w.yaml", "scene: s.yaml\nsweep:\n  replicas: 100000\n  seeds: [1, 2]\n  parameters: []\n")
     with pytest.raises(SpecError, match="limit"):
         expand_sweep(w)
+
+
+def test_numeric_sweep_levels_stay_numbers(tmp_path):
+    """Swept numbers are recorded as numbers (resolved JSON, knobs), labelled values by their label; random
+    draws as the drawn number."""
+    import json
+
+    from simgen.spec.resolved import ResolvedScene
+    from simgen.spec.sweep import scene_variant
+
+    _write(tmp_path, "s.yaml", SCENE)
+    w = _write(tmp_path, "w.yaml", """scene: s.yaml
+sweep:
+  parameters:
+    - {path: weather.fog_density, values: [0.0, 0.05]}
+    - {path: objects.cars.count, values: [1, 3]}
+    - {path: road.parking_lane, values: [true]}
+    - {path: weather, values: {rain: {rain_intensity: 0.8}}}
+""")
+    spec, seed, labels = scene_variant(w, 3, seed=0)
+    assert labels == {"weather.fog_density": 0.05, "objects.cars.count": 3, "road.parking_lane": True,
+                      "weather": "rain"}
+    assert isinstance(labels["objects.cars.count"], int) and isinstance(labels["weather.fog_density"], float)
+    r = resolve(spec, seed, 3, sweep=labels)
+    back = ResolvedScene.model_validate_json(r.model_dump_json())
+    assert back.sweep == labels and type(back.sweep["objects.cars.count"]) is int
+    assert json.loads(r.model_dump_json())["sweep"]["weather.fog_density"] == 0.05
+    assert r.knobs()["sweep.weather.fog_density"] == 0.05 and r.knobs()["sweep.road.parking_lane"] is True
+    rnd = _write(tmp_path, "r.yaml", """scene: s.yaml
+sweep:
+  mode: random
+  samples: 2
+  parameters:
+    - {path: weather.fog_density, dist: {dist: uniform, low: 0.0, high: 0.1}}
+""")
+    _, _, lab = scene_variant(rnd, 1, seed=0)
+    assert isinstance(lab["weather.fog_density"], float) and 0.0 <= lab["weather.fog_density"] <= 0.1

@@ -37,7 +37,9 @@ def test_every_lens_field_changes_the_lens(field):
 
 
 def test_defaults_and_opencv_conventions():
-    assert _lens() is None  # no lens section: the default pinhole at the render size
+    dflt = _lens()  # no lens section: the default pinhole at the render size, computed once by the world
+    assert dflt.model == "pinhole" and (dflt.width, dflt.height) == (96, 72) and dflt.D == ()
+    assert dflt.K[0, 0] == pytest.approx(48 / math.tan(math.radians(40))) and dflt.K[1, 2] == 72 / 2 - 0.5
     ln = _lens(model="opencv", k1=-0.1, p1=0.001, k3=0.002, width=160, height=120, cx_offset_px=3)
     assert ln.D == (-0.1, 0.0, 0.001, 0.0, 0.002)  # OpenCV order k1 k2 p1 p2 k3
     assert ln.K[0, 0] == pytest.approx(80 / math.tan(math.radians(40)))
