@@ -9,7 +9,7 @@ import bpy
 import numpy as np
 
 from simgen.classes import class_table
-from simgen.render.nodes import Nodes, asphalt_wear, texture_factor, texture_vector
+from simgen.render.nodes import UV_KINDS, Nodes, asphalt_wear, texture_factor, texture_vector
 from simgen.world.model import Material, Weather
 from simgen.world.surfaces import PUDDLE_FILM_ROUGHNESS, procedural_puddles, weathered
 
@@ -186,8 +186,14 @@ def principled_material(name: str, mat: Material, weather: Weather, wet_surface:
         col.name = _BASE_NODE
         col.operation = "SCALE"
         col.inputs[0].default_value = tuple(base)
+        if mat.image:  # the image (already times the base colour) times the texture
+            n.link(tint.outputs["Result"], col.inputs[0])
         n.link(f, col.inputs["Scale"])
         n.link(col.outputs[0], bsdf.inputs["Base Color"])
+        if mat.texture in UV_KINDS and mat.texture != "skin":  # cloth and hair: weave, folds, strands in relief
+            bump = n.add("ShaderNodeBump", Strength=0.35, Distance=0.002)
+            n.link(f, bump.inputs["Height"])
+            n.link(bump.outputs["Normal"], bsdf.inputs["Normal"])
     rough = roughness_field(n, mat, weather, wet_surface)
     if isinstance(rough, float):
         bsdf.inputs["Roughness"].default_value = rough

@@ -40,7 +40,7 @@ DEFAULT_PIXEL_ANGLE = 0.0026
 
 #: kinds laid out in the mesh's UV coordinates (they follow a deforming surface, as cloth and skin do); the
 #: others use the coordinates the material asks for
-UV_KINDS = ("fabric", "denim", "skin")
+UV_KINDS = ("fabric", "denim", "skin", "knit", "hair")
 
 
 def texture_vector(n: Nodes, coords: str = "object", scale: float = 1.0, seed: float = 0.0):
@@ -240,18 +240,33 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
             grain = n.math("MULTIPLY_ADD", fine, 0.1)
             grain.node.inputs[2].default_value = 0.95
             return n.math("MULTIPLY", patch, grain)
+        # folds: soft creases (about 15 and 5 cm) that darken the cloth where it bunches (also its bump)
+        folds = _lerp(n, _band(n, noise(6.0 / scale, 3.0, 0.55), 0.35, 0.75), 0.72, 1.08)
+        if kind == "hair":
+            # strands: noise stretched along one UV axis, light and dark locks
+            st = n.add("ShaderNodeVectorMath")
+            st.operation = "MULTIPLY"
+            n.link(vec, st.inputs[0])
+            st.inputs[1].default_value = (0.08, 1.0, 1.0)
+            strands = _lerp(n, noise(1.0, 6.0, 0.7, v=st.outputs[0]), 0.55, 1.45)
+            locks = _lerp(n, noise(8.0 / scale, 3.0), 0.75, 1.2)
+            return n.math("MULTIPLY", strands, locks)
+        if kind == "knit":
+            rib = n.math("MULTIPLY_ADD", wave(0.6, "X", 1.0), 0.35)
+            rib.node.inputs[2].default_value = 0.78
+            return n.math("MULTIPLY", n.math("MULTIPLY", rib, patch), folds)
         if kind == "denim":
             twill = n.math("MULTIPLY_ADD", wave(1.0, "DIAGONAL", 0.5), 0.3)
             twill.node.inputs[2].default_value = 0.8
             worn = n.math("MULTIPLY_ADD", noise(4.0 / scale, 4.0, 0.6), 0.5)  # lighter, worn patches
             worn.node.inputs[2].default_value = 0.8
-            return n.math("MULTIPLY", n.math("MULTIPLY", twill, worn), patch)
+            return n.math("MULTIPLY", n.math("MULTIPLY", n.math("MULTIPLY", twill, worn), patch), folds)
         weave = n.math("MULTIPLY", wave(1.0, "X", 0.2), wave(1.0, "Y", 0.2))
         w = n.math("MULTIPLY_ADD", weave, 0.25)
         w.node.inputs[2].default_value = 0.85
         grain = n.math("MULTIPLY_ADD", fine, 0.2)
         grain.node.inputs[2].default_value = 0.9
-        return n.math("MULTIPLY", n.math("MULTIPLY", w, grain), patch)
+        return n.math("MULTIPLY", n.math("MULTIPLY", n.math("MULTIPLY", w, grain), patch), folds)
     raise ValueError(f"unknown texture {kind!r}")
 
 
