@@ -100,12 +100,14 @@ def catalog_street(settings, frames: int, seeds=(0, 1, 2, 3)) -> tuple[float, li
     from simgen.render.blender import build_scene
     from simgen.spec import load_scene
     from simgen.spec.resolve import resolve
+    from simgen.spec.yamlio import include_roots
     from simgen.world.build import build_world
 
     with tempfile.TemporaryDirectory(prefix="simgen-bench-") as tmp:
         scene = Path(tmp) / "busy.yaml"
         scene.write_text(BUSY_100.format(base=ROOT / "scenes" / "busy_street.yaml", frames=frames))
-        spec = load_scene(scene)
+        with include_roots(ROOT / "scenes"):  # the temporary scene extends a scene of the project
+            spec = load_scene(scene)
     times, cpu, actors = [], [], 0
     for seed in seeds:
         t0, c0 = time.perf_counter(), time.process_time()

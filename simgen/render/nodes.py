@@ -32,9 +32,15 @@ class Nodes:
         return node.outputs[0]
 
 
+#: name of the math node whose second input is the camera's pixel angle (radians per pixel: 2 tan(hfov / 2) /
+#: width), set by simgen.render.scene.build_scene; textures use it to fade detail finer than a pixel
+PIXEL_ANGLE_NODE = "simgen_pixel_angle"
+#: its value until the scene build sets it (80 deg over 640 px)
+DEFAULT_PIXEL_ANGLE = 0.0026
+
 #: kinds laid out in the mesh's UV coordinates (they follow a deforming surface, as cloth and skin do); the
 #: others use the coordinates the material asks for
-UV_KINDS = ("fabric", "denim", "skin")
+UV_KINDS = ("fabric", "denim", "skin", "knit", "hair")
 
 
 def texture_vector(n: Nodes, coords: str = "object", scale: float = 1.0, seed: float = 0.0):
@@ -80,6 +86,7 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
     if kind in UV_KINDS:
         coords = "uv"  # cloth and skin follow the (deforming) surface
     vec = texture_vector(n, coords, scale, seed)
+    vec.node.name = "simgen_seed"  # the seed's node (simgen.render.materials.material_like changes it)
 
     def noise(s: float, detail: float, rough: float = 0.6, v=None):
         node = n.add("ShaderNodeTexNoise", Scale=s, Detail=detail, Roughness=rough)
@@ -145,7 +152,28 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
         speck.node.inputs[2].default_value = 0.7
         blotch = n.math("MULTIPLY_ADD", noise(1.5, 4.0), 0.5)
         blotch.node.inputs[2].default_value = 0.75
-        return n.math("MULTIPLY", n.math("MULTIPLY", f, speck), blotch)
+        # aggregate: stone chips of 0.6-1.5 cm, each its own shade (light quartz to dark basalt), exposed where
+        # the binder has worn off (a 20 cm mottle), so the near road has the salt-and-pepper look of real asphalt
+        chips = n.add("ShaderNodeTexVoronoi", Scale=90.0)
+        n.link(vec, chips.inputs["Vector"])
+        shade = n.add("ShaderNodeRGBToBW")
+        n.link(chips.outputs["Color"], shade.inputs[0])
+        stone = _lerp(n, shade.outputs[0], 0.55, 1.9)
+        exposed = _band(n, noise(5.0, 3.0), 0.42, 0.62)
+        # level of detail: chips fade out where a pixel spans more than ~2 cm of road (far away, or a small
+        # image), as a lens would average them, instead of turning into sampling noise; the pixel's angle is set
+        # by the scene build from the camera (PIXEL_ANGLE_NODE)
+        footprint = n.math("MULTIPLY", n.add("ShaderNodeCameraData").outputs["View Distance"], 1.0)
+        footprint.node.name = PIXEL_ANGLE_NODE
+        footprint.node.inputs[1].default_value = DEFAULT_PIXEL_ANGLE
+        exposed = n.math("MULTIPLY", exposed, n.math("SUBTRACT", 1.0, _band(n, footprint, 0.008, 0.025)))
+        aggregate = n.add("ShaderNodeMix")
+        aggregate.data_type = "FLOAT"
+        n.link(exposed, aggregate.inputs["Factor"])
+        aggregate.inputs["A"].default_value = 1.0
+        n.link(stone, aggregate.inputs["B"])
+        out = n.math("MULTIPLY", n.math("MULTIPLY", f, speck), blotch)
+        return n.math("MULTIPLY", out, aggregate.outputs["Result"])
     if kind == "brick":
         # bricks 21.5 x 6.5 cm with 1 cm joints (in the wall's uv metres), per-brick shade, soot and grime
         bw, _ = bricks(0.225, 0.075, 0.01, c1=0.62, c2=1.05, mortar_val=1.25, bias=0.0)
@@ -212,19 +240,38 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
             grain = n.math("MULTIPLY_ADD", fine, 0.1)
             grain.node.inputs[2].default_value = 0.95
             return n.math("MULTIPLY", patch, grain)
+        # folds: soft creases (about 15 and 5 cm) that darken the cloth where it bunches (also its bump)
+        folds = _lerp(n, _band(n, noise(6.0 / scale, 3.0, 0.55), 0.35, 0.75), 0.72, 1.08)
+        if kind == "hair":
+            # strands: noise stretched along one UV axis, light and dark locks
+            st = n.add("ShaderNodeVectorMath")
+            st.operation = "MULTIPLY"
+            n.link(vec, st.inputs[0])
+            st.inputs[1].default_value = (0.08, 1.0, 1.0)
+            strands = _lerp(n, noise(1.0, 6.0, 0.7, v=st.outputs[0]), 0.55, 1.45)
+            locks = _lerp(n, noise(8.0 / scale, 3.0), 0.75, 1.2)
+            return n.math("MULTIPLY", strands, locks)
+        if kind == "knit":
+            rib = n.math("MULTIPLY_ADD", wave(0.6, "X", 1.0), 0.35)
+            rib.node.inputs[2].default_value = 0.78
+            return n.math("MULTIPLY", n.math("MULTIPLY", rib, patch), folds)
         if kind == "denim":
             twill = n.math("MULTIPLY_ADD", wave(1.0, "DIAGONAL", 0.5), 0.3)
             twill.node.inputs[2].default_value = 0.8
             worn = n.math("MULTIPLY_ADD", noise(4.0 / scale, 4.0, 0.6), 0.5)  # lighter, worn patches
             worn.node.inputs[2].default_value = 0.8
-            return n.math("MULTIPLY", n.math("MULTIPLY", twill, worn), patch)
+            return n.math("MULTIPLY", n.math("MULTIPLY", n.math("MULTIPLY", twill, worn), patch), folds)
         weave = n.math("MULTIPLY", wave(1.0, "X", 0.2), wave(1.0, "Y", 0.2))
         w = n.math("MULTIPLY_ADD", weave, 0.25)
         w.node.inputs[2].default_value = 0.85
         grain = n.math("MULTIPLY_ADD", fine, 0.2)
         grain.node.inputs[2].default_value = 0.9
-        return n.math("MULTIPLY", n.math("MULTIPLY", w, grain), patch)
+        return n.math("MULTIPLY", n.math("MULTIPLY", n.math("MULTIPLY", w, grain), patch), folds)
     raise ValueError(f"unknown texture {kind!r}")
+
+
+#: lane width (m) the wheel paths of the road wear follow (the spec's default lane width)
+LANE_M = 3.5
 
 
 def asphalt_wear(n: Nodes, wear: float, scale: float = 1.0, seed: float = 0.0):
@@ -300,6 +347,35 @@ def asphalt_wear(n: Nodes, wear: float, scale: float = 1.0, seed: float = 0.0):
         # tyre tracks: long streaks along x (polished darker bands) and oil stains
         tracks = noise(1.0, 3.0, v=mul(vec, 0.04, 1.6, 1.0))
         times(_lerp(n, _band(n, tracks, 0.45, 0.7), 1.0, 1.0 - 0.22 * w))
+        # wheel paths: two darker bands per lane, 0.8 m either side of its centre (lanes of LANE_M across y,
+        # centres at (k + 1/2) LANE_M), 0.5 m wide, soft-edged and broken up along the road
+        sep = n.add("ShaderNodeSeparateXYZ")
+        n.link(vec, sep.inputs[0])
+        phase = n.math("FRACT", n.math("DIVIDE", sep.outputs["Y"], LANE_M))  # 0.5 = a lane centre
+        off_centre = n.math("MULTIPLY", n.math("ABSOLUTE", n.math("SUBTRACT", phase, 0.5)), LANE_M)
+        from_track = n.math("ABSOLUTE", n.math("SUBTRACT", off_centre, 0.8))
+        in_track = n.math("SUBTRACT", 1.0, _band(n, from_track, 0.12, 0.32))
+        along = _band(n, noise(1.0, 2.0, v=mul(vec, 0.08, 0.5, 1.0)), 0.3, 0.6)
+        times(_lerp(n, n.math("MULTIPLY", in_track, along), 1.0, 1.0 - 0.3 * w))
+        # crack sealing: dark tar bands 6-9 cm wide along meandering lines (cells of ~5 m, noise-warped), on the
+        # older stretches
+        sw = n.add("ShaderNodeVectorMath")
+        sw.operation = "ADD"
+        n.link(vec, sw.inputs[0])
+        swn = n.add("ShaderNodeTexNoise", Scale=0.5, Detail=3.0)
+        n.link(vec, swn.inputs["Vector"])
+        sws = n.add("ShaderNodeVectorMath")
+        sws.operation = "SCALE"
+        n.link(swn.outputs["Color"], sws.inputs[0])
+        sws.inputs["Scale"].default_value = 0.9
+        n.link(sws.outputs[0], sw.inputs[1])
+        seal = n.add("ShaderNodeTexVoronoi", Scale=0.2)
+        seal.feature = "DISTANCE_TO_EDGE"
+        n.link(mul(sw.outputs[0], 1.0, 0.6, 1.0), seal.inputs["Vector"])
+        # distance to edge is in cell units (1 / 0.2 m): a band of 3-4.5 cm half-width (sealant 6-9 cm wide)
+        tar = n.math("SUBTRACT", 1.0, _band(n, seal.outputs["Distance"], 0.2 * 0.03, 0.2 * 0.045))
+        sealed_here = _band(n, noise(0.1, 2.0), 0.55 - 0.1 * w, 0.6 - 0.1 * w)
+        times(_lerp(n, n.math("MULTIPLY", tar, sealed_here), 1.0, 0.45))
         stains = _band(n, noise(0.9, 5.0, 0.6), 0.68 - 0.1 * w, 0.74 - 0.1 * w)
         times(_lerp(n, stains, 1.0, 1.0 - 0.35 * w))
         bleach = _lerp(n, noise(0.08, 3.0), 1.0 + 0.15 * w, 1.0 - 0.15 * w)

@@ -14,8 +14,9 @@ from mathutils import Matrix
 from simgen.render.device import DeviceChoice, apply_device, select_device
 from simgen.render.environment import fog_box, sun_and_sky
 from simgen.render.lens import check_custom_camera_device, setup_camera_data
-from simgen.render.materials import WET_CLASSES, principled_material
-from simgen.render.meshes import new_mesh, thicken_open_glass
+from simgen.render.materials import WET_CLASSES, material_like, principled_material, template_key
+from simgen.render.meshes import MESH_LIBRARY, MeshLibrary, new_mesh, thicken_open_glass
+from simgen.render.nodes import PIXEL_ANGLE_NODE
 from simgen.render.settings import RenderSettings, blender_look
 from simgen.world.conventions import opencv_camera_to_blender
 from simgen.world.model import World
@@ -84,6 +85,19 @@ def _keyframe(obj, poses: np.ndarray, to_blender=None) -> None:
             obj.keyframe_insert(path, frame=f)
     obj.matrix_world = Matrix(mats[0].tolist())
 
+
+
+def _set_pixel_angle(world: World, settings: RenderSettings, materials) -> None:
+    """Give the textures the cameras' finest pixel angle (radians per pixel at the image centre), with which they
+    fade detail smaller than a pixel (simgen.render.nodes.PIXEL_ANGLE_NODE)."""
+    if not world.cameras:
+        return
+    angle = min(2.0 * math.tan(min(float(c.hfov_rad), math.radians(170.0)) / 2.0) / max(settings.width, 1)
+                for c in world.cameras)
+    for bm in materials:
+        node = bm.node_tree.nodes.get(PIXEL_ANGLE_NODE) if bm.node_tree is not None else None
+        if node is not None:
+            node.inputs[1].default_value = angle
 
 
 def _camera_object(cam_model, settings: RenderSettings, coll):
@@ -199,30 +213,47 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
         root.children.link(coll)
 
     cache: dict[tuple, object] = {}
+    templates: dict[str, object] = {}
     #: rigid entities that share one simgen Mesh (catalog assets) share one Blender mesh; their materials are
-    #: object-linked slots, so every instance keeps its own paint
+    #: object-linked slots, so every instance keeps its own paint. Catalog meshes (keyed) come from the
+    #: process's mesh library when an earlier build made them.
     meshes: dict[tuple, object] = {}
+    glass_of = [{i for i, m in enumerate(ent.materials) if m.transmission > 0} for ent in world.entities]
+    lib_keys = [MeshLibrary.key(ent.mesh, g, len(ent.materials)) if ent.vertex_frames is None else None
+                for ent, g in zip(world.entities, glass_of)]
+    kept = MESH_LIBRARY.load(k for k in lib_keys if k is not None)
+    built_keyed: dict[tuple, object] = {}
     objects = []
-    for key, ent in enumerate(world.entities, start=1):
+    for key, (ent, glass, lib_key) in enumerate(zip(world.entities, glass_of, lib_keys), start=1):
         wet = ent.class_name in WET_CLASSES
         bmats = []
         for m in ent.materials:
             ck = (repr(m), wet)  # equal materials share one Blender material (a crowd's clothes)
             if ck not in cache:
-                cache[ck] = principled_material(m.name, m, world.weather, wet)
+                tk = template_key(m, wet)
+                if tk is not None and tk in templates:  # differs only in colour and seed: a copy
+                    cache[ck] = material_like(templates[tk], m.name, m, world.weather, wet)
+                else:
+                    cache[ck] = principled_material(m.name, m, world.weather, wet)
+                    if tk is not None:
+                        templates[tk] = cache[ck]
             bmats.append(cache[ck])
-        glass = {i for i, m in enumerate(ent.materials) if m.transmission > 0}
         shareable = ent.vertex_frames is None
         mk = (id(ent.mesh), frozenset(glass), len(bmats))
         me = meshes.get(mk) if shareable else None
+        if me is None and lib_key is not None:
+            me = kept.get(lib_key) or built_keyed.get(lib_key)
         if me is None:
             verts, polys, fmat = thicken_open_glass(ent.mesh, glass) if glass else (
                 ent.mesh.vertices, ent.mesh.faces, ent.mesh.face_material)
             me = new_mesh(ent.name, verts, polys, fmat, ent.mesh.uv, ent.mesh.smooth)
             for bm in bmats:
-                me.materials.append(bm)
-            if shareable:
-                meshes[mk] = me
+                # a kept mesh has empty slots: its materials are the objects' (and not written with it)
+                me.materials.append(None if lib_key is not None else bm)
+            if lib_key is not None:
+                built_keyed[lib_key] = me
+        if shareable:
+            meshes[mk] = me
         obj = bpy.data.objects.new(ent.name, me)
         if shareable:
             for i, bm in enumerate(bmats):
@@ -235,8 +266,10 @@ def build_scene(world: World, settings: RenderSettings) -> BuiltScene:
         if ent.vertex_frames is not None and not glass:
             _shape_key_frames(obj, ent.vertex_frames)
         objects.append(obj)
+    MESH_LIBRARY.keep(built_keyed)
 
     cameras = [_camera_object(c, settings, main) for c in world.cameras]
+    _set_pixel_angle(world, settings, cache.values())
     lights = [_light_object(lt, light_coll) for lt in world.lights]
     sun_and_sky(scene, world.lighting, light_coll)
     if world.weather.fog_density > 0:

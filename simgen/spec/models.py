@@ -488,7 +488,9 @@ class StreetLights(SpecModel):
     enabled: Bool | None = Field(None, description="On/off; default: on at night.")
     spacing_m: Num(ge=5, le=500) = Field(25.0, description="Distance between lamps along the road (m).")
     height_m: Num(ge=2, le=30) = Field(6.0, description="Lamp height (m).")
-    power_w: Num(ge=0, le=100000) = Field(1000.0, description="Light power of each lamp (W).")
+    power_w: Num(ge=0, le=100000) = Field(
+        100.0, description="Electrical power of each LED lamp (W; 120 lm/W: 100 W = 12,000 lm). Dimmed with the "
+                           "twilight when the sun is less than 6 degrees below the horizon.")
     colour_temperature_k: Num(ge=1000, le=12000) = Field(3000.0, description="Light colour (kelvin).")
     sides: Cat(Side, "StreetLightSidesChoice") = Field("both", description="left, right or both.")
 

@@ -35,6 +35,7 @@ from simgen.world.layout import Facade, Layout, RoadParams, build_layout, glass_
 from simgen.world.lens import Lens
 from simgen.world.model import Camera, Entity, Light, Lighting, Material, Mesh, Weather, World
 from simgen.world.objects import AssetPicker, Made
+from simgen.world.photometry import artificial_light_scale, street_light_w
 from simgen.world.placement import (
     CameraView,
     GroupRule,
@@ -187,8 +188,9 @@ def _facade(f, shop_windows: bool, rng: np.random.Generator) -> Facade:
                   material, f.detailed, f.storey_height_m, bool(balc < f.balconies), f.lit_windows, seed)
 
 
-def road_params(road, night: bool = False, rng=None) -> RoadParams:
-    """RoadParams from a resolved ``road`` (simgen.spec.resolved.RRoad); ``night``: lit rooms glow brighter;
+def road_params(road, night: bool = False, rng=None, light_scale: float = 1.0) -> RoadParams:
+    """RoadParams from a resolved ``road`` (simgen.spec.resolved.RRoad); ``night``: lit rooms glow brighter (at
+    ``light_scale`` times their night level: simgen.world.photometry.artificial_light_scale);
     ``rng(name) -> np.random.Generator``: the world stage's named streams (default: seed 0's)."""
     b = road.buildings
     w = b.shop_windows
@@ -205,7 +207,7 @@ def road_params(road, night: bool = False, rng=None) -> RoadParams:
         window_height=w.height_m, window_sill=w.sill_m, window_reflectivity=w.reflectivity,
         window_interior_light=w.interior_light, ground=road.ground, surface_texture=road.surface_texture,
         wetness=0.0,  # the renderer applies weather wetness to wet surfaces
-        surface_wear=road.surface_wear, marking_wear=mk.wear, night=bool(night),
+        surface_wear=road.surface_wear, marking_wear=mk.wear, night=bool(night), light_scale=float(light_scale),
     )
 
 
@@ -290,7 +292,9 @@ class _Build:
         self.times = np.arange(self.T) / float(resolved.fps)
         self.layout: Layout = build_layout(road_params(resolved.road, resolved.lighting.night
                                                                or resolved.lighting.sun_elevation_deg < DUSK_BELOW_DEG,
-                                                               self.rng),
+                                                               self.rng,
+                                                               artificial_light_scale(
+                                                                   resolved.lighting.sun_elevation_deg)),
                                                    self.rng("layout/buildings"))
         self.ego = ego_poses(resolved.ego, self.times)
         self.cameras = build_cameras(resolved, self.ego, self.width, self.height)
@@ -467,8 +471,9 @@ class _Build:
                     continue
                 poses = np.repeat(start[None], self.T, 0)
                 self.placer.add(Placed(name, "street_lights", poses, fp))
-                mounts = tuple(LightMount(m.name, m.kind, m.local_pose, colour, sl.power_w, m.spot_angle_rad,
-                                          m.radius) for m in light_mounts("street_light", scale, mesh, made.lamps))
+                mounts = tuple(LightMount(m.name, m.kind, m.local_pose, colour, self.street_light_power(),
+                                          m.spot_angle_rad, m.radius)
+                               for m in light_mounts("street_light", scale, mesh, made.lamps))
                 attrs = {"group": "street_lights", "side": side}
                 if made.asset_id is not None:
                     attrs["asset"] = made.asset_id
@@ -536,8 +541,18 @@ class _Build:
                                 mounts=tuple(light_mounts(cls, 1.0, mesh, made.lamps))))
 
     # lights -----------------------------------------------------------------------------------------------
+    def light_scale(self) -> float:
+        """Factor on the artificial lights for the sun's elevation (1 at night; see simgen.world.photometry)."""
+        return artificial_light_scale(self.r.lighting.sun_elevation_deg)
+
+    def street_light_power(self) -> float:
+        """Spot power (renderer W) of one street light: its electrical power_w as LED light, at this light."""
+        return street_light_w(self.r.lighting.street_lights.power_w) * self.light_scale()
+
     def lights_for(self, obj: _Obj, on: bool, power: float | None = None, high_beam: bool = False,
-                   colour=None) -> None:
+                   colour=None, glow: float = 1.0) -> None:
+        """Lights of ``obj``'s mounts (``power`` W each, else the mount's) and its lamp materials lit (emission
+        strength times ``glow``: the twilight scale of simgen.world.photometry)."""
         for m in obj.mounts:
             if not on:
                 continue
@@ -553,7 +568,10 @@ class _Build:
         if on:
             for i, mat in enumerate(obj.materials):
                 if mat.name in ("headlamp", "taillamp", "lamp_lens"):
-                    strength = 20.0 if mat.name == "headlamp" else 5.0
+                    # night-scale glow, never below the lamp's physical luminance (a lit head lamp or street
+                    # light is bright whatever the daylight: ~1e5 and ~3e4 cd/m²)
+                    strength = {"headlamp": max(20.0 * glow, 3.0), "lamp_lens": max(5.0 * glow, 1.0)}.get(
+                        mat.name, 5.0 * glow)
                     if obj.attributes.get("edge_case") == "glare_vehicle" and mat.name == "headlamp":
                         strength = 200.0
                     obj.materials[i] = Material(**{**mat.__dict__, "emission_strength": strength})
@@ -561,21 +579,22 @@ class _Build:
     def all_lights(self) -> None:
         lt = self.r.lighting
         hl = lt.headlights
+        k = self.light_scale()
         for o in self.groups + self.edge + self.lamps:
             if o.class_name == "street_light":
-                self.lights_for(o, lt.street_lights.enabled, lt.street_lights.power_w,
-                                colour=kelvin_to_rgb(lt.street_lights.colour_temperature_k))
+                self.lights_for(o, lt.street_lights.enabled, self.street_light_power(),
+                                colour=kelvin_to_rgb(lt.street_lights.colour_temperature_k), glow=k)
             elif o.class_name in VEHICLES:
                 if o.attributes.get("edge_case") == "glare_vehicle":
                     self.lights_for(o, True, o.attributes["headlight_power_w"], o.attributes["high_beam"])
                 else:  # parked vehicles keep their lights off
                     on = hl.enabled and not behaviour.is_parked(self, o)
                     o.attributes["lights"] = "on" if on else "off"
-                    self.lights_for(o, on, hl.power_w, hl.high_beam)
+                    self.lights_for(o, on, hl.power_w * k, hl.high_beam, glow=k)
         if hl.enabled:
             ego = _Obj("ego", self.r.ego.class_name, self.ego_mesh, [], self.ego, {},
                        mounts=tuple(light_mounts(self.r.ego.class_name, 1.0, self.ego_mesh)))
-            self.lights_for(ego, True, hl.power_w, hl.high_beam)
+            self.lights_for(ego, True, hl.power_w * k, hl.high_beam, glow=k)
 
     # assembly ---------------------------------------------------------------------------------------------
     def credits(self, entities: list[Entity]) -> list[dict]:

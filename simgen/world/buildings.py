@@ -66,26 +66,22 @@ class FacadeLook:
 
 
 class _Acc:
-    """Accumulates triangles with material ids and per-corner uv (None = project from the face normal)."""
+    """Accumulates quads (two triangles each) with material ids and per-corner uv (None = project from the face
+    normal). Quads are stored as given; winding and triangles are worked out for all of them at once in
+    :meth:`mesh`."""
 
     def __init__(self):
-        self.v: list[np.ndarray] = []
-        self.uv: list[np.ndarray | None] = []
+        self.c: list = []  # (4, 3) corners per quad
+        self.n: list = []  # (3,) the side each quad faces
+        self.uv: list = []  # (4, 2) or None per quad
         self.m: list[int] = []
 
     def quad(self, corners, mat: int, normal, uv=None) -> None:
         """corners (4, 3) around the quad (either winding); normal (3,): the side it faces."""
-        c = np.asarray(corners, float)
-        (ax, ay, az), (bx, by, bz) = (c[1] - c[0]).tolist(), (c[2] - c[0]).tolist()
-        n0, n1, n2 = normal
-        if (ay * bz - az * by) * n0 + (az * bx - ax * bz) * n1 + (ax * by - ay * bx) * n2 < 0:  # cross . normal
-            c = c[::-1]
-            if uv is not None:
-                uv = np.asarray(uv, float)[::-1]
-        for idx in ((0, 1, 2), (0, 2, 3)):
-            self.v.append(c[list(idx)])
-            self.uv.append(None if uv is None else np.asarray(uv, float)[list(idx)])
-            self.m.append(mat)
+        self.c.append(corners)
+        self.n.append(normal)
+        self.uv.append(uv)
+        self.m.append(mat)
 
     def box(self, lo, hi, mat: int, skip: tuple[str, ...] = ()) -> None:
         """Closed axis-aligned box (faces outward); ``skip`` names faces to leave out ('-x', '+y', ...)."""
@@ -100,8 +96,23 @@ class _Acc:
             if key not in skip:
                 self.quad(c, mat, n)
 
+    def extend(self, other: "_Acc") -> None:
+        """Append ``other``'s quads."""
+        self.c += other.c
+        self.n += other.n
+        self.uv += other.uv
+        self.m += other.m
+
     def mesh(self) -> Mesh:
-        tris = np.stack(self.v)  # (F, 3, 3)
+        """The quads as a triangle mesh: vertices (3F, 3) float64 (three per triangle), faces (F, 3), per-corner
+        uv (F, 3, 2) float32 in metres (the given uv, else the corners projected on the plane the face is most
+        parallel to), face_material (F,) int64."""
+        C = np.asarray(self.c, float).reshape(-1, 4, 3)
+        N = np.asarray(self.n, float).reshape(-1, 3)
+        flip = np.einsum("ij,ij->i", np.cross(C[:, 1] - C[:, 0], C[:, 2] - C[:, 0]), N) < 0
+        C[flip] = C[flip][:, ::-1]
+        tri_idx = np.array([[0, 1, 2], [0, 2, 3]])
+        tris = C[:, tri_idx].reshape(-1, 3, 3)  # (2Q, 3, 3): quad q gives triangles 2q, 2q + 1
         n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
         a = np.abs(n)
         uv = np.where((a[:, 2] >= a[:, 0]) & (a[:, 2] >= a[:, 1]), 0, np.where(a[:, 1] >= a[:, 0], 1, 2))
@@ -109,12 +120,17 @@ class _Acc:
         proj[uv == 0] = tris[uv == 0][:, :, [0, 1]]
         proj[uv == 1] = tris[uv == 1][:, :, [0, 2]]
         proj[uv == 2] = tris[uv == 2][:, :, [1, 2]]
-        for i, given in enumerate(self.uv):
-            if given is not None:
-                proj[i] = given
+        given = [q for q, g in enumerate(self.uv) if g is not None]
+        if given:
+            G = np.asarray([self.uv[q] for q in given], float).reshape(-1, 4, 2)
+            gf = flip[given]
+            G[gf] = G[gf][:, ::-1]
+            g_tris = G[:, tri_idx]  # (k, 2, 3, 2)
+            rows = (2 * np.asarray(given)[:, None] + np.arange(2)).reshape(-1)
+            proj[rows] = g_tris.reshape(-1, 3, 2)
         verts = tris.reshape(-1, 3)
         faces = np.arange(len(verts)).reshape(-1, 3)
-        return Mesh(verts, faces, np.asarray(self.m, np.int64), uv=proj.astype(np.float32))
+        return Mesh(verts, faces, np.repeat(np.asarray(self.m, np.int64), 2), uv=proj.astype(np.float32))
 
 
 def facade_look(rng: np.random.Generator, material: str, storey: float, ground: float) -> FacadeLook:
@@ -127,8 +143,10 @@ def facade_look(rng: np.random.Generator, material: str, storey: float, ground: 
 
 
 def building_materials(name: str, material: str, colour, texture: str, look: FacadeLook, rng, night: bool,
-                       shop_light: bool, shared: dict) -> list[Material]:
-    """The materials of a detailed building, by slot (see the slot constants)."""
+                       shop_light: bool, shared: dict, light_scale: float = 1.0) -> list[Material]:
+    """The materials of a detailed building, by slot (see the slot constants). At night (and dusk) lit rooms,
+    shops and signs glow at their night level times ``light_scale`` (simgen.world.photometry), never below the
+    faint daytime glow."""
     col = tuple(float(c) for c in colour)
     seed = float(rng.uniform(0, 100))
     if material == "glass":
@@ -148,9 +166,9 @@ def building_materials(name: str, material: str, colour, texture: str, look: Fac
     frame = Material(f"frame_{look.frame}", base_color=look.frame, roughness=0.45)
     sign = Material(f"{name}_sign", base_color=look.sign, roughness=0.35, texture="sign", texture_scale=1.0,
                     texture_coords="uv", texture_seed=seed,
-                    emission_color=(1.0, 0.9, 0.75), emission_strength=0.3 if night else 0.0)
+                    emission_color=(1.0, 0.9, 0.75), emission_strength=0.3 * light_scale if night else 0.0)
     if "room_dark" not in shared:
-        lit = 0.4 if night else 0.06
+        lit = max(0.4 * light_scale, 0.06) if night else 0.06
         shared.update(
             room_lit_cool=Material("room_lit_cool", base_color=(0.5, 0.52, 0.55), roughness=0.9, texture="noise",
                                    texture_scale=2.0, emission_color=(0.85, 0.92, 1.0),
@@ -166,12 +184,12 @@ def building_materials(name: str, material: str, colour, texture: str, look: Fac
         )
     shop = Material(f"{name}_shop_interior", base_color=(0.45, 0.42, 0.38), roughness=0.7, texture="noise",
                     texture_scale=3.0, emission_color=(1.0, 0.88, 0.7),
-                    emission_strength=(2.5 if night else 0.4) if shop_light else 0.0)
+                    emission_strength=max(2.5 * light_scale, 0.4) if night and shop_light else (0.4 if shop_light else 0.0))
     return [wall, shop, trim, frame, shared["room_dark"], shared["room_lit"], sign, shared["door"], shared["roof"],
             shared["blind"], shared["rail"], ground_mat, shared["room_lit_cool"]]
 
 
-def detailed_building(f, side: int, depth: float, p, seed: int, night: bool, shared: dict):
+def detailed_building(f, side: int, depth: float, p, seed: int, night: bool, shared: dict, light_scale: float = 1.0):
     """Geometry and materials of one detailed building.
 
     f: the :class:`~simgen.world.layout.Facade`; side: +1 left / -1 right; depth: building depth (m); p: the
@@ -185,7 +203,7 @@ def detailed_building(f, side: int, depth: float, p, seed: int, night: bool, sha
     storey = float(getattr(f, "storey_height", 3.2))
     look = facade_look(rng, f.material, storey, ground)
     mats = building_materials(f"building_{f.side}_{f.x0:g}", f.material, f.colour, f.texture, look, rng, night,
-                              p.window_interior_light, shared)
+                              p.window_interior_light, shared, light_scale)
     acc, glass = _Acc(), _Acc()
     y0 = f.y
 
@@ -245,17 +263,18 @@ def detailed_building(f, side: int, depth: float, p, seed: int, night: bool, sha
     yb = y0 + s * depth
     lo, hi = (x0, min(y0, yb), 0.0), (x1, max(y0, yb), roof_z)
     acc.box(lo, hi, ROOF, skip=("-y", "+y", "-x", "+x", "-z"))
-    for key in ("-x", "+x", ("+y" if s > 0 else "-y")):
-        tmp = _Acc()
-        tmp.box(lo, hi, WALL, skip=tuple(k for k in ("-x", "+x", "-y", "+y", "-z", "+z") if k != key))
-        acc.v += tmp.v
-        acc.uv += tmp.uv
-        acc.m += tmp.m
+    tmp = _Acc()
+    tmp.box(lo, hi, WALL, skip=tuple(k for k in ("-x", "-y", "+y", "-z", "+z", "+x") if k != ("+y" if s > 0 else "-y")))
+    acc.extend(tmp)
+    # the side walls: windows in the upper storeys (recessed, nothing stands out of the wall), plain otherwise
+    for end, inward in ((x0, 1.0), (x1, -1.0)):
+        _side_wall(acc, end, inward, y0, s, depth, roof_z, ground, storey, n_up,
+                   None if glass_building else look, rng, f.lit_windows)
     # string course over the ground floor and the cornice at the top
     acc.box(*_world_box(P, x0, x1, ground - 0.18, ground, -0.08, 0.0), TRIM)
     acc.box(*_world_box(P, x0 - 0.0, x1 + 0.0, roof_z - 0.45, roof_z, -0.3, 0.0), TRIM)
     acc.box(*_world_box(P, x0, x1, roof_z, roof_z + 0.5, 0.0, 0.25), TRIM)  # parapet
-    return acc.mesh(), mats, (glass.mesh() if glass.v else None)
+    return acc.mesh(), mats, (glass.mesh() if glass.c else None)
 
 
 def _world_box(P, u0, u1, v0, v1, w0, w1):
@@ -365,6 +384,64 @@ def _door_slot(x0, x1, taken) -> tuple[float, float] | None:
     a, b = max(free, key=lambda iv: iv[1] - iv[0])
     c = 0.5 * (a + b)
     return c - 0.55, c + 0.55
+
+
+def _side_wall(acc: _Acc, x_end: float, inward: float, y0: float, s: float, depth: float, top: float,
+               ground: float, storey: float, n_up: int, look: FacadeLook | None, rng, lit_share: float) -> None:
+    """The side wall x = x_end of a building (``inward``: +1 when the building lies at larger x). Local
+    coordinates: a = depth behind the facade (0..depth), b = height, w = depth into the wall (towards the
+    building's inside). Upper storeys get a row of windows (``look`` None: none): an opening with reveals
+    ``look.recess`` deep, a frame and a pane at its back showing a dark or lit room (lit share
+    ``lit_share``); so rays into an opening end on the pane, never inside the empty building."""
+
+    def Q(a, b, w):
+        return [x_end + inward * w, y0 + s * a, b]
+
+    out = (-inward, 0.0, 0.0)  # the wall faces away from the building
+    openings = []
+    if look is not None and depth > 4.0:
+        n_bays = max(1, int((depth - 1.5) // look.bay))
+        bay = (depth - 1.5) / n_bays
+        ww = min(look.win_w, bay - 0.7)
+        for k in range(n_up):
+            base = ground + k * storey
+            v0 = base + 0.9
+            v1 = min(base + storey - 0.35, v0 + look.win_h)
+            for j in range(n_bays):
+                ac = 1.0 + (j + 0.5) * bay
+                openings.append((ac - ww / 2, ac + ww / 2, v0, v1))
+    # the wall: a grid of quads minus the openings
+    xs = sorted({0.0, depth, *[o[0] for o in openings], *[o[1] for o in openings]})
+    zs = sorted({0.0, top, ground, *[o[2] for o in openings], *[o[3] for o in openings]})
+    ops = np.array(openings) if openings else np.zeros((0, 4))
+    for a, b in zip(xs[:-1], xs[1:]):
+        for c, d in zip(zs[:-1], zs[1:]):
+            am, vm = 0.5 * (a + b), 0.5 * (c + d)
+            if len(ops) and np.any((ops[:, 0] < am) & (am < ops[:, 1]) & (ops[:, 2] < vm) & (vm < ops[:, 3])):
+                continue
+            acc.quad([Q(a, c, 0.0), Q(b, c, 0.0), Q(b, d, 0.0), Q(a, d, 0.0)], GROUND if vm < ground else WALL,
+                     out)
+    if look is None:
+        return
+    r = look.recess
+    da = np.array(Q(1.0, 0.0, 0.0)) - np.array(Q(0.0, 0.0, 0.0))  # +a direction in the world
+    for a0, a1, v0, v1 in openings:
+        # reveals (facing into the opening), the pane with the room's look at the back, a frame
+        acc.quad([Q(a0, v0, 0), Q(a0, v1, 0), Q(a0, v1, r), Q(a0, v0, r)], TRIM, tuple(da))
+        acc.quad([Q(a1, v0, 0), Q(a1, v1, 0), Q(a1, v1, r), Q(a1, v0, r)], TRIM, tuple(-da))
+        acc.quad([Q(a0, v0, 0), Q(a1, v0, 0), Q(a1, v0, r), Q(a0, v0, r)], TRIM, (0, 0, 1))
+        acc.quad([Q(a0, v1, 0), Q(a1, v1, 0), Q(a1, v1, r), Q(a0, v1, r)], TRIM, (0, 0, -1))
+        room = (ROOM_LIT if rng.random() < 0.65 else ROOM_LIT_COOL) if rng.random() < lit_share else ROOM_DARK
+        acc.quad([Q(a0, v0, r), Q(a1, v0, r), Q(a1, v1, r), Q(a0, v1, r)], room, out)
+        fw, fd = 0.06, 0.05
+        for p0, p1, q0, q1 in ((a0, a1, v0, v0 + fw), (a0, a1, v1 - fw, v1), (a0, a0 + fw, v0, v1),
+                               (a1 - fw, a1, v0, v1)):
+            c = [Q(p0, q0, r - fd), Q(p1, q1, r - 0.005)]
+            acc.box(tuple(np.minimum(*c)), tuple(np.maximum(*c)), FRAME)
+        if rng.random() < 0.4:  # a blind part-way down
+            vb = v1 - float(rng.uniform(0.15, 0.8)) * (v1 - v0)
+            acc.quad([Q(a0, vb, r - 0.01), Q(a1, vb, r - 0.01), Q(a1, v1, r - 0.01), Q(a0, v1, r - 0.01)], BLIND,
+                     out)
 
 
 def _holed_wall(acc, P, street, x0, x1, v0, v1, openings, ground, glass_building) -> None:

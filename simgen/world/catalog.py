@@ -63,6 +63,24 @@ class MaterialRule(SpecModel):
     role: Role = Field(description="What these materials become: keep, paint, glass, tyre, chrome, headlight, ...")
 
 
+class TextureLamp(SpecModel):
+    """Lamps painted in a texture: the faces whose texture coordinates fall in ``rect`` become a lamp (they glow
+    with the vehicle's lights, and head- or tail-light spots are placed at them)."""
+
+    image: str = Field(min_length=1, max_length=300, description="Texture file name as the MTL names it.")
+    rect: list[Annotated[float, Field(ge=0, le=1)]] = Field(
+        min_length=4, max_length=4, description="[x0, y0, x1, y1] as fractions of the image (top-left origin).")
+    role: Literal["headlight", "taillight"] = Field(description="headlight or taillight.")
+
+    @model_validator(mode="after")
+    def _order(self) -> "TextureLamp":
+        x0, y0, x1, y1 = self.rect
+        if not (x0 < x1 and y0 < y1):
+            raise PydanticCustomError("rect_order", "rect must be [x0, y0, x1, y1] with x0 < x1 and y0 < y1",
+                                      {"hint": "e.g. [0.1, 0.2, 0.3, 0.25]"})
+        return self
+
+
 class TextureEdit(SpecModel):
     """Paint over part of a texture image: logos and badges are inpainted, number plates replaced by a plain one."""
 
@@ -128,12 +146,19 @@ class AssetEntry(SpecModel):
                                           description="Material roles (first match wins; then the pack's rules).")
     texture_edits: list[TextureEdit] = Field(default_factory=list, max_length=50,
                                              description="Logos to remove, plates to replace.")
+    texture_lamps: list[TextureLamp] = Field(default_factory=list, max_length=50,
+                                             description="Head and tail lights painted in a texture.")
     palette: list[ColourName] | None = Field(None, max_length=30, description="Paint colours drawn per instance.")
     height_jitter: float = Field(0.0, ge=0, le=0.5, description="Relative random height change per instance.")
     smooth: bool | None = Field(
         None, description="Smooth shading (interpolated normals). Default: smooth unless the asset has paint or "
                           "glass: mirror-like surfaces stay flat-shaded, so reflections (and their labels) follow "
                           "the mesh's faces.")
+    max_faces: int | None = Field(
+        None, gt=100, le=10_000_000,
+        description="Thin a heavier mesh to about this many triangles when it is loaded: a random share of its "
+                    "small parts (leaves, twigs: connected pieces of at most 64 triangles in 'leaves' and 'bark' "
+                    "slots) is dropped and the kept leaves grow to keep the crown's density. Trees and hedges.")
     tags: list[Annotated[str, Field(pattern=r"^[a-z0-9_\-]+$", max_length=50)]] = Field(
         default_factory=list, max_length=30, description="Tags scene authors can pick assets by (asset_tag).")
     license: str = Field("", max_length=100, description="SPDX-like license id, e.g. CC0-1.0, CC-BY-3.0.")

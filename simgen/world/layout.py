@@ -115,6 +115,8 @@ class RoadParams:
     marking_wear: float = 0.0
     #: a night scene (lit rooms, shops and signs glow brighter than by day)
     night: bool = False
+    #: factor on the night glow of rooms, shops and signs (twilight: simgen.world.photometry)
+    light_scale: float = 1.0
     terrain_margin: float = 150.0
 
     @property
@@ -573,7 +575,7 @@ def build_layout(params: RoadParams, rng: np.random.Generator) -> Layout:
         side = 1 if f.side == "left" else -1
         name = f"building_{f.side}_{k}"
         if f.detailed:
-            mesh, mats, glass = detailed_building(f, side, p.building_depth, p, f.seed, p.night, shared)
+            mesh, mats, glass = detailed_building(f, side, p.building_depth, p, f.seed, p.night, shared, p.light_scale)
             for i, cx in enumerate(f.window_xs):
                 info = _shop_window(p, name, i, side, f.side, cx, f.y, parts, regions)
                 if info is not None:

@@ -29,7 +29,7 @@ from simgen.world.catalog import AssetEntry, Catalog, CatalogError
 from simgen.world.model import Material, Mesh
 
 #: bump when the cached arrays change meaning
-CACHE_VERSION = 4
+CACHE_VERSION = 10
 CACHE_ENV = "SIMGEN_ASSET_CACHE"
 
 
@@ -243,6 +243,174 @@ def _transform(entry: AssetEntry, catalog: Catalog, V: np.ndarray) -> np.ndarray
     return (V - centre) * s
 
 
+#: a connected piece of a 'leaves' or 'bark' slot with at most this many triangles is a leaf or twig (thinnable)
+SMALL_PART_FACES = 64
+#: kept leaves grow by 1 / sqrt(kept share) (their area makes up for the dropped ones), at most this much
+MAX_LEAF_GROWTH = 1.6
+#: twigs are kept at this fraction of the leaves' kept share (the leaves make the crown's look)
+TWIG_FACTOR = 0.4
+#: share of ``max_faces`` the large bark pieces (trunk, branches) may keep; beyond it they are simplified
+BARK_SHARE = 0.4
+
+
+def _simplify(V: np.ndarray, F: np.ndarray, UV: np.ndarray | None, keep: float):
+    """Quadric-simplify the triangles F (k, 3) of V to about ``keep`` of them (fast-simplification). Returns
+    (vertices (n, 3), faces (k', 3) indexing them, corner uv (k', 3, 2) or None: each new vertex takes the uv of
+    one of the vertices merged into it)."""
+    import fast_simplification
+
+    used = np.unique(F)
+    remap = np.full(len(V), -1, np.int64)
+    remap[used] = np.arange(len(used))
+    pts, tri = V[used], remap[F]
+    _, _, collapses = fast_simplification.simplify(pts, tri, target_reduction=float(1.0 - keep),
+                                                   return_collapses=True)
+    new_v, new_f, mapping = fast_simplification.replay_simplification(pts, tri.astype(np.int64), collapses)
+    new_uv = None
+    if UV is not None:
+        vuv = np.zeros((len(pts), 2), np.float32)
+        vuv[tri.ravel()] = UV.reshape(-1, 2)
+        src = np.zeros(len(new_v), np.int64)
+        src[mapping] = np.arange(len(mapping))
+        new_uv = vuv[src][new_f]
+    return np.asarray(new_v, np.float64), np.asarray(new_f, np.int64), new_uv
+
+
+def thin_small_parts(V: np.ndarray, F: np.ndarray, S: np.ndarray, UV: np.ndarray | None, roles: list[str],
+                     max_faces: int, seed: str):
+    """Make a vegetation mesh about ``max_faces`` triangles, keeping its look.
+
+    V (N, 3) float64, F (M, 3) int, S (M,) slot of each face, UV (M, 3, 2) or None, roles: the role of each slot.
+    Pieces are connected parts (sharing vertices) of one slot. Small pieces (at most :data:`SMALL_PART_FACES`
+    triangles) of 'leaves' and 'bark' slots are leaves and twigs; larger 'bark' pieces are the trunk and branches.
+    1. When the trunk and branches have more than :data:`BARK_SHARE` of the budget they are quadric-simplified
+       to it (texture coordinates follow the merged vertices).
+    2. One kept share k of the leaves (and :data:`TWIG_FACTOR` k of the twigs) is drawn to fill the rest of the
+       budget (seeded by ``seed``: the same file always thins the same way); kept leaves are scaled about their own centroid by
+       min(1 / sqrt(k), :data:`MAX_LEAF_GROWTH`), so the crown keeps its density and outline.
+    Returns (V, F, S, UV) with unused vertices removed; unchanged when the mesh is small enough already."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    if len(F) <= max_faces:
+        return V, F, S, UV
+    F = np.asarray(F, np.int64)
+    roles_a = np.array(list(roles) + ["keep"])
+    cand = np.flatnonzero(np.isin(roles_a[S], ("leaves", "bark")))
+    if len(cand) == 0:
+        return V, F, S, UV
+    # pieces within each slot (faces sharing a vertex and a slot)
+    Fc = F[cand]
+    vkey = Fc + (S[cand].astype(np.int64) * len(V))[:, None]  # vertex ids per slot, so slots never join
+    _, vid = np.unique(vkey.ravel(), return_inverse=True)
+    vid = vid.reshape(-1, 3)
+    rows = np.repeat(np.arange(len(cand)), 3)
+    inc = sp.coo_matrix((np.ones(len(rows), np.int8), (rows, vid.ravel())), shape=(len(cand), vid.max() + 1)).tocsr()
+    _, part = connected_components(inc @ inc.T, directed=False)
+    size = np.bincount(part)
+    small = size[part] <= SMALL_PART_FACES
+    big_bark = ~small & (roles_a[S[cand]] == "bark")
+    V = V.copy()
+    drop = np.zeros(len(F), bool)
+    add_v, add_f, add_s, add_uv = [], [], [], []
+    n_big = int(big_bark.sum())
+    bark_budget = int(BARK_SHARE * max_faces)
+    if n_big > bark_budget:  # simplify the trunk and branches, slot by slot
+        keep_share = bark_budget / n_big
+        offset = len(V)
+        for slot in np.unique(S[cand[big_bark]]):
+            rows_s = cand[big_bark & (S[cand] == slot)]
+            nv, nf, nuv = _simplify(V, F[rows_s], None if UV is None else UV[rows_s], keep_share)
+            drop[rows_s] = True
+            add_v.append(nv)
+            add_f.append(nf + offset)
+            add_s.append(np.full(len(nf), slot, S.dtype))
+            if UV is not None:
+                add_uv.append(nuv.astype(UV.dtype))
+            offset += len(nv)
+    fixed = len(F) - int(drop.sum()) - int(small.sum()) + sum(len(f) for f in add_f)
+    n_small = int(small.sum())
+    if n_small and fixed < max_faces:
+        is_leaf = roles_a[S[cand]] == "leaves"
+        n_leaf = int((small & is_leaf).sum())
+        k = float(np.clip((max_faces - fixed) / (n_leaf + TWIG_FACTOR * (n_small - n_leaf)), 0.05, 1.0))
+        part_leaf = np.zeros(len(size), bool)
+        part_leaf[part[is_leaf]] = True
+        rng = np.random.default_rng(int(hashlib.sha1(seed.encode()).hexdigest()[:12], 16))
+        keep_part = rng.random(len(size)) < np.where(part_leaf, k, TWIG_FACTOR * k)
+        drop[cand[small & ~keep_part[part]]] = True
+        # grow the kept leaves about their centroids (a vertex belongs to one piece: pieces are vertex-connected)
+        grow = min(1.0 / np.sqrt(k), MAX_LEAF_GROWTH)
+        sel = small & keep_part[part] & is_leaf
+        if sel.any() and grow > 1.0:
+            verts = Fc[sel]
+            uniq, first = np.unique(verts.ravel(), return_index=True)
+            vpart = np.repeat(part[sel], 3)[first]
+            cnt = np.bincount(vpart, minlength=len(size)).astype(float)
+            cen = np.stack([np.bincount(vpart, V[uniq, d], minlength=len(size)) for d in range(3)], 1)
+            cen /= np.maximum(cnt, 1)[:, None]
+            V[uniq] = cen[vpart] + grow * (V[uniq] - cen[vpart])
+    keep = ~drop
+    V = np.concatenate([V] + add_v)
+    F = np.concatenate([F[keep]] + add_f)
+    S = np.concatenate([S[keep]] + add_s)
+    UV = None if UV is None else np.concatenate([UV[keep]] + add_uv)
+    used = np.unique(F)
+    remap = np.full(len(V), -1, np.int64)
+    remap[used] = np.arange(len(used))
+    return V[used], remap[F], S, UV
+
+
+def _texture_lamps(entry: AssetEntry, V: np.ndarray, F: np.ndarray, S: np.ndarray, UV: np.ndarray,
+                   slots: list[dict], file_images: list[str | None]) -> np.ndarray:
+    """Move the faces whose uv centroid lies in a ``texture_lamps`` rect of their slot's texture into a new slot
+    (one per source slot and role: the same texture, the lamp role). Only faces in the front (headlights) or
+    rear (taillights) quarter of the object's length qualify (the same picture may be mapped elsewhere too).
+    V: object-frame vertices (+x forward). Appends to ``slots``; returns the new S."""
+    S = S.copy()
+    cx = V[F].mean(1)[:, 0]
+    lo, hi = float(V[:, 0].min()), float(V[:, 0].max())
+    quarter = 0.25 * (hi - lo)
+    cu = UV.mean(1)  # (F, 2) uv centroid, v up
+    x, y = np.mod(cu[:, 0], 1.0), 1.0 - np.mod(cu[:, 1], 1.0)  # image fractions, top-left origin
+    n0 = len(slots)
+    for lamp in entry.texture_lamps:
+        x0, y0, x1, y1 = lamp.rect
+        inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        inside &= (cx > hi - quarter) if lamp.role == "headlight" else (cx < lo + quarter)
+        for i in range(n0):
+            if file_images[i] != lamp.image or slots[i]["role"] in ("hide", "headlight", "taillight"):
+                continue
+            sel = inside & (S == i)
+            if not sel.any():
+                continue
+            name = f"{slots[i]['name']}:{lamp.role}"
+            j = next((k for k, sl in enumerate(slots) if sl["name"] == name), None)
+            if j is None:
+                slots.append({**slots[i], "name": name, "role": lamp.role})
+                j = len(slots) - 1
+            S[sel] = j
+    return S
+
+
+def _rear_white_lamps(V: np.ndarray, F: np.ndarray, S: np.ndarray, slots: list[dict]) -> np.ndarray:
+    """Headlight-role faces outside the front quarter of the object (white reversing lamps sharing the head
+    lamps' material) move to a slot of role 'reverse_light': the same look, but they do not glow with the
+    headlights. Appends to ``slots``; returns the new S."""
+    head = [i for i, sl in enumerate(slots) if sl["role"] == "headlight"]
+    if not head:
+        return S
+    cx = V[F].mean(1)[:, 0]
+    lo, hi = float(V[:, 0].min()), float(V[:, 0].max())
+    S = S.copy()
+    for i in head:
+        sel = (S == i) & (cx <= hi - 0.25 * (hi - lo))
+        if sel.any():
+            slots.append({**slots[i], "name": f"{slots[i]['name']}:rear", "role": "reverse_light"})
+            S[sel] = len(slots) - 1
+    return S
+
+
 _MEMO: dict[str, LoadedAsset] = {}
 _LOCK = threading.Lock()
 
@@ -293,22 +461,30 @@ def load_asset(entry: AssetEntry, catalog: Catalog) -> LoadedAsset:
                 if lib.is_file():
                     mtl.update(parse_mtl(lib))
         slots = []
+        file_images = []  # the texture file name each slot has in the file (before edits)
         for n in names:
             m = mtl.get(n, {})
             image = m.get("map_Kd")
             if image is not None and not os.path.isfile(image):
                 image = None
+            file_images.append(Path(image).name if image else None)
             alpha = bool(image and (m.get("map_d") or (image.lower().endswith(".png") and _has_alpha(image))))
             edits = [e for e in entry.texture_edits if image and Path(image).name == e.image]
             if edits:
                 image = edited_texture(image, edits, cdir, entry.id)
             slots.append({"name": n, "role": _role(n, rules), "colour": list(m.get("Kd", (0.8, 0.8, 0.8))),
                           "image": image, "alpha": alpha, "opacity": float(m.get("d", 1.0))})
+        if entry.texture_lamps and UV is not None:
+            S = _texture_lamps(entry, V, F, S, UV, slots, file_images)
+        S = _rear_white_lamps(V, F, S, slots)
         # drop hidden slots
         hide = np.array([s["role"] == "hide" for s in slots] + [False])
         keep = ~hide[S]
         F, S = F[keep], S[keep]
         UV = None if UV is None else UV[keep]
+        if entry.max_faces is not None:
+            V, F, S, UV = thin_small_parts(V, F, S, UV, [sl["role"] for sl in slots], entry.max_faces, entry.id)
+            V = V - np.array([0.0, 0.0, V[:, 2].min()])  # simplification may move the base: stand on z = 0 again
         meta = {"slots": slots, "entry": entry.id}
         arrays = {"V": V, "F": F.astype(np.int32), "S": S.astype(np.int32), "meta": np.array(json.dumps(meta))}
         if UV is not None:
@@ -323,7 +499,7 @@ def load_asset(entry: AssetEntry, catalog: Catalog) -> LoadedAsset:
     slots = meta["slots"]
     smooth = entry.smooth if entry.smooth is not None else not any(s["role"] in ("paint", "glass") for s in slots)
     mesh = Mesh(arrays["V"], arrays["F"].astype(np.int64), arrays["S"].astype(np.int64),
-                uv=arrays.get("UV"), smooth=smooth)
+                uv=arrays.get("UV"), smooth=smooth, share_key=f"asset:{key}")
     for a in (mesh.vertices, mesh.faces, mesh.face_material) + ((mesh.uv,) if mesh.uv is not None else ()):
         a.setflags(write=False)
     mats = tuple(SourceMaterial(s["name"], s["role"], tuple(s["colour"]), s["image"], bool(s["alpha"]),
@@ -377,6 +553,8 @@ def material_for(src: SourceMaterial, paint: tuple[float, float, float]) -> Mate
     if role == "headlight":
         return Material("headlamp", (0.9, 0.9, 0.9), roughness=0.05, metallic=0.3, image=src.image,
                         emission_color=(1.0, 0.95, 0.85))
+    if role == "reverse_light":  # looks like a head lamp, stays dark with the headlights
+        return Material(f"reverse:{n}", (0.9, 0.9, 0.9), roughness=0.05, metallic=0.3, image=src.image)
     if role == "taillight":
         return Material("taillamp", (0.6, 0.01, 0.01), roughness=0.1, image=src.image,
                         emission_color=(1.0, 0.02, 0.01))

@@ -39,9 +39,10 @@ class Material:
     #: switch: brake lamps, indicators, traffic lights), or None
     emission_frames: tuple[float, ...] | None = None
     #: procedural texture that modulates base_color, so surfaces carry trackable detail (optical flow checks)
-    #: ("fabric", "denim", "skin": laid out in the mesh's UVs, so they follow a deforming surface)
+    #: ("fabric", "denim", "skin", "knit", "hair": laid out in the mesh's UVs, so they follow a deforming surface,
+    #: and they also bump the surface: weave, folds, strands)
     texture: Literal["none", "checker", "noise", "asphalt", "brick", "plaster", "concrete", "curtain_wall",
-                     "paving", "kerb", "paint", "sign", "fabric", "denim", "skin"] = "none"
+                     "paving", "kerb", "paint", "sign", "fabric", "denim", "skin", "knit", "hair"] = "none"
     texture_scale: float = 1.0
     #: where the texture is sampled: "object" = object coordinates (metres); "uv" = the mesh's ``uv`` (buildings:
     #: metres along the wall and up)
@@ -88,6 +89,9 @@ class Mesh:
     #: optional skinning rig the world stage poses per frame (people from the body bank:
     #: :class:`simgen.world.people.Person`); renderers ignore it
     rig: object | None = None
+    #: optional identity of the content (catalog meshes: the file's cache key and the scale): meshes with equal
+    #: keys and read-only arrays are equal, so a renderer may reuse its build of one across worlds in a process
+    share_key: str | None = None
 
     def __post_init__(self) -> None:
         self.vertices = np.asarray(self.vertices, np.float64).reshape(-1, 3)

@@ -128,7 +128,8 @@ class AssetPicker:
         key = (loaded.entry_id, id(loaded.mesh), tuple(np.round(s, 6)))
         if key not in self._meshes:
             m = loaded.mesh
-            mesh = Mesh(m.vertices * s, m.faces, m.face_material, uv=m.uv, smooth=m.smooth)
+            mesh = Mesh(m.vertices * s, m.faces, m.face_material, uv=m.uv, smooth=m.smooth,
+                        share_key=None if m.share_key is None else f"{m.share_key}*{key[2]}")
             mesh.vertices.setflags(write=False)
             self._meshes[key] = (mesh, {k: v * s for k, v in loaded.lamp_centres.items()})
         return self._meshes[key]

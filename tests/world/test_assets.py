@@ -14,7 +14,7 @@ from simgen.world.people import load_bank
 THINGS = [c.name for c in class_table().classes if c.thing]
 #: rough real-world sizes (length x, width y, height z), metres, with a tolerance factor
 SIZES = {"car": (4.4, 1.8, 1.45), "van": (5.0, 2.0, 2.1), "truck": (8.0, 2.5, 3.6), "bus": (12.0, 2.55, 3.1),
-         "pedestrian": (0.3, 0.55, 1.75), "child": (0.22, 0.37, 1.15), "cyclist": (1.8, 0.6, 1.75),
+         "pedestrian": (0.3, 0.55, 1.75), "child": (0.3, 0.45, 1.3), "cyclist": (1.8, 0.6, 1.75),
          "tree": (2.8, 2.8, 5.0), "street_light": (1.9, 0.3, 7.2), "traffic_light": (0.25, 0.32, 3.45)}
 
 

@@ -403,7 +403,11 @@ def test_rainy_night_weather():
             if np.linalg.norm(polys[i].mean(0) - polys[j].mean(0)) <= radius[i] + radius[j]:
                 assert poly_dist(polys[i], polys[j]) > 0
     street = [lt for lt in world.lights if lt.name.startswith("street_light_")]
-    assert len(street) >= 8 and all(lt.power_w == 1500 for lt in street)
+    # 150 W (electrical) LED lamps at night: their spot power at the night scale of simgen.world.photometry
+    from simgen.world.photometry import street_light_w
+
+    assert r.lighting.street_lights.power_w == 150
+    assert len(street) >= 8 and all(lt.power_w == pytest.approx(street_light_w(150)) for lt in street)
 
 
 @pytest.mark.parametrize("text,match", [

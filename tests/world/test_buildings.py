@@ -189,3 +189,34 @@ def test_unknown_environment_map_is_refused():
 
     with pytest.raises(SimgenError, match="environment_map"):
         _build(ENV="moon")
+
+
+def test_side_walls_have_recessed_windows_and_stay_closed(street):
+    """Rays at the side walls (from beyond each building's ends, at upper-storey heights) all hit the building's
+    own mesh; a good share ends recessed in window openings (panes behind reveals), none deeper than the reveal
+    plus a frame: the side walls are no longer plain, and no ray gets into the empty inside."""
+    _, layout = street
+    rng = np.random.default_rng(2)
+    recessed = total = 0
+    for k, f in enumerate(layout.params.facades):
+        if f.material == "glass":
+            continue
+        part = [p for p in layout.parts if p.name == f"building_{f.side}_{k}"][0]
+        tm = trimesh.Trimesh(part.mesh.vertices, part.mesh.faces, process=False)
+        s = 1.0 if f.side == "left" else -1.0
+        depth = layout.params.building_depth
+        for x_end, out in ((f.x0, -1.0), (f.x1, 1.0)):
+            n = 200
+            targets = np.stack([np.full(n, x_end), f.y + s * rng.uniform(0.3, depth - 0.3, n),
+                                rng.uniform(4.5, f.height - 0.6, n)], 1)
+            origins = targets + np.stack([out * rng.uniform(3.0, 8.0, n), rng.uniform(-2, 2, n),
+                                          rng.uniform(-1, 1, n)], 1)
+            d = targets - origins
+            d /= np.linalg.norm(d, axis=1, keepdims=True)
+            _, ray, loc = tm.ray.intersects_id(origins, d, multiple_hits=False, return_locations=True)
+            assert len(set(ray)) == n, f"{part.name}: rays went through the side wall"
+            inside = -out * (loc[:, 0] - x_end)  # depth into the wall at the hit
+            assert inside.max() <= 0.25
+            recessed += int((inside > 0.05).sum())
+            total += n
+    assert total > 0 and recessed > 0.1 * total

@@ -274,3 +274,30 @@ def test_badges_are_inpainted_and_plates_replaced():
     for e in entry.texture_edits:
         keep[round(e.rect[1] * h):round(e.rect[3] * h), round(e.rect[0] * w):round(e.rect[2] * w)] = False
     assert np.array_equal(out[keep], src[keep])  # nothing else changes
+
+
+@needs_pack
+def test_every_catalog_vehicle_has_head_and_tail_lamps():
+    """Sedans name their lamp materials; the SUV, van, buses and truck have them painted in a texture
+    (``texture_lamps``): either way head lamps sit in the front quarter and tail lamps in the rear quarter, on
+    both sides, and the headlight spots go to the front at lamp height. Lit, they glow (emission)."""
+    from simgen.world.assets import light_mounts
+    from simgen.world.objects import AssetPicker
+
+    cat = catalog_for()
+    picker = AssetPicker(cat)
+    for cls in ("car", "van", "bus", "truck"):
+        for entry in cat.for_class(cls):
+            made = picker.make(cls, None, 1.0, np.random.default_rng(0), asset=entry.id)
+            lo, hi = made.mesh.bounds()
+            length = hi[0] - lo[0]
+            head, tail = made.lamps.get("headlight"), made.lamps.get("taillight")
+            assert head is not None and tail is not None, entry.id
+            assert np.all(head[:, 0] > hi[0] - 0.25 * length), entry.id
+            assert np.all(tail[:, 0] < lo[0] + 0.25 * length), entry.id
+            for c in (head, tail):
+                assert c[:, 1].min() < -0.2 and c[:, 1].max() > 0.2, entry.id  # both sides
+            mounts = light_mounts(cls, 1.0, made.mesh, made.lamps)
+            assert len(mounts) == 2 and all(m.local_pose[0, 3] > hi[0] - 0.1 for m in mounts), entry.id
+            names = {m.name for m in made.materials}
+            assert {"headlamp", "taillamp"} <= names, entry.id

@@ -82,7 +82,7 @@ def test_phase_follows_ground_covered_not_time(bank):
     b = people.animate(p, "walking", d, np.linspace(0, 3.0, 9), 0.2)  # same path, slower clock
     np.testing.assert_allclose(a, b, atol=1e-12)
     # one full stride later the pose repeats
-    S = people.GAIT["walking"][0] * p.stature
+    S = p.stride("walking")
     c = people.animate(p, "walking", d + S, np.linspace(0, 1.4, 9), 0.2)
     np.testing.assert_allclose(a, c, atol=1e-9)
     # knees bend: the leg is not a rigid pendulum (ankle-to-hip distance changes through the cycle)
