@@ -42,7 +42,10 @@ def render(scene: Path, out: Path, variants: int, frames: int, width: int, heigh
     from simgen.pipeline import render_scene
     from simgen.spec import default_render_config
 
-    name = (yaml.safe_load(scene.read_text(encoding="utf-8")).get("scene") or {}).get("name")
+    doc = yaml.safe_load(scene.read_text(encoding="utf-8"))
+    if isinstance(doc.get("scene"), str):  # a sweep file: its scene is a path relative to it
+        doc = yaml.safe_load((scene.parent / doc["scene"]).read_text(encoding="utf-8"))
+    name = (doc.get("scene") or {}).get("name")
     have = set()
     if (out / "manifest.jsonl").is_file():
         for line in (out / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
