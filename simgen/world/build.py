@@ -30,8 +30,8 @@ from simgen.world import people
 from simgen.world.assets import GAITS, VEHICLES, LightMount, gait_phases, light_mounts, make_asset, \
     person_pose_frames
 from simgen.world.catalog import catalog_for
-from simgen.world.conventions import pose_from_xyz_yaw, project
-from simgen.world.layout import Facade, Layout, RoadParams, build_layout, glass_material
+from simgen.world.conventions import pose_from_xyz_yaw
+from simgen.world.layout import Facade, Layout, RoadParams, build_layout
 from simgen.world.lens import Lens
 from simgen.world.model import Camera, Entity, Light, Lighting, Material, Mesh, Weather, World
 from simgen.world.objects import AssetPicker, Made
@@ -45,10 +45,8 @@ from simgen.world.placement import (
     PlacementError,
     footprints,
     local_footprint,
-    mirror_point,
     motion_poses,
     polyline_poses,
-    ray_hits_rectangle,
 )
 
 #: objects' collision footprints use the geometry below this height (overhanging arms and crowns excluded)

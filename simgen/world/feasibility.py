@@ -259,7 +259,7 @@ def region_findings(resolved, layout, views: dict | None = None) -> list[Finding
             out.append(Finding(
                 "error", ("objects", gi, "count"),
                 f"{g.count} {g.class_name} objects cannot fit: the '{pl.region}' region"
-                + (f" within x_range_m" if pl.x_range_m is not None else "")
+                + (" within x_range_m" if pl.x_range_m is not None else "")
                 + f" is {room:.0f} m long and each needs at least {length:.1f} m + spacing_m {pl.spacing_m:g} m "
                   f"(at most {cap} fit)", "lower the count, lower spacing_m or widen the range"))
     return out

@@ -457,7 +457,6 @@ objects:
 """)
     e, sig = _ent(w, "c_0"), _ent(w, "s")
     x = e.poses[:, 0, 3]
-    t = np.arange(w.frame_count) / w.fps
     states = np.array(sig.attributes["per_frame"]["traffic_light_state"])
     line = sig.poses[0, 0, 3]
     front = x + e.mesh.bounds()[1][0]
