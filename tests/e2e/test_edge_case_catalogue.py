@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import REPO, needs_blender
 from tests.e2e.readers import load_dataset, load_frame, read_exr_channels, read_png
-from tests.e2e.test_quickstart_labels import _expected_flow, _project, _unproject
+from tests.e2e.test_quickstart_labels import _expected_flow, _project, visible_objects
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
@@ -127,19 +127,7 @@ def test_labels_agree_with_geometry(path, tmp_path_factory):
         assert np.median(epe) <= 1e-3 and np.percentile(epe, 99) <= 1e-2, (key, np.median(epe))
     # ids: exactly the objects' masks, boxes bound them, every pixel's surface point lies inside its 3D box
     for f in fr:
-        inst, meta = f["instance"], f["meta"]
-        objs = {o["instance_id"]: o for o in meta["objects"]}
-        assert set(np.unique(inst)) <= set(objs) | {0}
-        K, pose = np.array(meta["K"]), np.array(meta["world_from_camera"])
-        for iid, o in objs.items():
-            mask = inst == iid
-            assert mask.sum() == o["visible_pixels"]
-            if not mask.any():
-                continue
-            b = o["box3d"]
-            pts = _unproject(f["depth"], K, pose)[mask]
-            local = (pts - np.array(b["center"])) @ np.array(b["rotation"])
-            assert np.all(np.abs(local) <= np.array(b["size"]) / 2 + 1e-3), o["name"]
+        for _, _, mask, K, pose, pts in visible_objects(f):
             uv, z = _project(pts, K, pose)
             ys, xs = np.nonzero(mask)
             assert np.abs(uv[:, 0] - xs).max() < 1e-3 and np.abs(uv[:, 1] - ys).max() < 1e-3

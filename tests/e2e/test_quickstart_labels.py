@@ -128,21 +128,34 @@ def test_flow_equals_reprojection(frames, direction):
     assert moving_obj_px > 50, "object pixels must be part of the check"
 
 
+def visible_objects(f: dict):
+    """Check one loaded frame's ids against its objects: the instance map holds only their ids, each mask has the
+    recorded ``visible_pixels``, and every visible pixel's surface point (depth unprojected with K and the pose)
+    lies inside the object's 3D box. Yields ``(id, object, mask, K, world_from_camera, points)`` for each object
+    with a non-empty mask, for further checks."""
+    inst, meta = f["instance"], f["meta"]
+    objs = {o["instance_id"]: o for o in meta["objects"]}
+    assert set(np.unique(inst)) <= set(objs) | {0}
+    K, pose = np.array(meta["K"]), np.array(meta["world_from_camera"])
+    for iid, o in objs.items():
+        mask = inst == iid
+        assert mask.sum() == o["visible_pixels"]
+        if not mask.any():
+            continue
+        b = o["box3d"]
+        pts = _unproject(f["depth"], K, pose)[mask]
+        local = (pts - np.array(b["center"])) @ np.array(b["rotation"])
+        assert np.all(np.abs(local) <= np.array(b["size"]) / 2 + 1e-3), (iid, o["name"])
+        yield iid, o, mask, K, pose, pts
+
+
 def test_ids_exact_and_boxes_bound_masks(frames):
     info, fr, _ = frames
     cls_id = {c["name"]: c["id"] for c in info["classes"]}
     for f in fr:
-        inst, sem, meta = f["instance"], f["semantic"], f["meta"]
-        assert inst.dtype == np.uint16 and sem.dtype == np.uint8
-        objs = {o["instance_id"]: o for o in meta["objects"]}
-        assert set(np.unique(inst)) <= set(objs) | {0}
-        K, pose = np.array(meta["K"]), np.array(meta["world_from_camera"])
-        for iid, o in objs.items():
-            mask = inst == iid
-            assert mask.sum() == o["visible_pixels"]
-            if not mask.any():
-                continue
-            assert np.all(sem[mask] == cls_id[o["class"]])
+        assert f["instance"].dtype == np.uint16 and f["semantic"].dtype == np.uint8
+        for iid, o, mask, K, pose, _ in visible_objects(f):
+            assert np.all(f["semantic"][mask] == cls_id[o["class"]])
             ys, xs = np.nonzero(mask)
             assert o["bbox_visible"] == [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
             b = o["box3d"]
@@ -152,10 +165,6 @@ def test_ids_exact_and_boxes_bound_masks(frames):
             if np.all(z > 0):
                 assert xs.min() >= uv[:, 0].min() - 1 and xs.max() <= uv[:, 0].max() + 1, iid
                 assert ys.min() >= uv[:, 1].min() - 1 and ys.max() <= uv[:, 1].max() + 1, iid
-            # every visible pixel's surface point lies inside its 3D box (depth, pose and box agree)
-            pts = _unproject(f["depth"], K, pose)[mask]
-            local = (pts - np.array(b["center"])) @ np.array(b["rotation"])
-            assert np.all(np.abs(local) <= np.array(b["size"]) / 2 + 1e-3), iid
 
 
 def test_projection_matches_opencv(frames):
