@@ -31,6 +31,24 @@ def environment_map_path(name: str) -> str:
     return path
 
 
+def _overcast_dome(n: Nodes, sky_colour, cover: float):
+    """The sky colour that lights the scene (diffuse rays) under ``cover`` (0..1): the cloudless sky mixed towards
+    the grey-white of the clouds by the share of sky they hide (their mean density in :func:`_clouds`), without
+    the cloud noise. An overcast day is lit by a grey dome, not by the blue sky above the clouds, so neutral
+    surfaces stay neutral. Returns a colour socket."""
+    lum = n.add("ShaderNodeRGBToBW")
+    n.link(sky_colour, lum.inputs[0])
+    grey = n.add("ShaderNodeCombineColor")
+    for i, k in enumerate((0.97, 0.98, 1.0)):  # the clouds' tint and mean brightness (1.1 x the sky's)
+        n.link(n.math("MULTIPLY", lum.outputs[0], 1.1 * k), grey.inputs[i])
+    mix = n.add("ShaderNodeMix")
+    mix.data_type = "RGBA"
+    mix.inputs["Factor"].default_value = float(cover * (0.55 + 0.45 * cover))
+    n.link(sky_colour, mix.inputs["A"])
+    n.link(grey.outputs[0], mix.inputs["B"])
+    return mix.outputs["Result"]
+
+
 def _clouds(n: Nodes, sky_colour, cover: float):
     """The sky colour with procedural clouds: fBm noise on a cloud layer (ray direction projected onto a plane
     above the camera), thresholded so that ``cover`` (0..1) of the sky is cloud; clouds are grey-white versions
@@ -74,7 +92,8 @@ def _clouds(n: Nodes, sky_colour, cover: float):
 def sun_and_sky(scene, lighting: Lighting, light_coll) -> None:
     """The world shader (physical or uniform sky with clouds; night sky; optional environment-map light) and
     the sun lamp. Clouds are seen by camera and glossy rays; diffuse light comes from the cloudless sky (the sun
-    is dimmed and softened by the cover instead), which keeps the cloud noise off most shading points."""
+    is dimmed and softened by the cover instead, and the dome turns grey as the clouds hide the blue), which keeps
+    the cloud noise off most shading points."""
     world = bpy.data.worlds.new("sky")
     scene.world = world
     n = Nodes(world.node_tree)
@@ -102,7 +121,7 @@ def sun_and_sky(scene, lighting: Lighting, light_coll) -> None:
         sky_col = sky.outputs[0]
         bg.inputs["Strength"].default_value = float(lighting.sky_strength) * PHYSICAL_SKY_SCALE
     if sky_col is not None:
-        n.link(sky_col, bg.inputs["Color"])
+        n.link(_overcast_dome(n, sky_col, clouds) if clouds > 0 else sky_col, bg.inputs["Color"])
         if clouds > 0:
             cloudy = n.add("ShaderNodeBackground", Strength=bg.inputs["Strength"].default_value)
             n.link(_clouds(n, sky_col, clouds), cloudy.inputs["Color"])

@@ -205,6 +205,14 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
         stains = _lerp(n, noise(0.5, 5.0), 0.75, 1.15)
         gum = _lerp(n, _band(n, noise(5.0, 2.0), 0.64, 0.72), 1.0, 0.7)
         return prod(slabs, grain, stains, gum)
+    if kind == "flagstones":
+        # large pale concrete slabs (0.6 m) in a grid, each its own shade; faint pores, broad stains, a few dark
+        # spots, and dirt in the joints: smoother and lighter than pavers, as plazas and campus paths look
+        slabs, _ = bricks(0.6, 0.6, 0.008, offset=0.0, c1=0.92, c2=1.06, mortar_val=0.55, smooth=1.0)
+        pores = _lerp(n, noise(30.0, 4.0, 0.7), 0.9, 1.08)
+        stains = _lerp(n, noise(0.35, 5.0), 0.8, 1.12)
+        spots = _lerp(n, _band(n, noise(3.0, 2.0), 0.66, 0.7), 1.0, 0.78)
+        return prod(slabs, pores, stains, spots)
     if kind == "kerb":
         stones, _ = bricks(1.0, 5.0, 0.015, offset=0.0, c1=0.85, c2=1.1, mortar_val=0.7, smooth=1.0)
         grain = _lerp(n, noise(4.5, 6.0, 0.6), 0.35, 1.65)

@@ -122,7 +122,7 @@ PRESETS: dict[str, dict] = {
     # stored as MPEG-4 video
     "roadside_cctv": {**_BASE, "preset": "roadside_cctv", "f_number": 2.8, "full_well_e": 9000.0,
                       "read_noise_e": 5.0, "row_noise_e": 1.0, "column_noise_e": 0.8, "prnu": 0.008, "adc_bits": 10,
-                      "ae_target": 0.15, "demosaic": "bilinear", "tone_curve": "gamma", "gamma": 2.2,
+                      "ae_target": 0.2, "demosaic": "bilinear", "tone_curve": "gamma", "gamma": 2.2,
                       "contrast": 0.7, "saturation": 1.3, "sharpen": 0.5, "chroma_denoise_px": 1.5,
                       "lens_blur_px": 0.45, "vignetting": 0.1, "chromatic_aberration_px": 0.6, "bloom": 0.01,
                       "video_codec": "mpeg4"},

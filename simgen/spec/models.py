@@ -48,9 +48,11 @@ Region = Literal["lane", "oncoming_lane", "parking", "sidewalk", "crosswalk", "r
 Heading = Literal["along_traffic", "against_traffic", "along_road", "towards_road", "away_from_road",
                   "facing_camera", "random"]
 Animation = Literal["none", "standing", "idle", "waiting", "walking", "running", "carrying", "stroller", "cycling"]
-Texture = Literal["none", "checker", "noise", "asphalt", "brick", "plaster", "concrete", "curtain_wall", "paving"]
+Texture = Literal["none", "checker", "noise", "asphalt", "brick", "plaster", "concrete", "curtain_wall", "paving",
+                  "flagstones"]
 SkyModel = Literal["multiple_scattering", "single_scattering", "preetham", "hosek_wilkie", "uniform"]
 Ground = Literal["grass", "dirt", "concrete", "asphalt", "gravel"]
+SidewalkSurface = Literal["paving", "flagstones", "asphalt"]
 MarkingStyle = Literal["dashed", "solid", "double_solid", "none"]
 MotionKind = Literal["static", "constant_velocity", "waypoints", "follow_lane", "change_lane", "turn",
                      "cross_at_crosswalk"]
@@ -162,6 +164,9 @@ class Road(SpecModel):
         default_factory=list, max_length=20, description="Traffic lights with signal timing (docs/behaviours.md).")
     buildings: Buildings = Field(default_factory=Buildings, description="Buildings along the road.")
     ground: Cat(Ground, "GroundChoice") = Field("grass", description="Surface beyond sidewalks and buildings.")
+    sidewalk_surface: Cat(SidewalkSurface, "SidewalkSurfaceChoice") = Field(
+        "paving", description="Sidewalk surface: paving (small grey pavers, weathered), flagstones (large pale "
+                              "concrete slabs, as on plazas and campuses) or asphalt (a tarmac footway).")
     surface_texture: Cat(Texture, "TextureChoice") = Field("asphalt", description="Road surface texture.")
     surface_wear: Num(ge=0, le=1) = Field(
         0.4, description="Road wear: 0 = new asphalt; more = patches, cracks, tyre tracks, stains (manholes always).")

@@ -176,7 +176,8 @@ def _road(spec: S.SceneSpec, s: _Sampler) -> R.RRoad:
         markings=R.RMarkings(**r["markings"]), crosswalks=[R.RCrosswalk(**c) for c in r["crosswalks"]],
         traffic_lights=[R.RTrafficLight(**{**t, "name": t["name"] or f"traffic_light_{i}"})
                         for i, t in enumerate(r["traffic_lights"])],
-        buildings=buildings, ground=r["ground"], surface_texture=r["surface_texture"],
+        buildings=buildings, ground=r["ground"], sidewalk_surface=r["sidewalk_surface"],
+        surface_texture=r["surface_texture"],
         surface_wear=r["surface_wear"],
     )
 

@@ -115,6 +115,7 @@ class RRoad(_R):
     crosswalks: list[RCrosswalk]
     buildings: RBuildings
     ground: str
+    sidewalk_surface: str = "paving"
     surface_texture: str
     surface_wear: float = 0.4
     traffic_lights: list[RTrafficLight] = Field(default_factory=list)

@@ -203,7 +203,8 @@ def road_params(road, night: bool = False, rng=None, light_scale: float = 1.0) -
         crosswalks=tuple((c.position_x_m, c.width_m, c.stripe_width_m) for c in road.crosswalks),
         junction_x=road.junction_x_m, facades=facades, setback=b.setback_m, window_width=w.width_m,
         window_height=w.height_m, window_sill=w.sill_m, window_reflectivity=w.reflectivity,
-        window_interior_light=w.interior_light, ground=road.ground, surface_texture=road.surface_texture,
+        window_interior_light=w.interior_light, ground=road.ground, sidewalk_surface=road.sidewalk_surface,
+        surface_texture=road.surface_texture,
         wetness=0.0,  # the renderer applies weather wetness to wet surfaces
         surface_wear=road.surface_wear, marking_wear=mk.wear, night=bool(night), light_scale=float(light_scale),
     )

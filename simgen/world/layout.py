@@ -13,7 +13,7 @@ coordinates (its pose is the identity).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -107,6 +107,7 @@ class RoadParams:
     window_reflectivity: float = 0.9
     window_interior_light: bool = False
     ground: str = "grass"
+    sidewalk_surface: str = "paving"
     surface_texture: str = "asphalt"
     #: 0 = dry asphalt, 1 = soaked (lowers the road's roughness)
     wetness: float = 0.0
@@ -346,6 +347,17 @@ _GROUND = {"grass": ("terrain", (0.12, 0.2, 0.06), "noise"), "dirt": ("terrain",
            "asphalt": ("ground", (0.1, 0.1, 0.1), "asphalt")}
 
 
+#: sidewalk surfaces (``road.sidewalk_surface``)
+_SIDEWALK = {
+    "paving": Material("paving", base_color=(0.35, 0.33, 0.31), roughness=0.85, texture="paving", texture_scale=1.0),
+    # large pale concrete slabs (plazas, campuses, newer city centres): lighter and smoother than pavers
+    "flagstones": Material("flagstones", base_color=(0.46, 0.45, 0.43), roughness=0.8, texture="flagstones",
+                           texture_scale=1.0),
+    "asphalt": Material("footway_asphalt", base_color=(0.12, 0.12, 0.12), roughness=0.9, texture="asphalt",
+                        texture_scale=1.0),
+}
+
+
 def road_material(wetness: float, texture: str = "asphalt", wear: float = 0.0) -> Material:
     """The road surface: wetter is darker and smoother (roughness 0.9 dry .. 0.15 soaked); ``wear`` 0..1 adds
     patches, cracks, tyre tracks and stains to the asphalt texture (manhole covers are always there)."""
@@ -442,8 +454,7 @@ def build_layout(params: RoadParams, rng: np.random.Generator) -> Layout:
     # curbs and sidewalks (the curb is the sidewalk's first cw metres)
     curb_mat = [Material("concrete_curb", base_color=(0.45, 0.45, 0.43), roughness=0.8, texture="kerb",
                          texture_scale=1.0)]
-    side_mat = [Material("paving", base_color=(0.35, 0.33, 0.31), roughness=0.85, texture="paving",
-                         texture_scale=1.0)]
+    side_mat = [replace(_SIDEWALK[p.sidewalk_surface])]
     facades = p.facades if p.facades is not None else _default_facades(p, rng, arms, jx)
     for side, side_name in ((+1, "left"), (-1, "right")):
         if sw <= 0:

@@ -97,6 +97,20 @@ def test_cloud_cover_puts_clouds_in_the_visible_sky(bpy_module):
     assert cloudy.std(axis=(0, 1)).mean() > clear.std(axis=(0, 1)).mean()
 
 
+def test_an_overcast_sky_lights_a_grey_ground_grey(bpy_module):
+    """Under a full cloud cover the light comes from a grey dome, not from the blue sky above the clouds: a grey
+    ground looking down stays grey (blue / red within 6 %), while a clear sky's shade is clearly blue."""
+    ground = Entity("ground", "road", _quad(30.0), [Material("g", (0.5, 0.5, 0.5))], np.eye(4)[None])
+
+    def blue_over_red(cover, sun):
+        im = _rgb(_world([ground], _down(), Lighting(sun_elevation_rad=0.8, cloud_cover=cover, sun_strength=sun,
+                                                     exposure=-1.5)), samples=8)
+        return im[..., 2].mean() / im[..., 0].mean()
+
+    assert blue_over_red(1.0, 3.0) == pytest.approx(1.0, abs=0.06)
+    assert blue_over_red(0.0, 0.0) > 1.2  # shade under a clear sky: blue light
+
+
 def test_environment_map_lights_but_the_camera_sees_the_sky(bpy_module):
     import bpy
 
