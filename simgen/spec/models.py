@@ -46,7 +46,7 @@ Side = Literal["left", "right", "both"]
 SideOne = Literal["left", "right"]
 Region = Literal["lane", "oncoming_lane", "parking", "sidewalk", "crosswalk", "roadside", "shop_window", "cross_lane"]
 Heading = Literal["along_traffic", "against_traffic", "along_road", "towards_road", "away_from_road",
-                  "facing_camera", "random"]
+                  "facing_camera", "away_from_camera", "along_view", "random"]
 Animation = Literal["none", "standing", "idle", "waiting", "walking", "running", "carrying", "stroller", "cycling"]
 Texture = Literal["none", "checker", "noise", "asphalt", "brick", "plaster", "concrete", "curtain_wall", "paving",
                   "flagstones"]
@@ -219,13 +219,16 @@ class Placement(SpecModel):
     spacing_m: Num(ge=0, le=500) = Field(1.0, description="Minimum gap between this group's instances (m).")
     heading: Cat(Heading, "HeadingChoice") = Field(
         "along_traffic", description="How instances face: along_traffic (the lane's direction), against_traffic, "
-                                     "along_road (+x), towards_road, away_from_road, facing_camera, random.")
+                                     "along_road (+x), towards_road, away_from_road, facing_camera, away_from_camera, "
+                                     "along_view (towards or away from the camera at random: people on a path the "
+                                     "camera looks along), random.")
     heading_deg: Num(ge=-360, le=360) | None = Field(
         None, description="Explicit yaw (deg) instead of 'heading'; sampled per instance.")
     heading_jitter_deg: Num(ge=0, le=180) = Field(0.0, description="Random yaw offset bound (+/- deg), per instance.")
     visible: Bool = Field(False, description="Each instance must be at least partly visible from the first camera "
                                              "at frame 0.")
     camera: str | None = Field(None, max_length=80, description="The camera visible / distance_m / facing_camera "
+                                                                "/ away_from_camera / along_view "
                                                                 "refer to (any camera, rig cameras included, e.g. "
                                                                 "sv_left); default: the first.")
     emerge_by_frame: int | None = Field(

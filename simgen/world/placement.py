@@ -219,7 +219,9 @@ class Placed:
 
 
 HEADINGS = ("along_traffic", "against_traffic", "along_road", "towards_road", "away_from_road", "facing_camera",
-            "random")
+            "away_from_camera", "along_view", "random")
+#: headings that depend on where the instance stands relative to the camera (recomputed at the final position)
+CAMERA_HEADINGS = ("facing_camera", "away_from_camera", "along_view")
 
 
 @dataclass
@@ -360,9 +362,11 @@ class Placer:
                 jx = self.layout.params.junction_x or 0.0
                 base = math.pi if xy[0] > jx else 0.0
             return base + (math.pi if h == "away_from_road" else 0.0)
-        if h == "facing_camera":
+        if h in CAMERA_HEADINGS:
             c = self.view(rule).position
-            return math.atan2(c[1] - xy[1], c[0] - xy[0])
+            towards = math.atan2(c[1] - xy[1], c[0] - xy[0])
+            away = h == "away_from_camera" or (h == "along_view" and rng.random() < 0.5)
+            return towards + (math.pi if away else 0.0)
         return float(rng.uniform(0.0, 2 * math.pi))
 
     # the sampler ------------------------------------------------------------------------------------------
@@ -402,8 +406,10 @@ class Placer:
                 if region.kind in ("lane", "oncoming_lane", "parking", "cross_lane"):
                     lat_room = min(max(lat_room, 0.0), 0.25 * region.width / 2)  # vehicles near the lane centre
                 xy = region.to_world(np.array([[along, u * max(lat_room, 0.0)]]))[0]
-                if rule.heading == "facing_camera" and inst.heading_deg is None:
+                if rule.heading in CAMERA_HEADINGS and inst.heading_deg is None:
                     yaw = self.heading_for(rule, region, xy, rng)
+                    if rule.heading_jitter_deg > 0:
+                        yaw += math.radians(rng.uniform(-rule.heading_jitter_deg, rule.heading_jitter_deg))
                 z = float(self.layout.ground_z(xy)[0])
                 start = pose_from_xyz_yaw(xy[0], xy[1], z, yaw)
                 if not inside_region(region, footprints(full, start)[0], rule.whole):

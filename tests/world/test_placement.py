@@ -175,6 +175,26 @@ def test_lane_and_oncoming_headings(layout):
     assert np.dot(fwd, to_cam / np.linalg.norm(to_cam)) == pytest.approx(1.0)
 
 
+def test_camera_headings_away_and_along_view(layout):
+    """away_from_camera turns the back to the camera; along_view walks towards or away from it at random (both
+    occur); jitter bounds the angle to the line of sight."""
+    def cosines(heading, n, jitter=0.0):
+        pl = _placer(layout, 3)
+        placed = pl.place_group(GroupRule("w", "sidewalk", heading=heading, heading_jitter_deg=jitter, spacing=0.3,
+                                          x_range=(8, 40)), [_ped(i) for i in range(n)])
+        out = []
+        for p in placed:
+            to_cam = _view().world_from_camera[:2, 3] - p.poses[0, :2, 3]
+            out.append(float(np.dot(p.poses[0, :2, 0], to_cam / np.linalg.norm(to_cam))))
+        return np.array(out)
+
+    assert cosines("away_from_camera", 4) == pytest.approx(-1.0)
+    both = cosines("along_view", 12)
+    assert np.abs(both) == pytest.approx(1.0) and (both > 0).any() and (both < 0).any()
+    jittered = cosines("along_view", 12, jitter=20.0)
+    assert (np.abs(jittered) >= np.cos(np.radians(20.0)) - 1e-9).all() and (np.abs(jittered) < 1 - 1e-6).any()
+
+
 def test_deterministic_and_seed_dependent(layout):
     rule = GroupRule("walkers", "sidewalk", spacing=1.0, heading="random")
     p1 = [p.poses for p in _placer(layout, 5).place_group(rule, [_ped(i) for i in range(5)])]
