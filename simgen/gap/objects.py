@@ -10,7 +10,8 @@ class group remove most of that and ask how real our people and cars look. Steps
 2. **Real boxes** from the user (a COCO instances JSON whose ``file_name`` s are relative to REAL, or a KITTI
    ``label_2`` folder whose ``<stem>.txt`` names an image under REAL) or, by default, from NanoDet-m
    (:mod:`simgen.gap.nanodet`, trained on real photos) run on every real image / decoded video frame, keeping
-   the group's COCO classes at score >= ``score_threshold``, at least ``min_box_px`` tall.
+   the group's COCO classes at score >= ``score_threshold``, at least ``min_box_px`` tall and not touching the
+   image border (cut by the frame, as truncated synthetic objects are left out).
 3. **Crops**: the box grown by ``margin`` of its width/height on every side (clipped to the image), resized to
    ``CROP_SIZE`` x ``CROP_SIZE`` with the validator's resampling (:class:`simgen.gap.preprocess.Preprocess`,
    antialiased bicubic, rounded to 8 bits) and written as PNG under ``OUT/crops/{synth,real}/<group>/``, where
@@ -158,12 +159,43 @@ def detector_boxes(items: list[Any], group: str, min_box_px: float = DEFAULT_MIN
     from simgen.gap.nanodet import COCO_CLASSES
 
     wanted = [COCO_CLASSES.index(c) for c in class_group(group).coco]
+    sizes: dict[str, tuple[int, int]] = {}
     out: list[ObjectBox] = []
     for it, det in zip(items, detect_items(items, detector=detector, cache=cache, progress=progress)):
         for box, score, cid in det:
             if cid in wanted and score >= score_threshold and box[3] - box[1] >= min_box_px:
+                w, h = _frame_size(it, sizes)
+                if at_border(box, w, h):  # cut by the frame: left out, as truncated synthetic objects are
+                    continue
                 out.append(ObjectBox(it, tuple(box), COCO_CLASSES[cid], float(score)))
     return out
+
+
+#: A detection within this many pixels of the image edge is taken as cut by the frame (detector boxes are
+#: clipped to the image, so a cut object's box ends on the edge, give or take the letterbox rounding).
+BORDER_PX = 1.0
+
+
+def at_border(box, width: int, height: int, tol: float = BORDER_PX) -> bool:
+    """Whether ``box`` ``[x0, y0, x1, y1]`` touches the border of a ``width`` x ``height`` image (within ``tol``)."""
+    x0, y0, x1, y1 = box
+    return x0 <= tol or y0 <= tol or x1 >= width - tol or y1 >= height - tol
+
+
+def _frame_size(it: Any, cache: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    """(width, height) of an item's frames (videos: from the container; images: read once)."""
+    if it.source not in cache:
+        if it.frame_index is not None:
+            from simgen.gap.data import video_info
+
+            info = video_info(it.source)
+            cache[it.source] = (info["width"], info["height"])
+        else:
+            from simgen.gap.data import load_rgb
+
+            h, w = load_rgb(it).shape[:2]
+            cache[it.source] = (w, h)
+    return cache[it.source]
 
 
 #: Score threshold at which detections are stored in the cache (lower thresholds are not cached).

@@ -317,3 +317,29 @@ def test_match_size_resamples_real_crops_down_to_the_synthetic_heights(tmp_path)
     assert detail(matched, tmp_path / "matched") < 0.5 * detail(plain, tmp_path / "plain")
     untouched = write_crops([small], tmp_path / "small", match_heights=np.array([25.0, 40.0]))
     assert untouched[0]["resampled"] == 1.0
+
+
+def test_detections_cut_by_the_frame_are_left_out(tmp_path):
+    """Real crops follow the synthetic rule: a detection whose box touches the image border (an object cut by the
+    frame, or a false alarm on something half outside) is not cropped; boxes inside the image are."""
+    import types
+
+    import cv2
+
+    from simgen.gap.data import discover
+
+    (tmp_path / "real").mkdir()
+    cv2.imwrite(str(tmp_path / "real" / "a.png"), np.zeros((120, 160, 3), np.uint8))
+    boxes = [[40.0, 20.0, 60.0, 80.0],     # inside
+             [140.0, 20.0, 160.0, 80.0],   # ends on the right edge
+             [0.5, 30.0, 20.0, 90.0],      # starts on the left edge
+             [70.0, 60.0, 90.0, 120.0],    # ends on the bottom edge
+             [100.0, 2.0, 120.0, 60.0]]    # 2 px below the top: inside
+
+    class Det:
+        def detect(self, rgb, score_threshold=0.0):
+            return types.SimpleNamespace(boxes=np.array(boxes), scores=np.full(len(boxes), 0.9),
+                                         class_ids=np.zeros(len(boxes), int))
+
+    got = ob.detector_boxes(discover(tmp_path / "real"), "people", min_box_px=30, detector=Det())
+    assert [b.box for b in got] == [tuple(boxes[0]), tuple(boxes[4])]
