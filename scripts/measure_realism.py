@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="Every k-th real video frame for object crops (few frames per 50-frame group keep the "
                          "subsamples spread over several groups).")
     ap.add_argument("--min-box-px", type=float, default=30, help="Smallest object cropped (box height, px).")
+    ap.add_argument("--det-score", type=float, default=0.3,
+                    help="Detector score from which a real detection is cropped (simgen gap's default 0.3; higher "
+                         "keeps fewer false alarms, e.g. sign posts taken for people, in the real reference).")
     ap.add_argument("--match-size", action=argparse.BooleanOptionalAction, default=True,
                     help="Resample real crops down to the synthetic crops' pixel heights (default on), so the crop "
                          "comparison measures looks, not object size.")
@@ -171,10 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     runs = [
         ("people crops", dict(real=args.real, out=args.out / "people", objects="people", probe=True,
-                              min_box_px=args.min_box_px, video_stride=args.crop_stride, match_size=args.match_size)),
+                              min_box_px=args.min_box_px, video_stride=args.crop_stride, match_size=args.match_size,
+                              score_threshold=args.det_score)),
         ("vehicle crops", dict(real=args.real_vehicles or args.real, out=args.out / "vehicles", objects="vehicles",
                                min_box_px=args.min_box_px, video_stride=args.crop_stride,
-                               match_size=args.match_size)),
+                               match_size=args.match_size, score_threshold=args.det_score)),
         ("whole frames", dict(real=args.real, out=args.out / "frames", video_stride=args.frame_stride)),
     ]
     rows: list[dict] = []

@@ -33,20 +33,43 @@ def planck_rgb(kelvin: float) -> np.ndarray:
     return (rel / rel[1]).astype(np.float32)
 
 
+#: how far from neutral (|log R/G|, |log B/G| after the current estimate) a pixel may be to count as grey
+NEAR_GREY_LOG = 0.2
+#: the same under the daylight gains, for the first estimate (the grey zone around daylight: overcast to sunset)
+GREY_ZONE_LOG = 0.35
+
+
 def white_balance_gains(raw: np.ndarray, mode: str, kelvin: float) -> np.ndarray:
     """(3,) float32 per-channel gains (G = 1) that make a neutral surface grey.
 
-    fixed: the camera assumes a black-body illuminant at ``kelvin``. auto: grey world on the unclipped pixels,
-    pulled 80 % of the way from the daylight gains (in log space) and limited to 0.5..2 times them, as a real
-    auto white balance that keeps some of the light's colour.
+    fixed: the camera assumes a black-body illuminant at ``kelvin``. auto: grey world on the unclipped pixels
+    near grey under daylight (within :data:`GREY_ZONE_LOG`; all of them when fewer than 2 % are), then (twice)
+    grey world on the pixels that are near grey under that estimate (within
+    :data:`NEAR_GREY_LOG` of neutral in log R/G and B/G, if at least 2 % of them are): a lawn or a red wall
+    filling half the frame does not tint the pavement. The result is pulled 80 % of the way from the daylight
+    gains (in log space) and limited to 0.5..2 times them, as a real auto white balance that keeps some of the
+    light's colour.
     """
     daylight = 1.0 / RAW_RESPONSE
     if mode == "fixed":
         return (daylight / planck_rgb(kelvin)).astype(np.float32)
-    small = raw[::4, ::4].reshape(-1, 3)
+    small = raw[::4, ::4].reshape(-1, 3).astype(np.float64)
     ok = small.max(1) < 0.95
-    means = small[ok].mean(0) if ok.sum() > 16 else small.mean(0)
-    means = np.maximum(means, 1e-6)
+    px = small[ok] if ok.sum() > 16 else small
+    enough = max(16, 0.02 * len(px))
+
+    def near_grey(gains: np.ndarray, tol: float) -> np.ndarray:
+        bal = np.maximum(px * gains, 1e-9)
+        return np.abs(np.log(bal[:, [0, 2]] / bal[:, [1]])).max(1) < tol
+
+    # start from the pixels near grey under daylight (the sensor's grey zone), else from plain grey world
+    near = near_grey(daylight, GREY_ZONE_LOG)
+    means = np.maximum((px[near] if near.sum() >= enough else px).mean(0), 1e-6)
+    for _ in range(2):
+        near = near_grey(means[1] / means, NEAR_GREY_LOG)
+        if near.sum() < enough:
+            break
+        means = np.maximum(px[near].mean(0), 1e-6)
     grey = means[1] / means
     rel = np.clip(grey / daylight, 0.5, 2.0) ** 0.8
     return (daylight * rel).astype(np.float32)

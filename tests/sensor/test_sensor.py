@@ -236,6 +236,25 @@ def test_white_balance_neutralises_a_grey_card_under_warm_light():
     assert balanced[0] / balanced[2] < warm[0] / warm[2]  # auto white balance removes most of the cast
 
 
+def test_auto_white_balance_keeps_grey_grey_beside_a_lawn():
+    """Half the frame is saturated green grass, half a grey pavement, under daylight: the pavement stays grey
+    (plain grey world would tint it magenta: measured before the near-grey step, R/G and B/G 1.45)."""
+    grass = np.array([0.03, 0.12, 0.02], np.float32)
+    frame = np.empty((64, 64, 3), np.float32)
+    frame[:, :40] = grass
+    frame[:, 40:] = 0.3
+    frame = frame * raw.RAW_RESPONSE
+    gains = isp.white_balance_gains(frame, "auto", 5500.0)
+    pavement = frame[0, 50] * gains
+    np.testing.assert_allclose(pavement / pavement[1], 1.0, atol=0.02)
+    # and a uniformly tinted scene is still balanced (the near-grey step starts from grey world)
+    warm = isp.planck_rgb(3000.0)
+    tinted = frame * warm
+    g2 = isp.white_balance_gains(tinted, "auto", 5500.0)
+    p2 = tinted[0, 50] * g2
+    assert p2[0] / p2[2] < 0.55 * warm[0] / warm[2]  # as grey world alone did (0.52): the 0.5..2 limit binds
+
+
 def test_presets_are_complete_and_valid():
     for name, values in PRESETS.items():
         p = preset_params(name)
