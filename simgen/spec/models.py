@@ -231,6 +231,10 @@ class Placement(SpecModel):
                                                                 "/ away_from_camera / along_view "
                                                                 "refer to (any camera, rig cameras included, e.g. "
                                                                 "sv_left); default: the first.")
+    together: Num(ge=0, le=1) = Field(
+        0.0, description="Share of instances that walk beside the one placed before them (couples, friends, "
+                         "parents with children): the same heading and speed, side by side 0.55-0.8 m apart. People "
+                         "with a static or constant-velocity motion.")
     emerge_by_frame: int | None = Field(
         None, ge=1, le=MAX_FRAMES, description="Each instance is fully hidden (behind other objects, or outside "
                                                "the view) at frame 0 and visible by this frame.")

@@ -206,7 +206,7 @@ def _objects(spec: S.SceneSpec, s: _Sampler) -> list[R.RObjectGroup]:
             explicit=p.region is None, region=pl["region"], side=pl["side"], lane_index=pl["lane_index"],
             x_range_m=_range(pl["x_range_m"]), distance_m=_range(pl["distance_m"]), spacing_m=pl["spacing_m"],
             heading=pl["heading"], heading_jitter_deg=pl["heading_jitter_deg"], visible=pl["visible"],
-            camera=pl["camera"], emerge_by_frame=pl["emerge_by_frame"],
+            camera=pl["camera"], emerge_by_frame=pl["emerge_by_frame"], together=pl["together"],
         )
         mo = s.flat(g.motion, f"{pre}.motion", skip=("speed_mps",))
         motion = R.RMotion(**{**mo, "waypoints": [R.RPoint(**w) for w in mo["waypoints"]],

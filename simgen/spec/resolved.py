@@ -136,6 +136,7 @@ class RPlacement(_R):
     visible: bool
     camera: str | None = None
     emerge_by_frame: int | None = Field(None, description="Hidden at frame 0, visible by this frame.")
+    together: float = Field(0.0, description="Share of instances walking beside the one placed before them.")
 
 
 class RSpeedKey(_R):

@@ -398,7 +398,8 @@ class _Build:
                                  None if pl.x_range_m is None else tuple(pl.x_range_m),
                                  None if pl.distance_m is None else tuple(pl.distance_m), pl.spacing_m, pl.heading,
                                  pl.heading_jitter_deg, pl.visible, pl.camera,
-                                 whole=pl.region == "roadside" and g.class_name in ROADSIDE_WHOLE)
+                                 whole=pl.region == "roadside" and g.class_name in ROADSIDE_WHOLE,
+                                 together=pl.together)
                 if getattr(pl, "emerge_by_frame", None) is not None:
                     rule.accept = behaviour.emerge_rule(self, g, metas)
                 placed = self.placer.place_group(rule, requests)
@@ -406,6 +407,9 @@ class _Build:
                 attrs = {"group": g.name, "index": inst.index, "scale": inst.scale, "animation": inst.animation,
                          "speed_mps": inst.speed_mps, "motion": g.motion.kind,
                          "region": None if item.region is None else item.region.name}
+                if item.beside is not None:  # walks with the instance placed before it, at its speed
+                    attrs["walks_with"] = item.beside.replace("#", "_")
+                    attrs["speed_mps"] = item.speed
                 if inst.colour_rgb is not None:
                     attrs["colour_rgb"] = list(inst.colour_rgb)
                 if made.asset_id is not None:

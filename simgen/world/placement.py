@@ -184,6 +184,8 @@ class GroupRule:
     #: the whole footprint inside the region (no growing for objects wider than it), and for "roadside" only the
     #: verges at road level, never the sidewalk's furniture strip: a car never stands half on a sidewalk
     whole: bool = False
+    #: share of instances placed beside the one placed before them (same heading and speed, side by side)
+    together: float = 0.0
 
 
 @dataclass
@@ -216,10 +218,15 @@ class Placed:
     footprints: np.ndarray
     region: Region | None = None
     gap: float = DEFAULT_GAP
+    #: the instance this one walks beside (``together``), and the speed they share
+    beside: str | None = None
+    speed: float = 0.0
 
 
 HEADINGS = ("along_traffic", "against_traffic", "along_road", "towards_road", "away_from_road", "facing_camera",
             "away_from_camera", "along_view", "random")
+#: the smallest gap between the footprints of two people walking side by side (m)
+COMPANION_GAP = 0.05
 #: headings that depend on where the instance stands relative to the camera (recomputed at the final position)
 CAMERA_HEADINGS = ("facing_camera", "away_from_camera", "along_view")
 
@@ -387,35 +394,25 @@ class Placer:
             full = local_footprint(inst.lo if inst.full_lo is None else inst.full_lo,
                                    inst.hi if inst.full_hi is None else inst.full_hi)
             fails: Counter[str] = Counter()
-            for _ in range(self.max_tries):
-                region, (a0, a1) = windows[int(rng.choice(len(windows), p=weights))]
-                along = rng.uniform(a0, a1)
-                u = rng.uniform(-1.0, 1.0)
-                xy = region.to_world(np.array([[along, 0.0]]))[0]
-                if inst.heading_deg is not None:
-                    yaw = math.radians(inst.heading_deg)
+            leader = None
+            if out and rule.together > 0 and inst.motion_fn is None and stream(
+                    self.seed, self.scene, self.variant, f"placement/{rule.name}/{inst.index}/together").random() \
+                    < rule.together:
+                leader = out[-1]
+            speed = inst.speed
+            for attempt in range(self.max_tries):
+                if leader is not None and attempt < self.max_tries // 2:  # beside the leader, else alone
+                    region, xy, yaw = self._beside(leader, rng)
+                    speed = leader.speed
                 else:
-                    yaw = self.heading_for(rule, region, xy, rng)
-                if rule.heading_jitter_deg > 0:
-                    yaw += math.radians(rng.uniform(-rule.heading_jitter_deg, rule.heading_jitter_deg))
-                # lateral offset: as far as the object's extent across the region allows
-                ext = region.to_local(footprints(full, pose_from_xyz_yaw(0.0, 0.0, 0.0, yaw))[0]
-                                      + np.asarray(region.center))
-                lat_room = max(0.0, (region.width - float(np.ptp(ext[:, 1]))) / 2)
-                lat_room = lat_room - abs(float(ext[:, 1].max() + ext[:, 1].min())) / 2 if lat_room > 0 else 0.0
-                if region.kind in ("lane", "oncoming_lane", "parking", "cross_lane"):
-                    lat_room = min(max(lat_room, 0.0), 0.25 * region.width / 2)  # vehicles near the lane centre
-                xy = region.to_world(np.array([[along, u * max(lat_room, 0.0)]]))[0]
-                if rule.heading in CAMERA_HEADINGS and inst.heading_deg is None:
-                    yaw = self.heading_for(rule, region, xy, rng)
-                    if rule.heading_jitter_deg > 0:
-                        yaw += math.radians(rng.uniform(-rule.heading_jitter_deg, rule.heading_jitter_deg))
+                    region, xy, yaw = self._candidate(rule, inst, windows, weights, full, rng)
+                    speed = inst.speed
                 z = float(self.layout.ground_z(xy)[0])
                 start = pose_from_xyz_yaw(xy[0], xy[1], z, yaw)
                 if not inside_region(region, footprints(full, start)[0], rule.whole):
                     fails["inside the region" if not rule.whole else
                           f"fits inside the region ({region.width:.1f} m wide; the object is "
-                          f"{float(np.ptp(ext[:, 1])):.1f} m across)"] += 1
+                          f"{float(np.ptp(region.to_local(footprints(full, start)[0])[:, 1])):.1f} m across)"] += 1
                     continue
                 if rule.x_range is not None and not (rule.x_range[0] <= xy[0] <= rule.x_range[1]):
                     fails["x_range_m"] += 1
@@ -435,7 +432,7 @@ class Placer:
                         fails["the behaviour's path stays on the road"] += 1
                         continue
                 else:
-                    poses = motion_poses(start, inst.motion, inst.speed, self.times, inst.waypoints, inst.loop)
+                    poses = motion_poses(start, inst.motion, speed, self.times, inst.waypoints, inst.loop)
                 fp = footprints(local, poses)
                 # objects heading towards / away from the road are meant to leave their region (a child running
                 # out onto the road); everything else keeps to it
@@ -443,7 +440,8 @@ class Placer:
                         inside_region(region, f, rule.whole) for f in footprints(full, poses[1:])):
                     fails["stays inside the region while moving"] += 1
                     continue
-                hit = self.clear_of_all(fp, rule.name, rule.spacing)
+                beside = leader is not None and attempt < self.max_tries // 2
+                hit = self.clear_of_all(fp, rule.name, min(rule.spacing, COMPANION_GAP) if beside else rule.spacing)
                 if hit is not None:
                     fails[f"spacing / no overlap (with {hit.split('#')[0]})"] += 1
                     continue
@@ -452,7 +450,8 @@ class Placer:
                     if why is not None:
                         fails[why] += 1
                         continue
-                item = Placed(f"{rule.name}#{inst.index}", rule.name, poses, fp, region)
+                item = Placed(f"{rule.name}#{inst.index}", rule.name, poses, fp, region,
+                              beside=leader.name if beside else None, speed=speed)
                 self.add(item)
                 out.append(item)
                 break
@@ -464,6 +463,44 @@ class Placer:
                     f"most often: {worst} ({n} of {self.max_tries} tries). Loosen it, lower the count, or widen "
                     "the region.")
         return out
+
+    def _candidate(self, rule: GroupRule, inst: InstanceRequest, windows, weights, full: np.ndarray,
+                   rng: np.random.Generator) -> tuple[Region, np.ndarray, float]:
+        """A random start on one of the windows: (region, xy (2,), yaw)."""
+        region, (a0, a1) = windows[int(rng.choice(len(windows), p=weights))]
+        along = rng.uniform(a0, a1)
+        u = rng.uniform(-1.0, 1.0)
+        xy = region.to_world(np.array([[along, 0.0]]))[0]
+        if inst.heading_deg is not None:
+            yaw = math.radians(inst.heading_deg)
+        else:
+            yaw = self.heading_for(rule, region, xy, rng)
+        if rule.heading_jitter_deg > 0:
+            yaw += math.radians(rng.uniform(-rule.heading_jitter_deg, rule.heading_jitter_deg))
+        # lateral offset: as far as the object's extent across the region allows
+        ext = region.to_local(footprints(full, pose_from_xyz_yaw(0.0, 0.0, 0.0, yaw))[0]
+                              + np.asarray(region.center))
+        lat_room = max(0.0, (region.width - float(np.ptp(ext[:, 1]))) / 2)
+        lat_room = lat_room - abs(float(ext[:, 1].max() + ext[:, 1].min())) / 2 if lat_room > 0 else 0.0
+        if region.kind in ("lane", "oncoming_lane", "parking", "cross_lane"):
+            lat_room = min(max(lat_room, 0.0), 0.25 * region.width / 2)  # vehicles near the lane centre
+        xy = region.to_world(np.array([[along, u * max(lat_room, 0.0)]]))[0]
+        if rule.heading in CAMERA_HEADINGS and inst.heading_deg is None:
+            yaw = self.heading_for(rule, region, xy, rng)
+            if rule.heading_jitter_deg > 0:
+                yaw += math.radians(rng.uniform(-rule.heading_jitter_deg, rule.heading_jitter_deg))
+        return region, xy, yaw
+
+    def _beside(self, leader: Placed, rng: np.random.Generator) -> tuple[Region, np.ndarray, float]:
+        """A start beside ``leader``'s first pose: 0.55-0.8 m to its left or right, up to 0.3 m ahead or behind,
+        heading within 4 degrees of it."""
+        lp = leader.poses[0]
+        fwd = lp[:2, 0] / max(float(np.linalg.norm(lp[:2, 0])), 1e-9)
+        left = np.array([-fwd[1], fwd[0]])
+        side = 1.0 if rng.random() < 0.5 else -1.0
+        xy = lp[:2, 3] + side * rng.uniform(0.55, 0.8) * left + rng.uniform(-0.3, 0.3) * fwd
+        yaw = math.atan2(fwd[1], fwd[0]) + math.radians(rng.uniform(-4.0, 4.0))
+        return leader.region, xy, yaw
 
     def place_explicit(self, name: str, group: str, index: int, start: np.ndarray, inst: InstanceRequest,
                        check: bool = False, spacing: float = 0.0, poses: np.ndarray | None = None) -> Placed:

@@ -128,6 +128,7 @@ CASES: dict[str, tuple[dict, str, typing.Any]] = {
                                            f"{W}.distance_m.max", 12.0),
     "objects[].placement.spacing_m": ({"objects.1.count": 3, f"{W}.x_range_m": {"min": 10.0, "max": 20.0}},
                                       f"{W}.spacing_m", 2.5),
+    "objects[].placement.together": ({"objects.1.count": 3}, f"{W}.together", 1.0),
     "objects[].placement.heading": ({}, f"{W}.heading", "towards_road"),
     "objects[].placement.heading_deg": ({}, f"{W}.heading_deg", 45.0),
     "objects[].placement.visible": ({"cameras.0.hfov_deg": 20, f"{W}.x_range_m": {"min": 0.0, "max": 60.0}},

@@ -266,3 +266,30 @@ def test_placement_either_meets_every_constraint_or_says_why(layout, region, n, 
         assert all(any(_inside(r, f) or r.contains(f.mean(0)[None])[0] for r in regs) for f in kept)
         for q in placed[i + 1:]:
             assert _poly_dist(p.footprints[0], q.footprints[0]) >= spacing - 1e-6
+
+
+def test_together_places_people_side_by_side_at_one_speed(layout):
+    """together = 1: each person after the first walks beside the one before (0.55-0.8 m across, within 0.3 m
+    along, heading within 4 degrees, the leader's speed), no two footprints overlap at any frame; together = 0
+    leaves every draw as it was."""
+    peds = [_ped(i, "constant_velocity", 1.0 + 0.1 * i) for i in range(6)]
+    rule = GroupRule("w", "sidewalk", side="right", heading="along_road", spacing=1.0, x_range=(10, 60))
+    alone = _placer(layout, 4, frames=20).place_group(rule, peds)
+    paired = _placer(layout, 4, frames=20).place_group(
+        GroupRule("w", "sidewalk", side="right", heading="along_road", spacing=1.0, x_range=(10, 60), together=1.0),
+        peds)
+    assert alone[0].beside is None and np.array_equal(alone[0].poses, paired[0].poses)  # the first is unchanged
+    assert all(p.beside == q.name for p, q in zip(paired[1:], paired[:-1]))
+    for p, q in zip(paired[1:], paired[:-1]):
+        d = p.poses[:, :2, 3] - q.poses[:, :2, 3]
+        fwd = q.poses[0, :2, 0]
+        across = np.abs(d @ np.array([-fwd[1], fwd[0]]))
+        assert (across > 0.5).all() and (across < 0.85).all()
+        assert (np.abs(d @ fwd) <= 0.3 + 0.05).all()  # same speed: the offset along stays as it was at frame 0
+        assert abs(math.atan2(p.poses[0, 1, 0], p.poses[0, 0, 0]) - math.atan2(fwd[1], fwd[0])) <= math.radians(4)
+        assert p.speed == q.speed == paired[0].speed
+    assert rects_clear(paired[1].footprints[None], paired[0].footprints[None], 0.0).all()
+    # without together, people keep their own speeds and the group spacing
+    assert len({round(p.speed, 3) for p in alone}) == 6
+    far = [np.linalg.norm(a.poses[0, :2, 3] - b.poses[0, :2, 3]) for a, b in zip(alone[1:], alone[:-1])]
+    assert max(far) > 1.5
