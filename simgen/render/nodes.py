@@ -135,6 +135,13 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
         detail = n.math("MULTIPLY_ADD", fine, 0.6)
         detail.node.inputs[2].default_value = 0.7
         return n.math("MULTIPLY", f, detail)
+    if kind == "grass":
+        # a lawn seen from 5-50 m: tufts (a few cm), clumps (30 cm), mown / trodden bands and dry patches (metres)
+        tufts = _lerp(n, noise(30.0, 4.0, 0.75), 0.4, 1.6)
+        clumps = _lerp(n, noise(3.0, 5.0, 0.6), 0.5, 1.5)
+        dry = _lerp(n, _band(n, noise(0.2, 3.0), 0.52, 0.68), 1.0, 1.45)
+        worn = _lerp(n, noise(0.6, 4.0), 0.85, 1.15)
+        return prod(tufts, clumps, dry, worn)
     if kind == "noise":
         coarse = noise(3.0, 6.0, 0.6)
         f = n.math("MULTIPLY_ADD", coarse, 1.6)
@@ -208,9 +215,9 @@ def texture_factor(n: Nodes, kind: str, scale: float, coords: str = "object", se
     if kind == "flagstones":
         # large pale concrete slabs (0.6 m) in a grid, each its own shade; faint pores, broad stains, a few dark
         # spots, and dirt in the joints: smoother and lighter than pavers, as plazas and campus paths look
-        slabs, _ = bricks(0.6, 0.6, 0.008, offset=0.0, c1=0.92, c2=1.06, mortar_val=0.55, smooth=1.0)
-        pores = _lerp(n, noise(30.0, 4.0, 0.7), 0.9, 1.08)
-        stains = _lerp(n, noise(0.35, 5.0), 0.8, 1.12)
+        slabs, _ = bricks(0.6, 0.6, 0.01, offset=0.0, c1=0.9, c2=1.06, mortar_val=0.7, smooth=1.0)
+        pores = _lerp(n, noise(12.0, 4.0, 0.7), 0.8, 1.15)
+        stains = _lerp(n, noise(0.8, 5.0), 0.7, 1.2)
         spots = _lerp(n, _band(n, noise(3.0, 2.0), 0.66, 0.7), 1.0, 0.78)
         return prod(slabs, pores, stains, spots)
     if kind == "kerb":

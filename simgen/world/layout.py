@@ -342,7 +342,7 @@ def _intervals_minus(lo: float, hi: float, holes: list[tuple[float, float]]) -> 
 
 # ---- materials ----------------------------------------------------------------------------------------------
 
-_GROUND = {"grass": ("terrain", (0.12, 0.2, 0.06), "noise"), "dirt": ("terrain", (0.2, 0.13, 0.07), "noise"),
+_GROUND = {"grass": ("terrain", (0.14, 0.17, 0.04), "grass"), "dirt": ("terrain", (0.2, 0.13, 0.07), "noise"),
            "gravel": ("terrain", (0.3, 0.28, 0.25), "noise"), "concrete": ("ground", (0.4, 0.4, 0.38), "noise"),
            "asphalt": ("ground", (0.1, 0.1, 0.1), "asphalt")}
 

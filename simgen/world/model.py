@@ -42,7 +42,7 @@ class Material:
     #: ("fabric", "denim", "skin", "knit", "hair": laid out in the mesh's UVs, so they follow a deforming surface,
     #: and they also bump the surface: weave, folds, strands)
     texture: Literal["none", "checker", "noise", "asphalt", "brick", "plaster", "concrete", "curtain_wall",
-                     "paving", "flagstones", "kerb", "paint", "sign", "fabric", "denim", "skin", "knit", "hair"] = "none"
+                     "paving", "flagstones", "grass", "kerb", "paint", "sign", "fabric", "denim", "skin", "knit", "hair"] = "none"
     texture_scale: float = 1.0
     #: where the texture is sampled: "object" = object coordinates (metres); "uv" = the mesh's ``uv`` (buildings:
     #: metres along the wall and up)

@@ -137,8 +137,11 @@ def test_environment_map_lights_but_the_camera_sees_the_sky(bpy_module):
     assert c[ground_rows].mean() < 0.8 * b[ground_rows].mean(), "environment_strength scales the light"
 
 
-KINDS = ["brick", "plaster", "concrete", "curtain_wall", "paving", "kerb", "sign"]
+KINDS = ["brick", "plaster", "concrete", "curtain_wall", "paving", "flagstones", "kerb", "sign", "grass"]
 SMALL = ("brick", "paving")  # patterns of a few cm: drawn 6.7x larger, as a close camera sees them
+
+
+X0 = -len(KINDS) - 1.0  # the first wall's left edge: the walls (2 m each, "none" last) centred on x = 0
 
 
 def test_texture_kinds_render_detail(bpy_module):
@@ -146,7 +149,7 @@ def test_texture_kinds_render_detail(bpy_module):
     render: the walls stand side by side, 2 m wide, each filling its own columns of the image)."""
     ents = []
     for i, kind in enumerate(KINDS + ["none"]):
-        x0 = -8.0 + 2.0 * i
+        x0 = X0 + 2.0 * i
         uv = np.array([[[0, 0], [2, 0], [2, 4], [0, 4]]], np.float32) / (2.0 if kind == "sign" else 1.0)
         wall = Mesh([(x0, 0, 0), (x0 + 2, 0, 0), (x0 + 2, 0, 4), (x0, 0, 4)], [(0, 1, 2, 3)], uv=uv)
         coords = "uv"  # the pattern's xy (paving and kerbs are laid in the road plane's x, y)
@@ -154,15 +157,15 @@ def test_texture_kinds_render_detail(bpy_module):
                            [Material(kind, (0.5, 0.4, 0.35), 0.8, texture=kind, texture_coords=coords,
                                      texture_scale=0.15 if kind in SMALL else 1.0)],
                            np.eye(4)[None]))
-    cam = look_at((0.0, -16.0, 2.0), (0.0, 0.0, 2.0))  # hfov 60: 18.5 m wide at the walls
+    cam = look_at((0.0, -20.0, 2.0), (0.0, 0.0, 2.0))  # hfov 60: 23.1 m wide at the walls
     w = 192
     img = _rgb(_world(ents, cam), samples=8, width=w, height=96, denoise=True)  # denoised: texture, not noise
-    px_per_m = w / (2 * 16.0 * math.tan(math.radians(30)))
+    px_per_m = w / (2 * 20.0 * math.tan(math.radians(30)))
 
     def spread(i):
-        c0 = int(round(w / 2 + (-8.0 + 2.0 * i) * px_per_m)) + 1
-        c1 = int(round(w / 2 + (-6.0 + 2.0 * i) * px_per_m)) - 1
-        return img[30:66, c0:c1].std()  # rows of z = 0.3 .. 3.7 m
+        c0 = int(round(w / 2 + (X0 + 2.0 * i) * px_per_m)) + 1
+        c1 = int(round(w / 2 + (X0 + 2.0 + 2.0 * i) * px_per_m)) - 1
+        return img[34:62, c0:c1].std()  # rows of z = 0.3 .. 3.7 m
 
     plain = spread(len(KINDS))  # the untextured wall: render noise only
     got = {kind: spread(i) for i, kind in enumerate(KINDS)}
