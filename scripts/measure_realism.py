@@ -95,6 +95,32 @@ def row_of(label: str, rep) -> dict:
     }
 
 
+def split_real_crops(people_out: Path, dest: Path) -> list[tuple[str, Path, Path]]:
+    """Two spatial splits of the real people crops written by the people run (``people_out/crops/real.jsonl``):
+    people left vs right of the median box centre, and far (above the median) vs near. Each
+    side is a folder of links keeping the crops' groups (video blocks). Returns (label, side A, side B)."""
+    rows = [json.loads(line) for line in (people_out / "crops" / "real.jsonl").read_text().splitlines() if line]
+    if not rows:
+        return []
+    xs = sorted((r["box"][0] + r["box"][2]) / 2 for r in rows)
+    ys = sorted((r["box"][1] + r["box"][3]) / 2 for r in rows)
+    splits = [("real people: left vs right (box centre left / right of the median)",
+               lambda r: (r["box"][0] + r["box"][2]) / 2 < xs[len(xs) // 2]),
+              ("real people: far vs near (box centre above / below the median)",
+               lambda r: (r["box"][1] + r["box"][3]) / 2 < ys[len(ys) // 2])]
+    out = []
+    for k, (label, first) in enumerate(splits):
+        sides = (dest / f"split{k}" / "a", dest / f"split{k}" / "b")
+        for r in rows:
+            src = people_out / "crops" / "real" / r["crop"]
+            link = sides[0 if first(r) else 1] / r["crop"]
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.exists():
+                link.symlink_to(src.resolve())
+        out.append((label, *sides))
+    return out
+
+
 def fmt(x) -> str:
     """Numbers for the table: 3 decimals below 10, 1 below 100, none above; "-" for missing."""
     if x is None:
@@ -152,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--match-size", action=argparse.BooleanOptionalAction, default=True,
                     help="Resample real crops down to the synthetic crops' pixel heights (default on), so the crop "
                          "comparison measures looks, not object size.")
+    ap.add_argument("--site-check", action=argparse.BooleanOptionalAction, default=True,
+                    help="Also compare real people crops of one half of the frame with the other (left / right, "
+                         "far / near): what another place in the same real video scores.")
     ap.add_argument("--backbone", default="mobilenet_v2", help="Feature backbone (the project's default).")
     ap.add_argument("--reps", type=int, default=20, help="Subsampling repetitions for intervals and baselines.")
     ap.add_argument("--seed", type=int, default=0)
@@ -192,6 +221,15 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"comparison": label, "error": str(err), **{k: None for k in (
                 "n_synth", "n_real", "n_per_side", "coverage", "coverage_real_vs_real", "classifier_auc",
                 "classifier_auc_real_vs_real", "kid_ratio", "fd_ratio", "headline_metric")}})
+    # what "another place in the same real video" scores: the metrics between two spatial halves of the real
+    # people crops (each half's own real-vs-real baseline), a reference for the people row above
+    if "people crops" in reports and args.site_check:
+        for label, a, b in split_real_crops(args.out / "people", args.out / "site_check"):
+            try:
+                rep = run_gap_with_objects(a, b, a.parent / "report", **common)
+                rows.append(row_of(label, rep))
+            except SimgenError as err:
+                print(f"error in {label}: {err}", file=sys.stderr)
     probe = reports["people crops"].data.get("probe") if "people crops" in reports else None
     text = table(rows, probe)
     summary = {
