@@ -257,7 +257,8 @@ def _items_by_relpath(items: list[Any], root: Path) -> dict[str, Any]:
 def coco_boxes(path: str | Path, real_root: str | Path, items: list[Any], group: str,
                min_box_px: float = DEFAULT_MIN_BOX_PX) -> list[ObjectBox]:
     """Boxes of a COCO instances JSON (``images``, ``annotations`` with ``bbox`` = [x, y, w, h], ``categories``)
-    whose category name is one of the group's COCO names or our class names; crowd boxes are skipped.
+    whose category name is one of the group's COCO names or our class names; crowd boxes and boxes touching the
+    image border (cut by the frame: COCO has no truncation flag) are skipped.
     ``file_name`` s are relative to ``real_root`` (or matched by file name)."""
     path, real_root = Path(path), Path(real_root)
     grp = class_group(group)
@@ -271,6 +272,7 @@ def coco_boxes(path: str | Path, real_root: str | Path, items: list[Any], group:
         raise ObjectGapError(f"{path}: not a readable COCO instances file ({type(err).__name__}: {err})") from None
     by_rel = _items_by_relpath(items, real_root)
     by_name = {Path(k).name: v for k, v in by_rel.items()}
+    sizes: dict[str, tuple[int, int]] = {}
     out: list[ObjectBox] = []
     for k, a in enumerate(anns):
         where = f"{path}: annotations[{k}]"
@@ -285,6 +287,8 @@ def coco_boxes(path: str | Path, real_root: str | Path, items: list[Any], group:
         it = by_rel.get(Path(fname).as_posix()) or by_name.get(Path(fname).name)
         if it is None:
             raise ObjectGapError(f"{where}: image {fname!r} is not among the real images under {real_root}")
+        if at_border((x, y, x + w, y + h), *_frame_size(it, sizes)):
+            continue
         out.append(ObjectBox(it, (x, y, x + w, y + h), name))
     return out
 

@@ -236,6 +236,8 @@ def test_real_boxes_from_coco_and_kitti(tmp_path):
             {"image_id": 2, "category_id": 1, "bbox": [10, 10, 20, 20]},  # too small
             {"image_id": 2, "category_id": 3, "bbox": [50, 30, 60, 40]},
             {"image_id": 1, "category_id": 1, "bbox": [0, 0, 50, 50], "iscrowd": 1},
+            {"image_id": 1, "category_id": 1, "bbox": [0, 20, 20, 50]},  # cut by the left edge
+            {"image_id": 1, "category_id": 1, "bbox": [80, 40, 20, 60]},  # ends on the bottom edge (y = 100)
         ],
     }
     (tmp_path / "inst.json").write_text(json.dumps(coco))
@@ -245,7 +247,7 @@ def test_real_boxes_from_coco_and_kitti(tmp_path):
     assert [(b.item.id, b.cls) for b in cars] == [("seq/b.png", "car")]
     coco["annotations"].append({"image_id": 9, "category_id": 1, "bbox": [0, 0, 40, 40]})
     (tmp_path / "bad.json").write_text(json.dumps(coco))
-    with pytest.raises(ob.ObjectGapError, match=r"annotations\[4\]"):
+    with pytest.raises(ob.ObjectGapError, match=r"annotations\[6\]"):
         ob.coco_boxes(tmp_path / "bad.json", real, items, "people")
 
     labels = tmp_path / "label_2"
