@@ -308,6 +308,24 @@ def asphalt_wear(n: Nodes, wear: float, scale: float = 1.0, seed: float = 0.0):
         st.inputs[1].default_value = (sx, sy, sz)
         return st.outputs[0]
 
+    def edges(noise_scale: float, noise_detail: float, amount: float, cells: float, stretch=(1.0, 1.0, 1.0)):
+        """Distance to the nearest Voronoi cell edge (cell units, ``cells`` per metre) of the coordinates shifted
+        by ``amount`` times a noise colour (meandering edges), optionally stretched per axis first."""
+        warp = n.add("ShaderNodeVectorMath")
+        warp.operation = "ADD"
+        n.link(vec, warp.inputs[0])
+        wn = n.add("ShaderNodeTexNoise", Scale=noise_scale, Detail=noise_detail)
+        n.link(vec, wn.inputs["Vector"])
+        shift = n.add("ShaderNodeVectorMath")
+        shift.operation = "SCALE"
+        n.link(wn.outputs["Color"], shift.inputs[0])
+        shift.inputs["Scale"].default_value = amount
+        n.link(shift.outputs[0], warp.inputs[1])
+        vor = n.add("ShaderNodeTexVoronoi", Scale=cells)
+        vor.feature = "DISTANCE_TO_EDGE"
+        n.link(warp.outputs[0] if stretch == (1.0, 1.0, 1.0) else mul(warp.outputs[0], *stretch), vor.inputs["Vector"])
+        return vor.outputs["Distance"]
+
     out = None
 
     def times(f):
@@ -342,20 +360,7 @@ def asphalt_wear(n: Nodes, wear: float, scale: float = 1.0, seed: float = 0.0):
         patch = n.math("GREATER_THAN", pbw.outputs[0], 1.0 - 0.18 * w)
         times(_lerp(n, patch, 1.0, 0.7))
         # cracks: Voronoi cell edges, wiggled by noise, only where a large-scale noise says the road is old
-        warp = n.add("ShaderNodeVectorMath")
-        warp.operation = "ADD"
-        n.link(vec, warp.inputs[0])
-        wn = n.add("ShaderNodeTexNoise", Scale=2.0, Detail=4.0)
-        n.link(vec, wn.inputs["Vector"])
-        shift = n.add("ShaderNodeVectorMath")
-        shift.operation = "SCALE"
-        n.link(wn.outputs["Color"], shift.inputs[0])
-        shift.inputs["Scale"].default_value = 0.25
-        n.link(shift.outputs[0], warp.inputs[1])
-        cv = n.add("ShaderNodeTexVoronoi", Scale=2.2)
-        cv.feature = "DISTANCE_TO_EDGE"
-        n.link(warp.outputs[0], cv.inputs["Vector"])
-        crack = n.math("SUBTRACT", 1.0, _band(n, cv.outputs["Distance"], 0.004, 0.014 + 0.012 * w))
+        crack = n.math("SUBTRACT", 1.0, _band(n, edges(2.0, 4.0, 0.25, 2.2), 0.004, 0.014 + 0.012 * w))
         old = _band(n, noise(0.15, 2.0), 0.72 - 0.16 * w, 0.75 - 0.16 * w)
         crack = n.math("MULTIPLY", n.math("MULTIPLY", crack, old), n.math("SUBTRACT", 1.0, patch))
         times(_lerp(n, crack, 1.0, 0.5))
@@ -374,21 +379,9 @@ def asphalt_wear(n: Nodes, wear: float, scale: float = 1.0, seed: float = 0.0):
         times(_lerp(n, n.math("MULTIPLY", in_track, along), 1.0, 1.0 - 0.3 * w))
         # crack sealing: dark tar bands 6-9 cm wide along meandering lines (cells of ~5 m, noise-warped), on the
         # older stretches
-        sw = n.add("ShaderNodeVectorMath")
-        sw.operation = "ADD"
-        n.link(vec, sw.inputs[0])
-        swn = n.add("ShaderNodeTexNoise", Scale=0.5, Detail=3.0)
-        n.link(vec, swn.inputs["Vector"])
-        sws = n.add("ShaderNodeVectorMath")
-        sws.operation = "SCALE"
-        n.link(swn.outputs["Color"], sws.inputs[0])
-        sws.inputs["Scale"].default_value = 0.9
-        n.link(sws.outputs[0], sw.inputs[1])
-        seal = n.add("ShaderNodeTexVoronoi", Scale=0.2)
-        seal.feature = "DISTANCE_TO_EDGE"
-        n.link(mul(sw.outputs[0], 1.0, 0.6, 1.0), seal.inputs["Vector"])
         # distance to edge is in cell units (1 / 0.2 m): a band of 3-4.5 cm half-width (sealant 6-9 cm wide)
-        tar = n.math("SUBTRACT", 1.0, _band(n, seal.outputs["Distance"], 0.2 * 0.03, 0.2 * 0.045))
+        seal = edges(0.5, 3.0, 0.9, 0.2, stretch=(1.0, 0.6, 1.0))
+        tar = n.math("SUBTRACT", 1.0, _band(n, seal, 0.2 * 0.03, 0.2 * 0.045))
         sealed_here = _band(n, noise(0.1, 2.0), 0.55 - 0.1 * w, 0.6 - 0.1 * w)
         times(_lerp(n, n.math("MULTIPLY", tar, sealed_here), 1.0, 0.45))
         stains = _band(n, noise(0.9, 5.0, 0.6), 0.68 - 0.1 * w, 0.74 - 0.1 * w)

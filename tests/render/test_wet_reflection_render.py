@@ -14,6 +14,7 @@ import pytest
 
 from simgen.world.conventions import look_at, pose_from_xyz_yaw
 from simgen.world.model import Camera, Entity, Lighting, Material, Mesh, Weather, World
+from tests.e2e.reflection_raycast import fresnel
 
 pytestmark = pytest.mark.blender
 
@@ -47,14 +48,6 @@ def _rays(hfov, pose):
     v, u = np.mgrid[0:H, 0:W].astype(np.float64)
     d = np.stack([(u - (W / 2 - 0.5)) / f, (v - (H / 2 - 0.5)) / f, np.ones_like(u)], -1) @ pose[:3, :3].T
     return d / np.linalg.norm(d, axis=-1, keepdims=True)
-
-
-def _fresnel(cos_i, n):
-    sin_t = np.sqrt(np.clip(1 - cos_i**2, 0, 1)) / n
-    cos_t = np.sqrt(np.clip(1 - sin_t**2, 0, 1))
-    rs = (cos_i - n * cos_t) / (cos_i + n * cos_t)
-    rp = (n * cos_i - cos_t) / (n * cos_i + cos_t)
-    return 0.5 * (rs**2 + rp**2)
 
 
 def test_surfaces_up_to_the_stated_roughness_are_mirrors(bpy_module):
@@ -110,7 +103,7 @@ def test_surfaces_up_to_the_stated_roughness_are_mirrors(bpy_module):
             assert expect.sum() >= 40 and not via_mirror[on].any(), f"strip {i} at roughness {want:.3f}"
     # the strength of a wet-asphalt reflection is its Fresnel reflectance (IOR 1.45 of the material)
     wet = via_mirror & (idx == 1)
-    F = _fresnel(-d[..., 2], 1.45)
+    F = fresnel(-d[..., 2], 1.45)
     np.testing.assert_allclose(raw.reflection_strength[..., 0][wet], F[wet], atol=1e-4)
 
 
